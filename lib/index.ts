@@ -1,0 +1,25 @@
+/**
+ * The engine: everything that speaks Roboflow. Framework-free: Node-RED and n8n nodes
+ * map their configuration and messages onto these classes and nothing else.
+ */
+export * from './config';
+export * from './errors';
+export * from './redact';
+export * from './logger';
+export * from './backoff';
+export { TypedEmitter } from './events';
+export { HttpClient, DEFAULT_RETRY, type RequestOptions, type HttpResponse, type RetryPolicy, type AuthStyle } from './http/client';
+export * from './stream/protocol';
+export { ResultReassembler, parseResultChunk, encodeUploadChunk, type ReassemblyOutcome, type ReassemblerLimits } from './stream/chunks';
+export { decodeResultPayload, decodeResultText, normaliseDocument } from './stream/payload';
+export { buildInitRequest, normaliseIceServers, resolveIceServers, type WorkflowRef, type InitRequestBody } from './stream/signaling';
+export { StreamSession, type StreamOptions, type StreamSource, type StreamResult, type StreamCompletion, type StreamEvents, type StreamStats, type CloseReason } from './stream/session';
+export { ResilientStream, type ResilientStreamOptions, type ResilientState, type ResilientStreamEvents } from './stream/resilient-stream';
+export { DEFAULT_RECONNECT, isFatal, reconnectDelay, type ReconnectPolicy } from './stream/reconnect';
+export { ImageFrameSource, decodeImage, rgbaToI420, type DecodedFrame, type PushOutcome } from './stream/frame-source';
+export { encodeI420AsJpeg, type VideoFrameEvent, type VideoOutputFormat } from './stream/video-sink';
+export { checkVideoFile, type UploadProgress } from './stream/uploader';
+export { VideoJobClient, normaliseJobStatus, type JobHandle, type JobStatus, type JobState, type JobTarget, type JobGeneration, type ModelSpec, type VideoInput, type RunOptions, type WaitOptions } from './video-job/client';
+export { normaliseJobResults, type VideoJobResults, type VideoJobFrame } from './video-job/results';
+export { buildEvent, toCustomMetadata, toObjectDetections, EVENT_TYPES, type VisionEvent, type EventInput, type EventType, type EventImage, type ObjectDetection, type MetadataValue } from './vision-events/builder';
+export { VisionEventsClient, MAX_BATCH, type UseCase, type EventQuery } from './vision-events/client';

@@ -1,0 +1,408 @@
+import type { RoboflowConnection } from '../config';
+import { RoboflowError, toRoboflowError } from '../errors';
+import { TypedEmitter } from '../events';
+import { HttpClient } from '../http/client';
+import { safeLogger, type Logger } from '../logger';
+import { redactUrl } from '../redact';
+import { ResultReassembler } from './chunks';
+import { ImageFrameSource, type PushOutcome } from './frame-source';
+import { waitForConnected, waitForIceGathering } from './ice';
+import { decodeResultPayload, decodeResultText } from './payload';
+import { INFERENCE_CHANNEL, UPLOAD_CHANNEL, type ControlMessage, type ResultDocument, type VideoMetadata } from './protocol';
+import { buildInitRequest, initialiseWorker, resolveIceServers, terminatePipeline, type WorkflowRef } from './signaling';
+import { FileUploader, checkVideoFile, type UploadProgress } from './uploader';
+import { ProcessedVideoSink, type VideoFrameEvent, type VideoOutputFormat } from './video-sink';
+import { loadWrtc } from './wrtc';
+
+/** Where the video comes from. Exactly one source per session. */
+export type StreamSource =
+  | { kind: 'frames' }
+  | { kind: 'file'; path: string }
+  | { kind: 'rtsp'; url: string }
+  | { kind: 'mjpeg'; url: string };
+
+export interface StreamOptions {
+  connection: RoboflowConnection;
+  workflow: WorkflowRef;
+  source: StreamSource;
+  /** Workflow input that receives the image. Default `image`. */
+  imageInput?: string;
+  /** Data outputs to receive. Default `['*']` (every non-image output); `[]` for none. */
+  dataOutputs?: string[] | null;
+  /** Outputs rendered into the returned video. Default `[]` (no video back); `null` = first image output. */
+  streamOutputs?: string[] | null;
+  parameters?: Record<string, unknown>;
+  /** Realtime drops frames the server cannot keep up with; off processes every frame, paced by acks. Default: off for files, on otherwise. */
+  realtime?: boolean;
+  declaredFps?: number;
+  /** Seconds the server may run the session (server default 3600). */
+  processingTimeout?: number;
+  /** Explicit ICE servers; by default TURN is fetched for Roboflow's own hosts and none used elsewhere. */
+  iceServers?: RTCIceServer[];
+  /** What to do with the returned video track. Default `none`. */
+  videoOutput?: 'none' | VideoOutputFormat;
+  jpegQuality?: number;
+  /** `auto` acks each result after its listeners ran; `manual` leaves `ack()` to the caller. */
+  ackMode?: 'auto' | 'manual';
+  timeouts?: { iceGatheringMs?: number; connectMs?: number };
+  /** File sessions: 1-byte keepalive pings on the upload channel while results are pending (server idle watchdog: 60 s). Default 15 s. */
+  keepaliveIntervalMs?: number;
+  logger?: Logger;
+  /** A shared HTTP client (the config node's); otherwise the session makes and closes its own. */
+  http?: HttpClient;
+}
+
+export interface StreamResult {
+  frameId: number;
+  /** The frame's `serialized_output_data`. */
+  data: Record<string, unknown> | null;
+  /** The frame's `video_metadata`. */
+  metadata: VideoMetadata | null;
+  errors: string[];
+}
+
+export interface StreamCompletion {
+  /** Frame id of the completion message (the last frame id + 1). */
+  frameId: number;
+  /** `null` for the natural end, `timeout_reached` when the processing timeout hit. */
+  reason: string | null;
+}
+
+export type CloseReason = 'stopped' | 'complete' | 'remote' | 'error';
+
+export interface StreamStats {
+  results: number;
+  malformed: number;
+  framesSent: number;
+  framesDropped: number;
+  videoFrames: number;
+  lastFrameId: number | null;
+}
+
+export type StreamState = 'idle' | 'connecting' | 'streaming' | 'closing' | 'closed';
+
+export interface StreamEvents {
+  connected: [{ pipelineId: string | null }];
+  result: [StreamResult];
+  'video-frame': [VideoFrameEvent];
+  progress: [UploadProgress];
+  complete: [StreamCompletion];
+  error: [RoboflowError];
+  closed: [{ reason: CloseReason; error?: RoboflowError }];
+}
+
+const DEFAULT_ICE_GATHERING_MS = 6_000;
+const DEFAULT_CONNECT_MS = 30_000;
+
+function validateSource(source: StreamSource): void {
+  if (source.kind === 'rtsp') {
+    if (!/^rtsps?:\/\/[^\s/]+/i.test(source.url ?? '')) throw new RoboflowError('invalid-input', `Invalid RTSP URL "${redactUrl(String(source.url ?? ''))}": it must start with rtsp:// or rtsps://`);
+  } else if (source.kind === 'mjpeg') {
+    if (!/^https?:\/\/[^\s/]+/i.test(source.url ?? '')) throw new RoboflowError('invalid-input', `Invalid MJPEG URL "${redactUrl(String(source.url ?? ''))}": it must start with http:// or https://`);
+  } else if (source.kind !== 'frames' && source.kind !== 'file') {
+    throw new RoboflowError('invalid-input', `Unknown source "${(source as { kind: string }).kind}"`);
+  }
+}
+
+/**
+ * One WebRTC streaming session with a Roboflow (or compatible) server: offer/answer,
+ * the `inference` channel (chunked, maybe gzipped results; acks; reconfigure), the
+ * `video_upload` channel for files, the local track for frames, and the returned video.
+ * A session runs once; reconnecting is `ResilientStream`'s job.
+ */
+export class StreamSession extends TypedEmitter<StreamEvents> {
+  readonly options: StreamOptions;
+  private readonly logger: Logger;
+  private readonly http: HttpClient;
+  private readonly ownsHttp: boolean;
+  private readonly realtime: boolean;
+  private readonly reassembler = new ResultReassembler();
+  private pc: RTCPeerConnection | undefined;
+  private channel: RTCDataChannel | undefined;
+  private uploadChannel: RTCDataChannel | undefined;
+  private frameSource: ImageFrameSource | undefined;
+  private videoSink: ProcessedVideoSink | undefined;
+  private uploader: FileUploader | undefined;
+  private pipelineId: string | null = null;
+  private keepalive: NodeJS.Timeout | undefined;
+  private abort = new AbortController();
+  private closing: Promise<void> | undefined;
+  private connected: Promise<void> | undefined;
+  private _state: StreamState = 'idle';
+  private readonly counters = { results: 0, malformed: 0, videoFrames: 0, lastFrameId: null as number | null };
+
+  constructor(options: StreamOptions) {
+    const logger = safeLogger(options.logger);
+    super((error) => logger.error(`Stream: ${(error as Error)?.message ?? String(error)}`));
+    this.options = options;
+    this.logger = logger;
+    this.ownsHttp = options.http === undefined;
+    this.http = options.http ?? new HttpClient({ apiKey: options.connection.apiKey, logger: options.logger });
+    this.realtime = options.realtime ?? options.source.kind !== 'file';
+  }
+
+  get state(): StreamState {
+    return this._state;
+  }
+
+  get stats(): StreamStats {
+    return {
+      results: this.counters.results,
+      malformed: this.counters.malformed,
+      framesSent: this.frameSource?.framesSent ?? 0,
+      framesDropped: this.frameSource?.framesDropped ?? 0,
+      videoFrames: this.counters.videoFrames,
+      lastFrameId: this.counters.lastFrameId,
+    };
+  }
+
+  /** Opens the session. Rejects (after releasing everything) when it cannot start. */
+  start(): Promise<void> {
+    if (this._state !== 'idle') return Promise.reject(new RoboflowError('invalid-input', 'A session can only be started once'));
+    this._state = 'connecting';
+    this.connected = this.open().catch(async (caught) => {
+      const error = toRoboflowError(caught, 'webrtc');
+      await this.shutdown('error', error);
+      throw error;
+    });
+    // The caller gets the rejection through start(); avoid an unhandled one for pushFrame waiters.
+    this.connected.catch(() => undefined);
+    return this.connected;
+  }
+
+  /** Ends the session: closes the peer connection, and terminates the pipeline if the server gave an id. */
+  stop(): Promise<void> {
+    return this.shutdown('stopped');
+  }
+
+  /**
+   * Sends one JPEG/PNG image as the next frame of a `frames` session. Waits for the
+   * connection if it is still being made. Rejects for unreadable images.
+   */
+  async pushFrame(image: Uint8Array): Promise<PushOutcome> {
+    if (this.options.source.kind !== 'frames') throw new RoboflowError('invalid-input', 'This stream reads its own source; it takes no frames');
+    if (this._state === 'connecting') await this.connected;
+    if (this._state !== 'streaming' || !this.frameSource) throw new RoboflowError('invalid-input', 'The stream is not running');
+    return this.frameSource.push(image);
+  }
+
+  /** The local track's source, for callers that produce raw frames themselves. */
+  get frames(): ImageFrameSource | undefined {
+    return this.frameSource;
+  }
+
+  /** Changes data and/or rendered outputs while running (`[]` none, `['*']` all data outputs). */
+  reconfigure(outputs: { dataOutputs?: string[]; streamOutputs?: string[] }): void {
+    const message: ControlMessage = {};
+    if (outputs.dataOutputs) message.data_output = outputs.dataOutputs;
+    if (outputs.streamOutputs) message.stream_output = outputs.streamOutputs;
+    this.send(message);
+  }
+
+  /** Acknowledges results up to `frameId` (cumulative). Only meaningful with realtime off; ignored once the session ended. */
+  ack(frameId: number): void {
+    if (!this.realtime && this.channel?.readyState === 'open') this.send({ ack: frameId });
+  }
+
+  private send(message: ControlMessage): void {
+    if (this.channel?.readyState !== 'open') throw new RoboflowError('invalid-input', 'The stream is not running');
+    this.channel.send(JSON.stringify(message));
+  }
+
+  private async open(): Promise<void> {
+    const { options } = this;
+    const source = options.source;
+    validateSource(source);
+    if (source.kind === 'file') await checkVideoFile(source.path);
+
+    const iceServers = options.iceServers ?? (await resolveIceServers(this.http, options.connection, this.logger, this.abort.signal));
+    const { RTCPeerConnection, MediaStream } = loadWrtc();
+    const pc = new RTCPeerConnection({ iceServers });
+    this.pc = pc;
+
+    // The processed video comes back on this first transceiver.
+    pc.addTransceiver('video', { direction: 'recvonly' });
+    if (source.kind === 'frames') {
+      this.frameSource = new ImageFrameSource();
+      pc.addTrack(this.frameSource.track, new MediaStream([this.frameSource.track]));
+    }
+    const channel = pc.createDataChannel(INFERENCE_CHANNEL, { ordered: true });
+    channel.binaryType = 'arraybuffer';
+    this.channel = channel;
+    if (source.kind === 'file') {
+      this.uploadChannel = pc.createDataChannel(UPLOAD_CHANNEL, { ordered: true });
+      this.uploadChannel.binaryType = 'arraybuffer';
+      // Keepalive pings (1 byte) are echoed on this channel; nothing else comes back.
+      this.uploadChannel.onmessage = () => undefined;
+    }
+    const videoOutput = options.videoOutput ?? 'none';
+    if (videoOutput !== 'none') {
+      pc.addEventListener('track', (event) => {
+        if (this.videoSink || event.track.kind !== 'video') return;
+        this.videoSink = new ProcessedVideoSink(
+          event.track,
+          videoOutput,
+          (frame) => {
+            this.counters.videoFrames++;
+            this.emit('video-frame', frame);
+          },
+          (error) => this.emit('error', toRoboflowError(error, 'protocol')),
+          options.jpegQuality,
+        );
+      });
+    }
+    channel.onmessage = (event: MessageEvent) => this.onChannelMessage(event.data);
+
+    const offer = await pc.createOffer();
+    await pc.setLocalDescription(offer);
+    await waitForIceGathering(pc, options.timeouts?.iceGatheringMs ?? DEFAULT_ICE_GATHERING_MS, this.logger);
+    this.throwIfClosing();
+
+    const body = buildInitRequest(
+      options.connection,
+      {
+        workflow: options.workflow,
+        imageInput: options.imageInput ?? 'image',
+        dataOutputs: options.dataOutputs === undefined ? ['*'] : options.dataOutputs,
+        streamOutputs: options.streamOutputs === undefined ? [] : options.streamOutputs,
+        parameters: options.parameters ?? {},
+        realtime: this.realtime,
+        declaredFps: options.declaredFps,
+        processingTimeout: options.processingTimeout,
+        rtspUrl: source.kind === 'rtsp' ? source.url : undefined,
+        mjpegUrl: source.kind === 'mjpeg' ? source.url : undefined,
+        iceServers,
+      },
+      pc.localDescription ?? offer,
+    );
+    const answer = await initialiseWorker(this.http, options.connection, body, this.abort.signal);
+    this.pipelineId = answer.pipelineId;
+    this.throwIfClosing();
+    await pc.setRemoteDescription({ sdp: answer.sdp, type: answer.type });
+    await waitForConnected(pc, options.timeouts?.connectMs ?? DEFAULT_CONNECT_MS, this.abort.signal);
+    await this.channelOpen(channel);
+    this.throwIfClosing();
+
+    this._state = 'streaming';
+    // From here on, a closing channel or failed connection means the server went away.
+    channel.onclose = () => void this.shutdown('remote', new RoboflowError('network', 'The server closed the stream', { retryable: true }));
+    pc.addEventListener('connectionstatechange', () => {
+      if (pc.connectionState === 'failed') void this.shutdown('remote', new RoboflowError('network', 'The connection to the server was lost', { retryable: true }));
+    });
+    this.logger.info(`Stream connected (${source.kind}${answer.pipelineId ? `, pipeline ${answer.pipelineId}` : ''})`);
+    this.emit('connected', { pipelineId: this.pipelineId });
+    if (source.kind === 'file' && this.uploadChannel) this.startUpload(source.path, this.uploadChannel);
+  }
+
+  private throwIfClosing(): void {
+    if (this.closing) throw new RoboflowError('aborted', 'Stream stopped while connecting');
+  }
+
+  private channelOpen(channel: RTCDataChannel): Promise<void> {
+    if (channel.readyState === 'open') return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new RoboflowError('webrtc', 'The results channel did not open', { retryable: true })), 10_000);
+      channel.addEventListener('open', () => {
+        clearTimeout(timer);
+        resolve();
+      }, { once: true });
+      channel.addEventListener('close', () => {
+        clearTimeout(timer);
+        reject(new RoboflowError('webrtc', 'The results channel closed before opening', { retryable: true }));
+      }, { once: true });
+    });
+  }
+
+  private startUpload(path: string, channel: RTCDataChannel): void {
+    const run = async (): Promise<void> => {
+      await this.channelOpen(channel);
+      this.uploader = new FileUploader(path, channel, (progress) => this.emit('progress', progress));
+      await this.uploader.upload();
+      this.logger.debug('Upload finished; waiting for results');
+      // The server may decode for a while before results flow; pings keep its watchdog quiet.
+      this.keepalive = setInterval(() => {
+        if (channel.readyState === 'open') channel.send(new Uint8Array([0]));
+      }, this.options.keepaliveIntervalMs ?? 15_000);
+    };
+    run().catch((caught) => {
+      if (this.closing) return;
+      const error = toRoboflowError(caught, 'network');
+      this.emit('error', error);
+      void this.shutdown('error', error);
+    });
+  }
+
+  private onChannelMessage(data: unknown): void {
+    let document: ResultDocument;
+    let frameId: number;
+    try {
+      if (typeof data === 'string') {
+        document = decodeResultText(data);
+        frameId = document.video_metadata?.frame_id ?? (this.counters.lastFrameId ?? 0) + 1;
+      } else {
+        const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : undefined;
+        if (!bytes) throw new RoboflowError('protocol', 'Unexpected message type on the results channel');
+        const outcome = this.reassembler.push(bytes);
+        if (outcome.kind === 'partial') return;
+        if (outcome.kind === 'rejected') throw new RoboflowError('protocol', `Malformed result chunk: ${outcome.reason}`);
+        document = decodeResultPayload(outcome.payload);
+        frameId = outcome.frameId;
+      }
+    } catch (caught) {
+      this.counters.malformed++;
+      this.emit('error', toRoboflowError(caught, 'protocol'));
+      return;
+    }
+
+    if (document.processing_complete) {
+      this.logger.info(`Stream complete after frame ${this.counters.lastFrameId ?? 'none'}${document.termination_reason ? ` (${document.termination_reason})` : ''}`);
+      this.emit('complete', { frameId, reason: document.termination_reason });
+      void this.shutdown('complete');
+      return;
+    }
+    this.counters.results++;
+    this.counters.lastFrameId = frameId;
+    this.emit('result', { frameId, data: document.serialized_output_data, metadata: document.video_metadata, errors: document.errors });
+    if (!this.realtime && (this.options.ackMode ?? 'auto') === 'auto' && this.channel?.readyState === 'open') {
+      this.channel.send(JSON.stringify({ ack: frameId } satisfies ControlMessage));
+    }
+  }
+
+  /** Releases everything, once. Every path out of a session ends here. */
+  private shutdown(reason: CloseReason, error?: RoboflowError): Promise<void> {
+    if (this.closing) return this.closing;
+    const wasStarted = this._state !== 'idle';
+    this._state = 'closing';
+    this.abort.abort();
+    this.closing = (async () => {
+      clearInterval(this.keepalive);
+      this.uploader?.cancel();
+      this.frameSource?.stop();
+      this.videoSink?.stop();
+      for (const channel of [this.channel, this.uploadChannel]) {
+        if (!channel) continue;
+        channel.onclose = null;
+        channel.onmessage = null;
+        try {
+          channel.close();
+        } catch {
+          // Already closed.
+        }
+      }
+      try {
+        this.pc?.close();
+      } catch {
+        // Already closed.
+      }
+      if (this.pipelineId) await terminatePipeline(this.http, this.options.connection, this.pipelineId, this.logger);
+      this.reassembler.clear();
+      if (this.ownsHttp) await this.http.close();
+      this._state = 'closed';
+      if (wasStarted) {
+        if (reason === 'error' || reason === 'remote') this.logger.warn(`Stream closed: ${error?.message ?? reason}`);
+        this.emit('closed', error ? { reason, error } : { reason });
+      }
+    })();
+    return this.closing;
+  }
+}

@@ -1,0 +1,192 @@
+import type { RoboflowConnection } from '../config';
+import { isRoboflowHosted } from '../config';
+import { RoboflowError } from '../errors';
+import type { HttpClient } from '../http/client';
+import type { Logger } from '../logger';
+
+/** Which workflow runs: a saved one (workspace + id) or an inline specification. */
+export type WorkflowRef = { workspace: string; workflowId: string } | { specification: Record<string, unknown> };
+
+export interface InitOptions {
+  workflow: WorkflowRef;
+  imageInput: string;
+  /** `null` = server default (none), `[]` = none, `['*']` = all non-image outputs. */
+  dataOutputs: string[] | null;
+  /** `null` = first image output, `[]` = no video back. */
+  streamOutputs: string[] | null;
+  parameters: Record<string, unknown>;
+  realtime: boolean;
+  declaredFps?: number;
+  processingTimeout?: number;
+  rtspUrl?: string;
+  mjpegUrl?: string;
+  iceServers: RTCIceServer[] | null;
+  threadPoolWorkers?: number;
+}
+
+/** The JSON body of `POST /initialise_webrtc_worker` (PROTOCOL.md §1.1). */
+export interface InitRequestBody {
+  api_key: string;
+  workflow_configuration: {
+    type: 'WorkflowConfiguration';
+    workspace_name?: string;
+    workflow_id?: string;
+    workflow_specification?: Record<string, unknown>;
+    image_input_name: string;
+    video_metadata_input_name: string;
+    workflows_parameters: Record<string, unknown>;
+    workflows_thread_pool_workers: number;
+    cancel_thread_pool_tasks_on_exit: boolean;
+  };
+  webrtc_offer: { sdp: string; type: string };
+  webrtc_config: { iceServers: RTCIceServer[] } | null;
+  webrtc_realtime_processing: boolean;
+  stream_output: string[] | null;
+  data_output: string[] | null;
+  declared_fps?: number;
+  rtsp_url?: string;
+  mjpeg_url?: string;
+  processing_timeout?: number;
+  requested_plan?: string;
+  requested_region?: string;
+}
+
+export interface WorkerAnswer {
+  sdp: string;
+  type: RTCSdpType;
+  /** Set only by servers that run a pipeline with an id (self-hosted); null on the hosted service. */
+  pipelineId: string | null;
+}
+
+export function buildInitRequest(connection: RoboflowConnection, options: InitOptions, offer: RTCSessionDescriptionInit): InitRequestBody {
+  const workflow = options.workflow;
+  const body: InitRequestBody = {
+    api_key: connection.apiKey,
+    workflow_configuration: {
+      type: 'WorkflowConfiguration',
+      ...('specification' in workflow
+        ? { workflow_specification: workflow.specification }
+        : { workspace_name: workflow.workspace, workflow_id: workflow.workflowId }),
+      image_input_name: options.imageInput,
+      video_metadata_input_name: 'video_metadata',
+      workflows_parameters: options.parameters,
+      workflows_thread_pool_workers: options.threadPoolWorkers ?? 4,
+      cancel_thread_pool_tasks_on_exit: true,
+    },
+    webrtc_offer: { sdp: offer.sdp ?? '', type: offer.type ?? 'offer' },
+    webrtc_config: options.iceServers && options.iceServers.length > 0 ? { iceServers: options.iceServers } : null,
+    webrtc_realtime_processing: options.realtime,
+    stream_output: options.streamOutputs,
+    data_output: options.dataOutputs,
+  };
+  if (options.declaredFps !== undefined) body.declared_fps = options.declaredFps;
+  if (options.rtspUrl) body.rtsp_url = options.rtspUrl;
+  if (options.mjpegUrl) body.mjpeg_url = options.mjpegUrl;
+  if (options.processingTimeout !== undefined) body.processing_timeout = options.processingTimeout;
+  if (connection.plan) body.requested_plan = connection.plan;
+  if (connection.region) body.requested_region = connection.region;
+  return body;
+}
+
+interface RawAnswer {
+  status?: string;
+  sdp?: unknown;
+  type?: unknown;
+  context?: { pipeline_id?: unknown } | null;
+}
+
+/**
+ * Posts the offer and returns the server's answer. Retries only what may pass (502,
+ * 503, 504, network); a stream-limit 429 is left to the caller's slower reconnect.
+ */
+export async function initialiseWorker(
+  http: HttpClient,
+  connection: RoboflowConnection,
+  body: InitRequestBody,
+  signal?: AbortSignal,
+): Promise<WorkerAnswer> {
+  const response = await http.request<RawAnswer>({
+    method: 'POST',
+    url: `${connection.serverUrl}/initialise_webrtc_worker`,
+    json: body,
+    operation: 'stream',
+    // The server waits up to 60 s for its worker before answering 504.
+    timeoutMs: 75_000,
+    retry: { attempts: 3 },
+    retryIf: (error) => error.code !== 'stream-limit' && error.code !== 'rate-limited',
+    signal,
+  });
+  const answer = response.body;
+  if (!answer || typeof answer.sdp !== 'string' || (answer.type !== 'answer' && answer.type !== 'pranswer')) {
+    throw new RoboflowError('protocol', 'The server answered without a WebRTC answer (sdp and type)');
+  }
+  const pipelineId = answer.context && typeof answer.context.pipeline_id === 'string' ? answer.context.pipeline_id : null;
+  return { sdp: answer.sdp, type: answer.type, pipelineId };
+}
+
+/** Ends a pipeline on servers that gave an id. Failures are logged, never thrown: the peer connection closes anyway. */
+export async function terminatePipeline(http: HttpClient, connection: RoboflowConnection, pipelineId: string, logger: Logger): Promise<void> {
+  try {
+    await http.request({
+      method: 'POST',
+      url: `${connection.serverUrl}/inference_pipelines/${encodeURIComponent(pipelineId)}/terminate`,
+      auth: 'query',
+      json: {},
+      operation: 'terminate',
+      timeoutMs: 10_000,
+      retry: { attempts: 2 },
+      responseType: 'none',
+    });
+  } catch (error) {
+    logger.warn(`Terminating pipeline ${pipelineId} failed: ${(error as Error).message}`);
+  }
+}
+
+/** Accepts the three shapes Roboflow uses for TURN config; undefined when none applies. */
+export function normaliseIceServers(value: unknown): RTCIceServer[] | undefined {
+  let list: unknown[];
+  if (Array.isArray(value)) list = value;
+  else if (value && typeof value === 'object' && Array.isArray((value as { iceServers?: unknown }).iceServers)) {
+    list = (value as { iceServers: unknown[] }).iceServers;
+  } else if (value && typeof value === 'object' && 'urls' in value) list = [value];
+  else return undefined;
+  const servers: RTCIceServer[] = [];
+  for (const entry of list) {
+    if (!entry || typeof entry !== 'object') continue;
+    const record = entry as Record<string, unknown>;
+    const urls = Array.isArray(record.urls) ? record.urls.filter((url): url is string => typeof url === 'string') : typeof record.urls === 'string' ? [record.urls] : [];
+    if (urls.length === 0) continue;
+    servers.push({
+      urls,
+      ...(typeof record.username === 'string' ? { username: record.username } : {}),
+      ...(typeof record.credential === 'string' ? { credential: record.credential } : {}),
+    });
+  }
+  return servers.length > 0 ? servers : undefined;
+}
+
+/**
+ * ICE servers for a session: TURN from Roboflow's API for Roboflow's own hosts (their
+ * workers sit behind NAT), nothing for others (a self-hosted or local server is
+ * reached directly). Any failure falls back to no TURN, as the official clients do.
+ */
+export async function resolveIceServers(http: HttpClient, connection: RoboflowConnection, logger: Logger, signal?: AbortSignal): Promise<RTCIceServer[]> {
+  if (!isRoboflowHosted(connection.serverUrl)) return [];
+  try {
+    const response = await http.request<unknown>({
+      method: 'GET',
+      url: `${connection.apiUrl}/webrtc_turn_config`,
+      auth: 'query',
+      operation: 'turn-config',
+      timeoutMs: 10_000,
+      retry: false,
+      signal,
+    });
+    const servers = normaliseIceServers(response.body);
+    if (servers) return servers;
+    logger.warn('TURN config had an unexpected shape; continuing without TURN');
+  } catch (error) {
+    logger.warn(`TURN config unavailable (${(error as Error).message}); continuing without TURN`);
+  }
+  return [{ urls: ['stun:stun.l.google.com:19302'] }];
+}

@@ -1,0 +1,295 @@
+import { createReadStream } from 'node:fs';
+import { basename } from 'node:path';
+import { Transform, type Readable } from 'node:stream';
+import { sleep } from '../backoff';
+import { isRoboflowHosted, type RoboflowConnection } from '../config';
+import { RoboflowError, toRoboflowError } from '../errors';
+import { HttpClient } from '../http/client';
+import { safeLogger, type Logger } from '../logger';
+import { checkVideoFile, type UploadProgress } from '../stream/uploader';
+import { normaliseJobResults, type VideoJobResults } from './results';
+
+/**
+ * Batch video inference (PROTOCOL.md §2), both API generations:
+ * - `model`: the documented API (signed URL, `infer_fps`, `models`, numeric status);
+ * - `workflow`: a workspace workflow (camelCase answers, string status).
+ */
+export type JobGeneration = 'model' | 'workflow';
+
+export interface ModelSpec {
+  modelId: string;
+  modelVersion?: string | number;
+  inferenceType?: string;
+  inferenceParams?: Record<string, unknown>;
+}
+
+export type JobTarget = { generation: 'model'; models: ModelSpec[] } | { generation: 'workflow'; workspace: string; workflow: string };
+
+/** Everything needed to resume polling after a restart. Holds no secret: safe to persist. */
+export interface JobHandle {
+  generation: JobGeneration;
+  jobId: string;
+  apiUrl: string;
+  submittedAt: string;
+  workspace?: string;
+  workflow?: string;
+}
+
+export type JobState = 'queued' | 'running' | 'complete' | 'failed';
+
+export interface JobStatus {
+  state: JobState;
+  /** 0..1 when the service reports it. */
+  progress?: number;
+  /** Where the results are, when not inline. */
+  outputUrl?: string;
+  /** Inline results, when the service put them in the status answer. */
+  results?: unknown;
+  /** Why a job failed. */
+  message?: string;
+  raw: unknown;
+}
+
+export type VideoInput = { kind: 'file'; path: string } | { kind: 'buffer'; data: Uint8Array; fileName?: string } | { kind: 'url'; url: string };
+
+export interface VideoJobClientOptions {
+  connection: RoboflowConnection;
+  http?: HttpClient;
+  logger?: Logger;
+}
+
+export interface WaitOptions {
+  /** Time between polls. Default: 60 s on Roboflow's hosts (they rate-limit), 2 s elsewhere. */
+  pollIntervalMs?: number;
+  onStatus?: (status: JobStatus) => void;
+  signal?: AbortSignal;
+}
+
+export interface RunOptions extends WaitOptions {
+  fps: number;
+  fileName?: string;
+  onUploadProgress?: (progress: UploadProgress) => void;
+  /** Called once the job is submitted: persist the handle to survive a restart. */
+  onSubmitted?: (handle: JobHandle) => void;
+}
+
+function pick(record: Record<string, unknown>, ...keys: string[]): unknown {
+  for (const key of keys) if (record[key] !== undefined && record[key] !== null) return record[key];
+  return undefined;
+}
+
+/** Reads either status style into one shape. */
+export function normaliseJobStatus(body: unknown): JobStatus {
+  if (!body || typeof body !== 'object') throw new RoboflowError('protocol', 'Video job status is not a JSON object');
+  const record = body as Record<string, unknown>;
+  const status = record.status;
+  const progressValue = pick(record, 'progress');
+  const progress = typeof progressValue === 'number' ? (progressValue > 1 ? progressValue / 100 : progressValue) : undefined;
+  const outputUrl = pick(record, 'output_signed_url', 'output_url', 'outputUrl', 'results_url', 'resultsUrl') as string | undefined;
+  const message = pick(record, 'error', 'message', 'reason') as string | undefined;
+  let state: JobState;
+  if (typeof status === 'number') state = status === 0 ? 'complete' : status === 1 ? 'running' : 'failed';
+  else {
+    const text = String(status ?? '').toLowerCase();
+    if (['complete', 'completed', 'done', 'success', 'succeeded', 'finished'].includes(text)) state = 'complete';
+    else if (['failed', 'failure', 'error', 'cancelled', 'canceled'].includes(text)) state = 'failed';
+    else if (['queued', 'pending', 'waiting', 'submitted'].includes(text)) state = 'queued';
+    else state = 'running';
+  }
+  return {
+    state,
+    ...(progress !== undefined ? { progress } : {}),
+    ...(typeof outputUrl === 'string' ? { outputUrl } : {}),
+    ...(record.results !== undefined ? { results: record.results } : {}),
+    ...(typeof message === 'string' ? { message } : {}),
+    raw: body,
+  };
+}
+
+function counting(total: number, onProgress: ((progress: UploadProgress) => void) | undefined): Transform {
+  let sent = 0;
+  let lastPercent = -1;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      sent += chunk.byteLength;
+      const percent = total > 0 ? Math.floor((sent / total) * 100) : 100;
+      if (percent !== lastPercent) {
+        lastPercent = percent;
+        onProgress?.({ sentBytes: sent, totalBytes: total, percent });
+      }
+      callback(null, chunk);
+    },
+  });
+}
+
+export class VideoJobClient {
+  private readonly connection: RoboflowConnection;
+  private readonly http: HttpClient;
+  private readonly ownsHttp: boolean;
+  private readonly logger: Logger;
+
+  constructor(options: VideoJobClientOptions) {
+    this.connection = options.connection;
+    this.ownsHttp = options.http === undefined;
+    this.http = options.http ?? new HttpClient({ apiKey: options.connection.apiKey, logger: options.logger });
+    this.logger = safeLogger(options.logger);
+  }
+
+  /**
+   * Uploads a file or buffer through a signed URL and returns the URL to submit.
+   * Files are streamed (constant memory whatever the size); progress is reported.
+   */
+  async upload(input: Exclude<VideoInput, { kind: 'url' }>, generation: JobGeneration, options: { fileName?: string; onProgress?: (progress: UploadProgress) => void; signal?: AbortSignal } = {}): Promise<string> {
+    let size: number;
+    let body: () => Readable | Uint8Array;
+    let fileName: string;
+    if (input.kind === 'file') {
+      size = await checkVideoFile(input.path);
+      fileName = options.fileName ?? basename(input.path);
+      body = () => createReadStream(input.path, { highWaterMark: 256 * 1024 }).pipe(counting(size, options.onProgress));
+    } else {
+      if (!(input.data instanceof Uint8Array) || input.data.byteLength === 0) throw new RoboflowError('invalid-input', 'The video buffer is empty');
+      size = input.data.byteLength;
+      fileName = options.fileName ?? input.fileName ?? 'video.mp4';
+      body = () => {
+        options.onProgress?.({ sentBytes: size, totalBytes: size, percent: 100 });
+        return input.data;
+      };
+    }
+    const base = `${this.connection.apiUrl}/video_upload_signed_url/`;
+    let putUrl: string;
+    let inputUrl: string;
+    if (generation === 'model') {
+      const response = await this.http.request<Record<string, unknown>>({ method: 'POST', url: base, auth: 'query', json: { file_name: fileName }, operation: 'video-upload', signal: options.signal });
+      const signed = pick(response.body ?? {}, 'signed_url', 'signedUrl');
+      if (typeof signed !== 'string') throw new RoboflowError('protocol', 'The upload request returned no signed URL');
+      putUrl = signed;
+      // The object's own URL is the signed URL without its signature.
+      inputUrl = signed.split('?')[0];
+    } else {
+      const response = await this.http.request<Record<string, unknown>>({ method: 'POST', url: base, auth: 'query', query: { file_name: fileName }, operation: 'video-upload', signal: options.signal });
+      const signed = pick(response.body ?? {}, 'signedUrl', 'signed_url');
+      const fileUrl = pick(response.body ?? {}, 'fileUrl', 'file_url');
+      if (typeof signed !== 'string') throw new RoboflowError('protocol', 'The upload request returned no signed URL');
+      putUrl = signed;
+      inputUrl = typeof fileUrl === 'string' ? fileUrl : signed.split('?')[0];
+    }
+    this.logger.info(`Uploading ${fileName} (${size} bytes)`);
+    await this.http.request({
+      method: 'PUT',
+      url: putUrl,
+      body,
+      headers: { 'content-type': generation === 'model' ? 'application/octet-stream' : 'video/mp4', 'content-length': String(size) },
+      operation: 'video-upload',
+      // A large file may take long; what matters is that bytes keep moving.
+      timeoutMs: 120_000,
+      responseType: 'none',
+      signal: options.signal,
+    });
+    return inputUrl;
+  }
+
+  /** Submits a job for a video at `inputUrl`; returns a handle that survives restarts. */
+  async submit(inputUrl: string, target: JobTarget, fps: number, signal?: AbortSignal): Promise<JobHandle> {
+    if (!Number.isFinite(fps) || fps < 1 || fps > 120) throw new RoboflowError('invalid-input', `fps must be between 1 and 120 (got ${fps})`);
+    const url = `${this.connection.apiUrl}/videoinfer/`;
+    const submittedAt = new Date().toISOString();
+    if (target.generation === 'model') {
+      if (target.models.length === 0) throw new RoboflowError('invalid-input', 'Name at least one model');
+      const response = await this.http.request<Record<string, unknown>>({
+        method: 'POST',
+        url,
+        auth: 'query',
+        json: {
+          input_url: inputUrl,
+          infer_fps: fps,
+          models: target.models.map((model) => ({
+            model_id: model.modelId,
+            model_version: String(model.modelVersion ?? ''),
+            inference_type: model.inferenceType ?? 'object-detection',
+            ...(model.inferenceParams ? { inference_params: model.inferenceParams } : {}),
+          })),
+        },
+        operation: 'video-job',
+        retry: { attempts: 2 },
+        signal,
+      });
+      const jobId = pick(response.body ?? {}, 'job_id', 'jobId');
+      if (typeof jobId !== 'string') throw new RoboflowError('protocol', 'The job was accepted without a job id');
+      return { generation: 'model', jobId, apiUrl: this.connection.apiUrl, submittedAt };
+    }
+    if (!target.workspace || !target.workflow) throw new RoboflowError('invalid-input', 'Set the workspace and the workflow id');
+    const response = await this.http.request<Record<string, unknown>>({
+      method: 'POST',
+      url,
+      json: { api_key: this.connection.apiKey, workspace: target.workspace, workflow: target.workflow, video_url: inputUrl, fps },
+      operation: 'video-job',
+      retry: { attempts: 2 },
+      signal,
+    });
+    const jobId = pick(response.body ?? {}, 'jobId', 'job_id');
+    if (typeof jobId !== 'string') throw new RoboflowError('protocol', 'The job was accepted without a job id');
+    return { generation: 'workflow', jobId, apiUrl: this.connection.apiUrl, submittedAt, workspace: target.workspace, workflow: target.workflow };
+  }
+
+  async status(handle: JobHandle, signal?: AbortSignal): Promise<JobStatus> {
+    const response = await this.http.request<unknown>({
+      method: 'GET',
+      url: `${handle.apiUrl}/videoinfer/`,
+      auth: 'query',
+      query: handle.generation === 'model' ? { job_id: handle.jobId } : { jobId: handle.jobId },
+      operation: 'video-job',
+      signal,
+    });
+    return normaliseJobStatus(response.body);
+  }
+
+  /**
+   * Polls until the job ends. Transient failures (network, 5xx, 429) only delay the
+   * next poll; a failed job or an error a retry cannot fix throws.
+   */
+  async wait(handle: JobHandle, options: WaitOptions = {}): Promise<JobStatus> {
+    const interval = options.pollIntervalMs ?? (isRoboflowHosted(handle.apiUrl) ? 60_000 : 2_000);
+    for (;;) {
+      let status: JobStatus | undefined;
+      let delay = interval;
+      try {
+        status = await this.status(handle, options.signal);
+      } catch (caught) {
+        const error = toRoboflowError(caught, 'network');
+        if (!error.retryable) throw error;
+        delay = Math.max(interval, error.retryAfterMs ?? 0);
+        this.logger.warn(`Job ${handle.jobId}: status unavailable (${error.message}); next try in ${Math.round(delay / 1000)} s`);
+      }
+      if (status) {
+        options.onStatus?.(status);
+        if (status.state === 'complete') return status;
+        if (status.state === 'failed') throw new RoboflowError('job-failed', `Video job ${handle.jobId} failed: ${status.message ?? 'no reason given'}`, { detail: status.message });
+      }
+      await sleep(delay, options.signal).catch(() => {
+        throw new RoboflowError('aborted', 'Stopped waiting for the video job');
+      });
+    }
+  }
+
+  /** The results of a finished job: inline, or fetched from where the status points. */
+  async results(status: JobStatus, signal?: AbortSignal): Promise<VideoJobResults> {
+    if (status.results !== undefined) return normaliseJobResults(status.results);
+    if (!status.outputUrl) throw new RoboflowError('protocol', 'The finished job gave neither results nor a results URL');
+    const response = await this.http.request<unknown>({ method: 'GET', url: status.outputUrl, operation: 'video-job', timeoutMs: 120_000, signal });
+    return normaliseJobResults(response.body);
+  }
+
+  /** Upload (unless a URL is given), submit, wait, fetch results. */
+  async run(input: VideoInput, target: JobTarget, options: RunOptions): Promise<{ handle: JobHandle; results: VideoJobResults }> {
+    const inputUrl = input.kind === 'url' ? input.url : await this.upload(input, target.generation, { fileName: options.fileName, onProgress: options.onUploadProgress, signal: options.signal });
+    const handle = await this.submit(inputUrl, target, options.fps, options.signal);
+    options.onSubmitted?.(handle);
+    const status = await this.wait(handle, options);
+    return { handle, results: await this.results(status, options.signal) };
+  }
+
+  async close(): Promise<void> {
+    if (this.ownsHttp) await this.http.close();
+  }
+}

@@ -1,0 +1,152 @@
+import { mkdtemp, mkdir, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DEFAULT_BEHAVIOUR, type Behaviour } from './behaviour';
+import type { ServerContext } from './context';
+import { HttpError, Router, sendJson } from './http';
+import { findFfmpeg } from './media/ffmpeg';
+import { generateSceneVideo } from './media/generate';
+import { RtspCameraServer } from './media/rtsp-camera';
+import { getScene } from './media/scenes';
+import { addLocalRoutes } from './routes/local';
+import { addVideoJobRoutes } from './routes/video-jobs';
+import { addVisionEventRoutes } from './routes/vision-events';
+import { addWebrtcRoutes } from './routes/webrtc';
+import { VisionEventStore } from './vision-events';
+import { SessionRegistry } from './webrtc/registry';
+
+export interface LocalServerOptions {
+  /** 0 = any free port. */
+  port?: number;
+  host?: string;
+  /** The one key accepted. Default `local-dev-key`. */
+  apiKey?: string;
+  behaviour?: Partial<Behaviour>;
+  /** Serve simulated RTSP cameras on this port (0 = any); undefined = no RTSP. */
+  rtspPort?: number;
+  /** Require these credentials from RTSP viewers. */
+  rtspAuth?: { username: string; password: string };
+  /** Camera names (scene names) to simulate. Default: door, two-squares. */
+  cameras?: string[];
+  /** Use cases that exist from the start (Vision Events). Default: demo. */
+  useCases?: string[];
+  /** Where uploads, jobs and generated media go; a fresh temp dir by default (removed on close). */
+  dataDir?: string;
+  log?: (line: string) => void;
+}
+
+export interface LocalServer {
+  url: string;
+  port: number;
+  apiKey: string;
+  /** Change behaviour/faults in process (tests); same as POST /local/faults. */
+  behaviour: Behaviour;
+  sessions: SessionRegistry;
+  visionEvents: VisionEventStore;
+  rtsp?: RtspCameraServer;
+  /** Camera name -> generated video file. */
+  cameraFiles: Map<string, string>;
+  close(): Promise<void>;
+}
+
+const VERSION = '0.1.0';
+
+/**
+ * Starts the local Roboflow-compatible server: streaming (WebRTC), video jobs and
+ * Vision Events on one HTTP port, plus simulated cameras (MJPEG on the same port,
+ * RTSP on its own port when asked).
+ */
+export async function createLocalServer(options: LocalServerOptions = {}): Promise<LocalServer> {
+  const log = options.log ?? (() => undefined);
+  const ownsDataDir = !options.dataDir;
+  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'roboflow-local-')));
+  await mkdir(dataDir, { recursive: true });
+  const initialBehaviour: Behaviour = { ...DEFAULT_BEHAVIOUR, ...options.behaviour, failNext: { ...options.behaviour?.failNext } };
+  const behaviour: Behaviour = { ...initialBehaviour, failNext: { ...initialBehaviour.failNext } };
+  const apiKey = options.apiKey ?? 'local-dev-key';
+  let baseUrl = '';
+  const context: ServerContext = { apiKey, behaviour, baseUrl: () => baseUrl, dataDir, log };
+
+  const cameraFiles = new Map<string, string>();
+  const cameraNames = options.cameras ?? ['door', 'two-squares'];
+  if (cameraNames.length > 0 && findFfmpeg()) {
+    for (const name of cameraNames) {
+      const file = join(dataDir, `camera-${name}.mp4`);
+      await generateSceneVideo(getScene(name), file);
+      cameraFiles.set(name, file);
+    }
+  } else if (cameraNames.length > 0) {
+    log('ffmpeg not found: cameras, video files and video jobs are unavailable (set FFMPEG_PATH or install ffmpeg)');
+  }
+  let rtsp: RtspCameraServer | undefined;
+  if (options.rtspPort !== undefined && cameraFiles.size > 0) {
+    rtsp = new RtspCameraServer({
+      port: options.rtspPort,
+      host: options.host,
+      cameras: [...cameraFiles].map(([name, file]) => ({ name, file })),
+      auth: options.rtspAuth,
+      workDir: dataDir,
+      log,
+    });
+    await rtsp.start();
+  }
+
+  const sessions = new SessionRegistry();
+  const visionEvents = new VisionEventStore(options.useCases ?? ['demo']);
+  const router = new Router();
+  addWebrtcRoutes(router, context, sessions);
+  const { runner } = addVideoJobRoutes(router, context);
+  addVisionEventRoutes(router, context, visionEvents);
+  addLocalRoutes(router, context, { sessions, cameraFiles, rtsp: () => rtsp, behaviour, initialBehaviour, version: VERSION });
+
+  const server: Server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const found = router.match(req.method ?? 'GET', url.pathname);
+    if (!found) return sendJson(res, 404, { message: `Not found: ${req.method} ${url.pathname}` });
+    if ('allowed' in found) return sendJson(res, 405, { message: `Method not allowed (use ${found.allowed.join(', ')})` }, { allow: found.allowed.join(', ') });
+    // Handlers may throw synchronously (key checks): run them inside the promise chain.
+    Promise.resolve()
+      .then(() => found.route.handler(req, res, found.params, url))
+      .catch((error: unknown) => {
+        if (res.headersSent) {
+          res.destroy();
+          return;
+        }
+        if (error instanceof HttpError) return sendJson(res, error.status, error.body, error.headers);
+        log(`${req.method} ${url.pathname} failed: ${(error as Error).stack ?? String(error)}`);
+        sendJson(res, 500, { message: `Internal error: ${(error as Error).message}` });
+      });
+  });
+  server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  baseUrl = `http://${options.host ?? '127.0.0.1'}:${port}`;
+
+  let closing: Promise<void> | undefined;
+  return {
+    url: baseUrl,
+    port,
+    apiKey,
+    behaviour,
+    sessions,
+    visionEvents,
+    rtsp,
+    cameraFiles,
+    close() {
+      closing ??= (async () => {
+        sessions.endAll('server shutting down');
+        runner.close();
+        await rtsp?.stop();
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        if (ownsDataDir) await rm(dataDir, { recursive: true, force: true });
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,87 @@
+/**
+ * How the local server behaves, including the faults it injects on demand. Set at
+ * start (command line, or the ROBOFLOW_LOCAL_FAULTS environment variable as JSON) and
+ * changed at run time with `POST /local/faults` (same JSON; `DELETE` resets).
+ */
+export interface Behaviour {
+  /** Gzip result payloads, as the hosted server does when data outputs are requested. Off by default (the official JS SDK cannot read gzip). */
+  gzip: boolean;
+  /** Answer with a pipeline id (as a self-hosted Inference server does); the hosted service answers null. */
+  pipelineIds: boolean;
+  /** Concurrent streams allowed; the next one gets 429. */
+  streamLimit: number;
+  /** Reject every API key with 401. */
+  rejectKey: boolean;
+  /** Answer 404 for every saved workflow id. */
+  unknownWorkflow: boolean;
+  /** Share (0..1) of API calls answered 503, at random. */
+  errorRate: number;
+  /** Fail the next `count` calls of a route with `status`, e.g. {"initialise_webrtc_worker": {"status": 503, "count": 2}}. */
+  failNext: Record<string, { status: number; count: number; message?: string }>;
+  /** Extra processing time per frame, in ms. */
+  slowFrameMs: number;
+  /** Drop the peer connection abruptly after this many processed frames (0: never). */
+  dropAfterFrames: number;
+  /** End a session with no activity for this long (the hosted watchdog: 60 s). */
+  idleTimeoutMs: number;
+  /** With realtime off, frames started ahead of the last ack (hosted: 1). */
+  ackWindow: number;
+  /** How long a video job takes at least, in ms. */
+  jobDelayMs: number;
+  /** Polls of one job closer together than this get 429 with Retry-After (0: no limit). */
+  jobPollIntervalMs: number;
+  /** Workflow jobs: put results inline in the status answer instead of behind output_url. */
+  jobResultsInline: boolean;
+  /** How long to try opening an RTSP/MJPEG URL before answering 504. */
+  sourceOpenTimeoutMs: number;
+}
+
+export const DEFAULT_BEHAVIOUR: Behaviour = {
+  gzip: false,
+  pipelineIds: false,
+  streamLimit: 10,
+  rejectKey: false,
+  unknownWorkflow: false,
+  errorRate: 0,
+  failNext: {},
+  slowFrameMs: 0,
+  dropAfterFrames: 0,
+  idleTimeoutMs: 60_000,
+  ackWindow: 1,
+  jobDelayMs: 0,
+  jobPollIntervalMs: 0,
+  jobResultsInline: false,
+  sourceOpenTimeoutMs: 15_000,
+};
+
+const NUMBER_KEYS = ['streamLimit', 'errorRate', 'slowFrameMs', 'dropAfterFrames', 'idleTimeoutMs', 'ackWindow', 'jobDelayMs', 'jobPollIntervalMs', 'sourceOpenTimeoutMs'] as const;
+const BOOLEAN_KEYS = ['gzip', 'pipelineIds', 'rejectKey', 'unknownWorkflow', 'jobResultsInline'] as const;
+
+/** Checks a partial behaviour from outside (JSON); throws with the offending key. */
+export function parseBehaviour(value: unknown): Partial<Behaviour> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('faults must be a JSON object');
+  const input = value as Record<string, unknown>;
+  const out: Partial<Behaviour> = {};
+  for (const [key, raw] of Object.entries(input)) {
+    if ((NUMBER_KEYS as readonly string[]).includes(key)) {
+      if (typeof raw !== 'number' || !Number.isFinite(raw) || raw < 0) throw new Error(`${key} must be a number >= 0`);
+      (out as Record<string, unknown>)[key] = raw;
+    } else if ((BOOLEAN_KEYS as readonly string[]).includes(key)) {
+      if (typeof raw !== 'boolean') throw new Error(`${key} must be true or false`);
+      (out as Record<string, unknown>)[key] = raw;
+    } else if (key === 'failNext') {
+      if (typeof raw !== 'object' || raw === null) throw new Error('failNext must map route names to {status, count}');
+      const failNext: Behaviour['failNext'] = {};
+      for (const [route, rule] of Object.entries(raw as Record<string, unknown>)) {
+        const { status, count, message } = (rule ?? {}) as { status?: unknown; count?: unknown; message?: unknown };
+        if (typeof status !== 'number' || status < 400 || status > 599) throw new Error(`failNext.${route}.status must be an HTTP error status`);
+        failNext[route] = { status, count: typeof count === 'number' ? count : 1, ...(typeof message === 'string' ? { message } : {}) };
+      }
+      out.failNext = failNext;
+    } else {
+      throw new Error(`Unknown fault or setting "${key}"`);
+    }
+  }
+  if (out.errorRate !== undefined && out.errorRate > 1) throw new Error('errorRate must be between 0 and 1');
+  return out;
+}

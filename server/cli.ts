@@ -1,0 +1,134 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { parseBehaviour, type Behaviour } from './behaviour';
+import { createLocalServer } from './app';
+import { generateSceneVideo } from './media/generate';
+import { SCENES, getScene } from './media/scenes';
+
+const HELP = `roboflow-local-server: a local Roboflow-compatible server for offline development
+
+Usage:
+  roboflow-local-server [options]
+  roboflow-local-server make-video <out.mp4> [--scene NAME] [--loops N] [--codec h264|mjpeg]
+
+Options:
+  --port N             HTTP port (0 = any free port; default 9001)
+  --api-key KEY        the one API key accepted (default local-dev-key)
+  --host ADDRESS       address to listen on (default 127.0.0.1)
+  --rtsp-port N        also serve simulated RTSP cameras on this port (0 = any)
+  --rtsp-auth U:P      require these RTSP credentials
+  --cameras A,B        camera scenes to simulate (default door,two-squares)
+  --use-cases A,B      Vision Events use cases that exist from the start (default demo)
+  --data-dir DIR       where uploads and generated media go (default: a temp dir)
+  --gzip               gzip result payloads (as the hosted service does)
+  --pipeline-ids       answer with pipeline ids (as a self-hosted Inference server does)
+  --stream-limit N     concurrent streams allowed (default 10)
+  --faults JSON        behaviour and faults, e.g. '{"dropAfterFrames": 50}'
+                       (also ROBOFLOW_LOCAL_FAULTS; change at run time: POST /local/faults)
+  --quiet              log nothing but the listening line
+  --help               this text
+
+Scenes: ${Object.keys(SCENES).join(', ')}
+`;
+
+function fail(message: string): never {
+  process.stderr.write(`roboflow-local-server: ${message}\n`);
+  process.exit(2);
+}
+
+async function makeVideo(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { scene: { type: 'string', default: 'two-squares' }, loops: { type: 'string', default: '1' }, codec: { type: 'string', default: 'h264' } },
+  });
+  const out = positionals[0] ?? fail('make-video needs an output path');
+  const codec = values.codec === 'mjpeg' ? 'mjpeg' : values.codec === 'h264' ? 'h264' : fail('--codec must be h264 or mjpeg');
+  await generateSceneVideo(getScene(values.scene), out, { loops: Number(values.loops), codec });
+  process.stdout.write(`wrote ${out}\n`);
+}
+
+async function serve(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      port: { type: 'string', default: '9001' },
+      'api-key': { type: 'string', default: 'local-dev-key' },
+      host: { type: 'string', default: '127.0.0.1' },
+      'rtsp-port': { type: 'string' },
+      'rtsp-auth': { type: 'string' },
+      cameras: { type: 'string' },
+      'use-cases': { type: 'string' },
+      'data-dir': { type: 'string' },
+      gzip: { type: 'boolean', default: false },
+      'pipeline-ids': { type: 'boolean', default: false },
+      'stream-limit': { type: 'string' },
+      faults: { type: 'string' },
+      quiet: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    process.exit(0);
+  }
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`--port must be a port number, got ${values.port}`);
+  const behaviour: Partial<Behaviour> = {};
+  try {
+    if (process.env.ROBOFLOW_LOCAL_FAULTS) Object.assign(behaviour, parseBehaviour(JSON.parse(process.env.ROBOFLOW_LOCAL_FAULTS)));
+    if (values.faults) Object.assign(behaviour, parseBehaviour(JSON.parse(values.faults)));
+  } catch (error) {
+    fail(`invalid faults: ${(error as Error).message}`);
+  }
+  if (values.gzip) behaviour.gzip = true;
+  if (values['pipeline-ids']) behaviour.pipelineIds = true;
+  if (values['stream-limit'] !== undefined) behaviour.streamLimit = Number(values['stream-limit']);
+  let rtspAuth: { username: string; password: string } | undefined;
+  if (values['rtsp-auth']) {
+    const [username, ...rest] = values['rtsp-auth'].split(':');
+    if (!username || rest.length === 0) fail('--rtsp-auth must be user:password');
+    rtspAuth = { username, password: rest.join(':') };
+  }
+  const list = (text: string | undefined): string[] | undefined => (text === undefined ? undefined : text.split(',').map((item) => item.trim()).filter(Boolean));
+  const quiet = values.quiet;
+  const server = await createLocalServer({
+    port,
+    host: values.host,
+    apiKey: values['api-key'],
+    behaviour,
+    rtspPort: values['rtsp-port'] === undefined ? undefined : Number(values['rtsp-port']),
+    rtspAuth,
+    cameras: list(values.cameras),
+    useCases: list(values['use-cases']),
+    dataDir: values['data-dir'],
+    log: (line) => {
+      if (!quiet) process.stderr.write(`[local-server] ${line}\n`);
+    },
+  });
+  process.stdout.write(`listening on ${server.url}\n`);
+  if (!quiet) {
+    for (const name of server.cameraFiles.keys()) {
+      process.stdout.write(`camera ${name}: ${server.url}/local/cameras/${name}.mjpeg${server.rtsp ? `  ${server.rtsp.url(name, false)}` : ''}\n`);
+    }
+  }
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    if (!quiet) process.stderr.write(`[local-server] ${signal}: stopping\n`);
+    const timer = setTimeout(() => process.exit(1), 5_000);
+    void server.close().then(() => {
+      clearTimeout(timer);
+      // Exit explicitly: the WebRTC native module can crash during natural teardown.
+      process.exit(0);
+    });
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+const argv = process.argv.slice(2);
+(argv[0] === 'make-video' ? makeVideo(argv.slice(1)) : serve(argv)).catch((error: unknown) => {
+  fail((error as Error).message);
+});

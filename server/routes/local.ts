@@ -1,0 +1,88 @@
+import { spawn } from 'node:child_process';
+import { parseBehaviour, DEFAULT_BEHAVIOUR, type Behaviour } from '../behaviour';
+import type { ServerContext } from '../context';
+import { HttpError, readJson, sendJson, type Router } from '../http';
+import { requireFfmpeg } from '../media/ffmpeg';
+import type { RtspCameraServer } from '../media/rtsp-camera';
+import type { SessionRegistry } from '../webrtc/registry';
+import { describeBuiltins } from '../workflows/builtins';
+
+export interface LocalRoutesDeps {
+  sessions: SessionRegistry;
+  /** Camera name -> video file. */
+  cameraFiles: Map<string, string>;
+  rtsp: () => RtspCameraServer | undefined;
+  behaviour: Behaviour;
+  initialBehaviour: Behaviour;
+  version: string;
+}
+
+/**
+ * The server's own endpoints under /local: discovery (workflows, cameras), inspection
+ * (sessions), fault control, and MJPEG camera streams.
+ */
+export function addLocalRoutes(router: Router, context: ServerContext, deps: LocalRoutesDeps): void {
+  router.add('GET', '/local/health', 'health', (_req, res) => {
+    sendJson(res, 200, { ok: true, server: 'roboflow-local-server', version: deps.version });
+  });
+
+  router.add('GET', '/local/workflows', 'workflows', (_req, res) => sendJson(res, 200, describeBuiltins()));
+
+  router.add('GET', '/local/sessions', 'sessions', (_req, res) => sendJson(res, 200, deps.sessions.describe()));
+
+  router.add('DELETE', '/local/sessions', 'sessions_drop', (_req, res) => {
+    const count = deps.sessions.activeCount;
+    deps.sessions.endAll('dropped by DELETE /local/sessions');
+    sendJson(res, 200, { dropped: count });
+  });
+
+  router.add('GET', '/local/faults', 'faults', (_req, res) => sendJson(res, 200, deps.behaviour));
+
+  router.add('POST', '/local/faults', 'faults_set', async (req, res) => {
+    let update: Partial<Behaviour>;
+    try {
+      update = parseBehaviour(await readJson(req));
+    } catch (error) {
+      if (error instanceof HttpError) throw error;
+      throw new HttpError(400, { message: (error as Error).message });
+    }
+    Object.assign(deps.behaviour, update);
+    context.log(`behaviour changed: ${JSON.stringify(update)}`);
+    sendJson(res, 200, deps.behaviour);
+  });
+
+  router.add('DELETE', '/local/faults', 'faults_reset', (_req, res) => {
+    Object.assign(deps.behaviour, { ...DEFAULT_BEHAVIOUR, ...deps.initialBehaviour, failNext: { ...deps.initialBehaviour.failNext } });
+    sendJson(res, 200, deps.behaviour);
+  });
+
+  router.add('GET', '/local/cameras', 'cameras', (_req, res) => {
+    const rtsp = deps.rtsp();
+    sendJson(
+      res,
+      200,
+      [...deps.cameraFiles.keys()].map((name) => ({
+        name,
+        mjpeg_url: `${context.baseUrl()}/local/cameras/${name}.mjpeg`,
+        rtsp_url: rtsp ? rtsp.url(name, false) : null,
+      })),
+    );
+  });
+
+  router.add('GET', '/local/cameras/:file', 'camera_mjpeg', (req, res, params) => {
+    const name = params.file.replace(/\.mjpeg$/, '');
+    const file = deps.cameraFiles.get(name);
+    if (!file || !params.file.endsWith('.mjpeg')) throw new HttpError(404, { message: `No camera "${params.file}"` });
+    const child = spawn(requireFfmpeg(), ['-hide_banner', '-loglevel', 'error', '-nostdin', '-re', '-stream_loop', '-1', '-i', file, '-an', '-f', 'mpjpeg', '-q:v', '5', 'pipe:1'], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    res.writeHead(200, { 'content-type': 'multipart/x-mixed-replace;boundary=ffmpeg', 'cache-control': 'no-cache' });
+    child.stdout.pipe(res);
+    const stop = (): void => {
+      child.kill('SIGKILL');
+    };
+    req.on('close', stop);
+    res.on('close', stop);
+    child.on('close', () => res.end());
+  });
+}

@@ -1,0 +1,43 @@
+import { gzipSync } from 'node:zlib';
+
+const CHUNK = 49_152;
+/** The hosted server waits while more than 1 MB sits in the channel. */
+const BUFFER_LIMIT = 1024 * 1024;
+
+const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Sends result documents the way the hosted server does: UTF-8 JSON (gzipped when
+ * asked), split into chunks of up to 49,152 bytes, each with a 12-byte header of
+ * little-endian uint32 frame_id, chunk_index, total_chunks. Binary messages only.
+ */
+export class ResultSender {
+  constructor(
+    private readonly channel: RTCDataChannel,
+    private readonly gzip: () => boolean,
+  ) {}
+
+  get open(): boolean {
+    return this.channel.readyState === 'open';
+  }
+
+  async send(frameId: number, document: unknown): Promise<boolean> {
+    while (this.open && this.channel.bufferedAmount > BUFFER_LIMIT) await pause(10);
+    if (!this.open) return false;
+    const json = Buffer.from(JSON.stringify(document), 'utf8');
+    const payload = this.gzip() ? gzipSync(json) : json;
+    const total = Math.max(1, Math.ceil(payload.byteLength / CHUNK));
+    for (let index = 0; index < total; index++) {
+      if (!this.open) return false;
+      const part = payload.subarray(index * CHUNK, Math.min(payload.byteLength, (index + 1) * CHUNK));
+      const message = new Uint8Array(12 + part.byteLength);
+      const header = new DataView(message.buffer);
+      header.setUint32(0, frameId, true);
+      header.setUint32(4, index, true);
+      header.setUint32(8, total, true);
+      message.set(part, 12);
+      this.channel.send(message);
+    }
+    return true;
+  }
+}

@@ -1,0 +1,529 @@
+import sharp from 'sharp';
+import type { Behaviour } from '../behaviour';
+import { FrameReader, type RgbaFrame } from '../media/frame-reader';
+import { isImageValue, type CompiledWorkflow, type WorkflowRun } from '../workflows/engine';
+import { ResultSender } from './result-sender';
+import { UploadReceiver } from './upload-receiver';
+import { wrtc, type I420 } from './wrtc';
+
+export type SourceKind = 'track' | 'file' | 'rtsp' | 'mjpeg';
+
+export interface WorkerConfig {
+  id: string;
+  /** For listings and logs: "workspace/workflow" or "inline". */
+  workflowLabel: string;
+  compiled: CompiledWorkflow;
+  parameters: Record<string, unknown>;
+  /** null or [] = none, ['*'] = every non-image output, else names. */
+  dataOutput: string[] | null;
+  /** Output rendered into the returned video; 'auto' = first image output; null = no video track. */
+  streamOutput: string | 'auto' | null;
+  realtime: boolean;
+  declaredFps: number | null;
+  processingTimeoutSec: number | null;
+  remoteSource?: { kind: 'rtsp' | 'mjpeg'; url: string };
+  dataDir: string;
+}
+
+interface QueuedFrame {
+  id: number;
+  receivedAt: Date;
+  load(): RgbaFrame;
+  pts: number;
+  timeBase: number;
+}
+
+export interface WorkerSummary {
+  id: string;
+  workflow: string;
+  source: SourceKind | 'pending';
+  realtime: boolean;
+  state: 'negotiating' | 'running' | 'complete' | 'ended';
+  framesReceived: number;
+  framesProcessed: number;
+  framesDropped: number;
+  startedAt: string;
+  endedReason?: string;
+}
+
+/** Local time without a zone, microseconds, as the hosted server prints `received_at`. */
+function localIsoTime(date: Date): string {
+  return new Date(date.getTime() - date.getTimezoneOffset() * 60_000).toISOString().slice(0, -1) + '000';
+}
+
+const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Live frames waiting beyond this (realtime off, client not acking) are dropped oldest first. */
+const MAX_LIVE_BACKLOG = 600;
+/** A pulled camera in realtime mode lags at most this many frames (as the hosted worker). */
+const REALTIME_CAMERA_BACKLOG = 30;
+/** A paused file decoder resumes below this many waiting frames. */
+const DECODE_LOW_WATER = 8;
+const DECODE_HIGH_WATER = 32;
+
+/**
+ * One WebRTC worker: the peer connection of one client, its frame source (the client's
+ * track, an uploaded file, or a camera URL the server pulls), the workflow run over
+ * every frame it picks, and the results sent back in chunks. Mirrors the hosted
+ * worker: realtime mode keeps only the newest frame; otherwise every frame is
+ * processed and, once the client acks, paced by its acks.
+ */
+export class WorkerSession {
+  readonly config: WorkerConfig;
+  readonly startedAt = new Date();
+  private readonly behaviour: () => Behaviour;
+  private readonly log: (line: string) => void;
+  private readonly onEnded: (session: WorkerSession) => void;
+  private readonly run: WorkflowRun;
+  private pc: RTCPeerConnection | undefined;
+  private sender: ResultSender | undefined;
+  private videoOut: { source: { onFrame(frame: I420): void }; track: MediaStreamTrack } | undefined;
+  private streamOutput: string | null;
+  private dataOutput: string[] | null;
+  private sink: { stop(): void } | undefined;
+  private reader: FrameReader | undefined;
+  private upload: UploadReceiver | undefined;
+  private source: SourceKind | 'pending' = 'pending';
+  private state: WorkerSummary['state'] = 'negotiating';
+  private endedReason: string | undefined;
+  private queue: QueuedFrame[] = [];
+  private newest: QueuedFrame | undefined;
+  private processing = false;
+  private sourceEnded = false;
+  private completionSent = false;
+  private lastAck = 0;
+  private acking = false;
+  private ackWaiter: (() => void) | undefined;
+  private received = 0;
+  private processed = 0;
+  private dropped = 0;
+  private lastActivity = Date.now();
+  private arrivals: number[] = [];
+  private timers: NodeJS.Timeout[] = [];
+  private firstTrackFrameAt = 0;
+
+  constructor(config: WorkerConfig, behaviour: () => Behaviour, log: (line: string) => void, onEnded: (session: WorkerSession) => void) {
+    this.config = config;
+    this.behaviour = behaviour;
+    this.log = log;
+    this.onEnded = onEnded;
+    this.run = config.compiled.createRun(config.parameters);
+    this.dataOutput = config.dataOutput;
+    this.streamOutput =
+      config.streamOutput === 'auto' ? (config.compiled.outputs.find((output) => output.kind === 'image')?.name ?? '') : config.streamOutput;
+  }
+
+  get summary(): WorkerSummary {
+    return {
+      id: this.config.id,
+      workflow: this.config.workflowLabel,
+      source: this.source,
+      realtime: this.config.realtime,
+      state: this.state,
+      framesReceived: this.received,
+      framesProcessed: this.processed,
+      framesDropped: this.dropped,
+      startedAt: this.startedAt.toISOString(),
+      ...(this.endedReason ? { endedReason: this.endedReason } : {}),
+    };
+  }
+
+  get ended(): boolean {
+    return this.state === 'ended';
+  }
+
+  /**
+   * Opens a camera URL first (when there is one), so an unreachable camera fails the
+   * request; then answers the offer once ICE gathering is done.
+   */
+  async negotiate(offer: RTCSessionDescriptionInit): Promise<RTCSessionDescriptionInit> {
+    if (this.config.remoteSource) await this.openRemoteSource(this.config.remoteSource);
+    const { RTCPeerConnection, MediaStream, nonstandard } = wrtc();
+    const pc = new RTCPeerConnection({ iceServers: [] });
+    this.pc = pc;
+    pc.ondatachannel = (event) => this.onDataChannel(event.channel);
+    pc.ontrack = (event) => this.onTrack(event.track);
+    pc.onconnectionstatechange = () => {
+      if (pc.connectionState === 'failed' || pc.connectionState === 'closed') this.end(`connection ${pc.connectionState}`);
+    };
+    await pc.setRemoteDescription(offer);
+    if (this.streamOutput !== null) {
+      if (/m=video/.test(offer.sdp ?? '')) {
+        const source = new nonstandard.RTCVideoSource();
+        const track = source.createTrack();
+        pc.addTrack(track, new MediaStream([track]));
+        this.videoOut = { source, track };
+      } else {
+        this.log(`session ${this.config.id}: the offer has no video section; no video will be sent back`);
+      }
+    }
+    await pc.setLocalDescription(await pc.createAnswer());
+    await this.iceGathered(pc, 2_000);
+    this.state = 'running';
+    this.watchIdle();
+    if (this.config.processingTimeoutSec) {
+      this.timers.push(setTimeout(() => void this.timeoutReached(), this.config.processingTimeoutSec * 1000));
+    }
+    const answer = pc.localDescription;
+    if (!answer) throw new Error('no local description');
+    return { sdp: answer.sdp, type: answer.type };
+  }
+
+  /** Ends the session (client gone, terminate call, idle, fault, shutdown). Idempotent. */
+  end(reason: string): void {
+    if (this.state === 'ended') return;
+    this.state = 'ended';
+    this.endedReason = reason;
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers = [];
+    this.queue = [];
+    this.newest = undefined;
+    this.ackWaiter?.();
+    this.sink?.stop();
+    this.reader?.stop();
+    this.videoOut?.track.stop();
+    if (this.pc) {
+      this.pc.ondatachannel = null;
+      this.pc.ontrack = null;
+      this.pc.onconnectionstatechange = null;
+      try {
+        this.pc.close();
+      } catch {
+        // Already closed.
+      }
+    }
+    void this.upload?.dispose();
+    this.log(`session ${this.config.id} ended (${reason}) after ${this.received} frames received, ${this.processed} processed`);
+    this.onEnded(this);
+  }
+
+  private iceGathered(pc: RTCPeerConnection, timeoutMs: number): Promise<void> {
+    if (pc.iceGatheringState === 'complete') return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      pc.addEventListener('icegatheringstatechange', () => {
+        if (pc.iceGatheringState === 'complete') {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+  }
+
+  private watchIdle(): void {
+    const check = (): void => {
+      if (this.state === 'ended') return;
+      if (Date.now() - this.lastActivity > this.behaviour().idleTimeoutMs) {
+        this.end('idle timeout');
+        return;
+      }
+      this.timers.push(setTimeout(check, 1_000));
+    };
+    this.timers.push(setTimeout(check, 1_000));
+  }
+
+  private touch(): void {
+    this.lastActivity = Date.now();
+  }
+
+  private onDataChannel(channel: RTCDataChannel): void {
+    channel.binaryType = 'arraybuffer';
+    if (channel.label === 'video_upload') {
+      this.source = 'file';
+      this.upload = new UploadReceiver(this.config.dataDir, this.config.id);
+      channel.onmessage = (event: MessageEvent) => this.onUploadMessage(channel, event.data);
+      return;
+    }
+    // Any other label is the control/result channel ("inference").
+    this.sender = new ResultSender(channel, () => this.behaviour().gzip);
+    channel.onmessage = (event: MessageEvent) => this.onControlMessage(event.data);
+    channel.onclose = () => this.end('client closed the connection');
+    if (channel.readyState === 'open') void this.processQueue();
+    else channel.onopen = () => void this.processQueue();
+  }
+
+  private onUploadMessage(channel: RTCDataChannel, data: unknown): void {
+    this.touch();
+    const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : typeof data === 'string' ? Buffer.from(data) : undefined;
+    if (!bytes) return;
+    if (bytes.byteLength <= 1) {
+      // Keepalive ping: echo it.
+      if (channel.readyState !== 'open') return;
+      if (typeof data === 'string') channel.send(data);
+      else channel.send(bytes);
+      return;
+    }
+    void this.upload
+      ?.handle(bytes)
+      .then((outcome) => {
+        if (outcome.kind === 'ignored') this.log(`session ${this.config.id}: upload chunk ignored (${outcome.reason})`);
+        else if (outcome.kind === 'complete' && this.state !== 'ended') {
+          this.log(`session ${this.config.id}: upload complete (${this.upload?.totalChunks} chunks), decoding`);
+          this.startReader({ input: outcome.path });
+        }
+      })
+      .catch((error: Error) => this.log(`session ${this.config.id}: upload failed: ${error.message}`));
+  }
+
+  private onControlMessage(data: unknown): void {
+    this.touch();
+    if (typeof data !== 'string') return;
+    let message: unknown;
+    try {
+      message = JSON.parse(data);
+    } catch {
+      return; // Bad JSON is ignored, as on the hosted server.
+    }
+    if (typeof message !== 'object' || message === null) return;
+    const control = message as { ack?: unknown; data_output?: unknown; stream_output?: unknown };
+    if (typeof control.ack === 'number' && Number.isFinite(control.ack)) {
+      this.acking = true;
+      this.lastAck = Math.max(this.lastAck, control.ack);
+      const wake = this.ackWaiter;
+      this.ackWaiter = undefined;
+      wake?.();
+    }
+    if (Array.isArray(control.data_output)) {
+      this.dataOutput = control.data_output.filter((name): name is string => typeof name === 'string' && name !== '');
+    }
+    if (Array.isArray(control.stream_output)) {
+      if (!this.videoOut) this.log(`session ${this.config.id}: stream_output change ignored: the session has no video track`);
+      else this.streamOutput = control.stream_output.find((name): name is string => typeof name === 'string' && name !== '') ?? '';
+    }
+  }
+
+  private onTrack(track: MediaStreamTrack): void {
+    if (track.kind !== 'video' || this.sink) return;
+    this.source = 'track';
+    const { nonstandard } = wrtc();
+    const sink = new nonstandard.RTCVideoSink(track);
+    this.sink = sink;
+    sink.onframe = ({ frame }) => {
+      if (this.state === 'ended') return;
+      this.touch();
+      const now = Date.now();
+      if (!this.firstTrackFrameAt) this.firstTrackFrameAt = now;
+      const i420 = frame;
+      this.enqueue({
+        receivedAt: new Date(now),
+        pts: Math.round((now - this.firstTrackFrameAt) * 90),
+        timeBase: 1 / 90_000,
+        load: () => {
+          const rgba = new Uint8ClampedArray(i420.width * i420.height * 4);
+          nonstandard.i420ToRgba(i420, { width: i420.width, height: i420.height, data: rgba });
+          return { width: i420.width, height: i420.height, rgba: Buffer.from(rgba.buffer, rgba.byteOffset, rgba.byteLength) };
+        },
+      }, true);
+    };
+  }
+
+  private async openRemoteSource(remote: { kind: 'rtsp' | 'mjpeg'; url: string }): Promise<void> {
+    this.source = remote.kind;
+    // Small probe sizes: a live source should start in well under a second.
+    const probe = ['-probesize', '65536', '-analyzeduration', '500000'];
+    const inputArgs = remote.kind === 'rtsp' ? ['-rtsp_transport', 'tcp', '-stimeout', '5000000', ...probe] : ['-f', 'mpjpeg', ...probe];
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.reader?.stop();
+        reject(new Error(`could not open ${remote.kind.toUpperCase()} stream within ${this.behaviour().sourceOpenTimeoutMs} ms`));
+      }, this.behaviour().sourceOpenTimeoutMs);
+      this.startReader({ input: remote.url, inputArgs }, () => {
+        clearTimeout(timer);
+        resolve();
+      }, (error) => {
+        clearTimeout(timer);
+        reject(error);
+      });
+    });
+  }
+
+  private startReader(options: { input: string; inputArgs?: string[] }, opened?: () => void, failedToOpen?: (error: Error) => void): void {
+    let isOpen = false;
+    const live = this.source === 'rtsp' || this.source === 'mjpeg';
+    const reader = new FrameReader(options, {
+      onInfo: () => {
+        isOpen = true;
+        opened?.();
+      },
+      onFrame: (frame) => {
+        this.touch();
+        this.enqueue({ receivedAt: new Date(), pts: Math.round(frame.seconds * 90_000), timeBase: 1 / 90_000, load: () => frame }, live);
+      },
+      onEnd: (error) => {
+        if (!isOpen && error) {
+          failedToOpen?.(error);
+          return;
+        }
+        if (error) this.log(`session ${this.config.id}: source ended with an error: ${error.message}`);
+        this.sourceEnded = true;
+        void this.processQueue();
+      },
+    });
+    this.reader = reader;
+    reader.start();
+  }
+
+  /**
+   * A new frame from the source; frame ids count every frame received, from 1. What
+   * waits follows the hosted worker: the client's own track in realtime mode keeps only
+   * the newest frame; a camera the server pulls keeps up to 30 (oldest dropped); a file
+   * is never dropped (its decoder pauses instead); with realtime off, live frames wait
+   * up to a large bound.
+   */
+  private enqueue(frame: Omit<QueuedFrame, 'id'>, live: boolean): void {
+    if (this.state === 'ended' || this.completionSent) return;
+    this.received++;
+    const item: QueuedFrame = { ...frame, id: this.received };
+    this.arrivals.push(Date.now());
+    if (this.arrivals.length > 30) this.arrivals.shift();
+    if (this.config.realtime && this.source === 'track') {
+      if (this.newest) this.dropped++;
+      this.newest = item;
+    } else {
+      this.queue.push(item);
+      const limit = !live ? Number.POSITIVE_INFINITY : this.config.realtime ? REALTIME_CAMERA_BACKLOG : MAX_LIVE_BACKLOG;
+      while (this.queue.length > limit) {
+        this.queue.shift();
+        this.dropped++;
+      }
+      if (!live && this.queue.length >= DECODE_HIGH_WATER) this.reader?.pause();
+    }
+    void this.processQueue();
+  }
+
+  private takeNext(): QueuedFrame | undefined {
+    if (this.newest) {
+      const next = this.newest;
+      this.newest = undefined;
+      return next;
+    }
+    const next = this.queue.shift();
+    if (this.queue.length <= DECODE_LOW_WATER) this.reader?.resume();
+    return next;
+  }
+
+  /** Waits until the ack window lets frame `id` start (pacing begins with the first ack). */
+  private async ackWindowOpen(id: number): Promise<void> {
+    while (!this.config.realtime && this.acking && id > this.lastAck + this.behaviour().ackWindow && this.state !== 'ended') {
+      await new Promise<void>((resolve) => (this.ackWaiter = resolve));
+    }
+  }
+
+  private measuredFps(): number | null {
+    if (this.arrivals.length < 2) return null;
+    const span = (this.arrivals[this.arrivals.length - 1] - this.arrivals[0]) / 1000;
+    return span > 0 ? Math.round(((this.arrivals.length - 1) / span) * 100) / 100 : null;
+  }
+
+  private async processQueue(): Promise<void> {
+    if (this.processing || !this.sender?.open) return;
+    this.processing = true;
+    try {
+      for (let item = this.takeNext(); item && !this.ended; item = this.takeNext()) {
+        await this.ackWindowOpen(item.id);
+        if (this.ended) break;
+        await this.processFrame(item);
+        const drop = this.behaviour().dropAfterFrames;
+        if (drop > 0 && this.processed >= drop) {
+          this.end(`fault: dropped after ${this.processed} frames`);
+          return;
+        }
+      }
+      if (this.sourceEnded && !this.completionSent && this.queue.length === 0 && !this.newest && !this.ended) {
+        await this.sendCompletion(null);
+      }
+    } finally {
+      this.processing = false;
+    }
+    // A frame may have arrived while the completion check above was waiting.
+    if (!this.ended && (this.queue.length > 0 || this.newest)) void this.processQueue();
+  }
+
+  private async processFrame(item: QueuedFrame): Promise<void> {
+    const slow = this.behaviour().slowFrameMs;
+    if (slow > 0) await pause(slow);
+    const frame = item.load();
+    const metadata = {
+      frame_id: item.id,
+      received_at: localIsoTime(item.receivedAt),
+      pts: item.pts,
+      time_base: item.timeBase,
+      declared_fps: this.config.declaredFps ?? 30,
+      measured_fps: this.measuredFps(),
+      width: frame.width,
+      height: frame.height,
+    };
+    const errors: string[] = [];
+    let outputs: Record<string, unknown> = {};
+    try {
+      outputs = this.run.process(frame, metadata);
+    } catch (error) {
+      errors.push(`workflow error: ${(error as Error).message}`);
+    }
+    const data = await this.serialise(outputs, metadata, errors);
+    if (this.state === 'ended') return;
+    await this.sender?.send(item.id, { serialized_output_data: data, video_metadata: metadata, errors, processing_complete: false, termination_reason: null });
+    this.processed++;
+    if (this.videoOut) this.render(outputs, frame);
+  }
+
+  private async serialise(outputs: Record<string, unknown>, metadata: Record<string, unknown>, errors: string[]): Promise<Record<string, unknown> | null> {
+    const requested = this.dataOutput;
+    if (!requested || requested.length === 0) return null;
+    const all = requested.length === 1 && requested[0] === '*';
+    const names = all ? Object.keys(outputs) : requested;
+    const data: Record<string, unknown> = {};
+    for (const name of names) {
+      if (!(name in outputs)) {
+        errors.push(`Requested output '${name}' not found in workflow outputs`);
+        continue;
+      }
+      const value = outputs[name];
+      if (isImageValue(value)) {
+        if (all) continue;
+        const jpeg = await sharp(value.frame.rgba, { raw: { width: value.frame.width, height: value.frame.height, channels: 4 } }).removeAlpha().jpeg({ quality: 80 }).toBuffer();
+        data[name] = { type: 'base64', value: jpeg.toString('base64'), video_metadata: metadata };
+      } else {
+        data[name] = value;
+      }
+    }
+    return data;
+  }
+
+  private render(outputs: Record<string, unknown>, input: RgbaFrame): void {
+    const chosen = this.streamOutput ? outputs[this.streamOutput] : undefined;
+    const frame = isImageValue(chosen) ? chosen.frame : input;
+    const { nonstandard } = wrtc();
+    const width = frame.width - (frame.width % 2);
+    const height = frame.height - (frame.height % 2);
+    if (width !== frame.width || height !== frame.height) return; // Odd sizes never come from our sources.
+    const i420 = { width, height, data: new Uint8ClampedArray(width * height * 1.5) };
+    const rgba = frame.rgba.byteOffset === 0 && frame.rgba.buffer.byteLength === frame.rgba.byteLength ? new Uint8ClampedArray(frame.rgba.buffer) : new Uint8ClampedArray(frame.rgba);
+    nonstandard.rgbaToI420({ width, height, data: rgba }, i420);
+    this.videoOut?.source.onFrame(i420);
+  }
+
+  private async sendCompletion(reason: string | null): Promise<void> {
+    if (this.completionSent) return;
+    this.completionSent = true;
+    this.state = 'complete';
+    await this.sender?.send(this.received + 1, {
+      serialized_output_data: null,
+      video_metadata: { frame_id: this.received, received_at: localIsoTime(new Date()) },
+      errors: [],
+      processing_complete: true,
+      termination_reason: reason,
+    });
+    this.log(`session ${this.config.id}: processing complete after ${this.received} frames${reason ? ` (${reason})` : ''}`);
+  }
+
+  private async timeoutReached(): Promise<void> {
+    if (this.state === 'ended') return;
+    this.reader?.stop();
+    this.sink?.stop();
+    this.queue = [];
+    this.newest = undefined;
+    await this.sendCompletion('timeout_reached');
+    this.timers.push(setTimeout(() => this.end('processing timeout'), 2_000));
+  }
+}
