@@ -23,3 +23,7 @@ export { VideoJobClient, normaliseJobStatus, type JobHandle, type JobStatus, typ
 export { normaliseJobResults, type VideoJobResults, type VideoJobFrame } from './video-job/results';
 export { buildEvent, toCustomMetadata, toObjectDetections, EVENT_TYPES, type VisionEvent, type EventInput, type EventType, type EventImage, type ObjectDetection, type MetadataValue } from './vision-events/builder';
 export { VisionEventsClient, MAX_BATCH, type UseCase, type EventQuery } from './vision-events/client';
+export { checkConnection, type ConnectionCheck } from './check';
+export { JsonFile } from './persist';
+export { EventOutbox, type OutboxOptions, type OutboxEvents } from './vision-events/outbox';
+export { splitPayload, toImageBuffer } from './vision-events/builder';

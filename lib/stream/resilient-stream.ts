@@ -6,6 +6,7 @@ import type { PushOutcome } from './frame-source';
 import { DEFAULT_RECONNECT, isFatal, reconnectDelay, type ReconnectPolicy } from './reconnect';
 import { StreamSession, type CloseReason, type StreamEvents, type StreamOptions, type StreamStats } from './session';
 
+/** `idle`: not started, or a lost session that `shouldReconnect` chose not to replace (start() again to resume). */
 export type ResilientState = 'idle' | 'connecting' | 'streaming' | 'reconnecting' | 'complete' | 'failed' | 'stopped';
 
 export interface ResilientStreamEvents extends StreamEvents {
@@ -16,6 +17,12 @@ export interface ResilientStreamEvents extends StreamEvents {
 
 export interface ResilientStreamOptions extends StreamOptions {
   reconnect?: Partial<ReconnectPolicy>;
+  /**
+   * Asked before replacing a lost session (after the policy said it may); false leaves
+   * the stream idle until start() is called again. E.g. a frames source that has had
+   * no frame for a while need not hold a session open.
+   */
+  shouldReconnect?: (error: RoboflowError) => boolean;
 }
 
 /** Events passed through from each session unchanged. */
@@ -34,6 +41,7 @@ export class ResilientStream extends TypedEmitter<ResilientStreamEvents> {
   private session: StreamSession | undefined;
   private stopping = new AbortController();
   private loop: Promise<void> | undefined;
+  private running = false;
   private _state: ResilientState = 'idle';
   private attempts = 0;
   private totalReconnects = 0;
@@ -60,10 +68,20 @@ export class ResilientStream extends TypedEmitter<ResilientStreamEvents> {
     return this.session?.stats;
   }
 
-  /** Starts the stream in the background; follow it through events. */
+  /** Starts the stream in the background (again, after it ended); follow it through events. */
   start(): void {
-    if (this.loop) return;
-    this.loop = this.run();
+    if (this.running) return;
+    this.running = true;
+    this.stopping = new AbortController();
+    this.attempts = 0;
+    this.loop = this.run().finally(() => {
+      this.running = false;
+    });
+  }
+
+  /** True between start() and the end of the stream (stopped, complete, failed, idle). */
+  get active(): boolean {
+    return this.running;
   }
 
   /** Stops for good: ends the current session and any pending reconnect. */
@@ -134,6 +152,11 @@ export class ResilientStream extends TypedEmitter<ResilientStreamEvents> {
       if (!live || isFatal(failure) || this.attempts + 1 > this.policy.maxAttempts) {
         this.emit('error', failure);
         this.setState('failed');
+        return;
+      }
+      if (this.options.shouldReconnect && !this.options.shouldReconnect(failure)) {
+        this.logger.info(`Stream ended (${failure.message}); not reconnecting until started again`);
+        this.setState('idle');
         return;
       }
       if (connectedAt && Date.now() - connectedAt >= this.policy.stableAfterMs) this.attempts = 0;

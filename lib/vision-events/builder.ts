@@ -153,3 +153,57 @@ export function toObjectDetections(predictions: unknown): ObjectDetection[] {
     return { class: className, x: number('x'), y: number('y'), width: number('width'), height: number('height'), confidence: number('confidence') };
   });
 }
+
+/** Which payload fields are the event data of each event type (the rest is custom metadata). */
+const EVENT_DATA_FIELDS: Record<EventType, string[]> = {
+  quality_check: ['result', 'externalId'],
+  inventory_count: ['location', 'itemCount', 'itemType'],
+  safety_alert: ['alertType', 'severity', 'description'],
+  custom: ['value'],
+  operator_feedback: ['relatedEventId', 'feedback'],
+};
+
+/**
+ * Splits a flow's payload object into the event's `eventData` (the fields the event
+ * type defines, e.g. `severity` for a safety alert) and `customMetadata` (everything
+ * else). A non-object payload becomes `{value: payload}`.
+ */
+export function splitPayload(eventType: EventType, payload: unknown): { eventData?: Record<string, unknown>; metadata?: Record<string, unknown> } {
+  if (payload === undefined || payload === null) return {};
+  if (typeof payload !== 'object' || Array.isArray(payload) || Buffer.isBuffer(payload)) {
+    return eventType === 'custom' ? { eventData: { value: payload } } : { metadata: { value: typeof payload === 'object' ? JSON.stringify(payload) : payload } };
+  }
+  const fields = EVENT_DATA_FIELDS[eventType] ?? [];
+  const eventData: Record<string, unknown> = {};
+  const metadata: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(payload as Record<string, unknown>)) {
+    if (fields.includes(key)) eventData[key] = value;
+    else metadata[key] = value;
+  }
+  return {
+    ...(Object.keys(eventData).length > 0 ? { eventData } : {}),
+    ...(Object.keys(metadata).length > 0 ? { metadata } : {}),
+  };
+}
+
+/**
+ * An image as bytes, from what flows carry: a Buffer, a Roboflow base64 image
+ * (`{type: "base64", value}`), a data URL or plain base64 text. JPEG and PNG only.
+ */
+export function toImageBuffer(value: unknown): Buffer {
+  let bytes: Buffer;
+  if (Buffer.isBuffer(value)) bytes = value;
+  else if (value instanceof Uint8Array) bytes = Buffer.from(value);
+  else if (value && typeof value === 'object' && (value as { type?: unknown }).type === 'base64' && typeof (value as { value?: unknown }).value === 'string') {
+    bytes = Buffer.from((value as { value: string }).value, 'base64');
+  } else if (typeof value === 'string') {
+    const match = /^data:image\/[a-z+]+;base64,(.*)$/is.exec(value);
+    bytes = Buffer.from(match ? match[1] : value, 'base64');
+  } else {
+    invalid('the image must be a Buffer, a base64 image object, or a data URL');
+  }
+  const isJpeg = bytes[0] === 0xff && bytes[1] === 0xd8;
+  const isPng = bytes.subarray(0, 4).toString('hex') === '89504e47';
+  if (!isJpeg && !isPng) invalid(bytes.byteLength === 0 ? 'the image is empty' : 'the image is not a JPEG or PNG');
+  return bytes;
+}

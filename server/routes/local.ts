@@ -2,7 +2,9 @@ import { spawn } from 'node:child_process';
 import { parseBehaviour, DEFAULT_BEHAVIOUR, type Behaviour } from '../behaviour';
 import type { ServerContext } from '../context';
 import { HttpError, readJson, sendJson, type Router } from '../http';
+import sharp from 'sharp';
 import { requireFfmpeg } from '../media/ffmpeg';
+import { SCENES, renderScene } from '../media/scenes';
 import type { RtspCameraServer } from '../media/rtsp-camera';
 import type { SessionRegistry } from '../webrtc/registry';
 import { describeBuiltins } from '../workflows/builtins';
@@ -64,12 +66,23 @@ export function addLocalRoutes(router: Router, context: ServerContext, deps: Loc
       [...deps.cameraFiles.keys()].map((name) => ({
         name,
         mjpeg_url: `${context.baseUrl()}/local/cameras/${name}.mjpeg`,
+        snapshot_url: `${context.baseUrl()}/local/cameras/${name}.jpg`,
         rtsp_url: rtsp ? rtsp.url(name, false) : null,
       })),
     );
   });
 
-  router.add('GET', '/local/cameras/:file', 'camera_mjpeg', (req, res, params) => {
+  router.add('GET', '/local/cameras/:file', 'camera_mjpeg', async (req, res, params) => {
+    if (params.file.endsWith('.jpg')) {
+      // A snapshot of the camera's scene as it is now (no ffmpeg needed): frames for flows that poll.
+      const scene = SCENES[params.file.slice(0, -4)];
+      if (!scene) throw new HttpError(404, { message: `No camera "${params.file}"` });
+      const index = Math.floor((Date.now() / 1000) * scene.fps) % scene.frames;
+      const jpeg = await sharp(renderScene(scene, index), { raw: { width: scene.width, height: scene.height, channels: 4 } }).jpeg({ quality: 85 }).toBuffer();
+      res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': jpeg.byteLength, 'cache-control': 'no-cache' });
+      res.end(jpeg);
+      return;
+    }
     const name = params.file.replace(/\.mjpeg$/, '');
     const file = deps.cameraFiles.get(name);
     if (!file || !params.file.endsWith('.mjpeg')) throw new HttpError(404, { message: `No camera "${params.file}"` });

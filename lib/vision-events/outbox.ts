@@ -1,0 +1,250 @@
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { backoffDelay, sleep, type BackoffOptions } from '../backoff';
+import { RoboflowError, toRoboflowError } from '../errors';
+import { TypedEmitter } from '../events';
+import { safeLogger, type Logger } from '../logger';
+import { JsonFile } from '../persist';
+import type { ObjectDetection, VisionEvent } from './builder';
+import { MAX_BATCH, type VisionEventsClient } from './client';
+
+/** One event waiting to be delivered, with the image to upload and attach first. */
+interface OutboxEntry {
+  event: VisionEvent;
+  /** File holding the image still to upload (durable outboxes). */
+  imageFile?: string;
+  detections?: ObjectDetection[];
+  queuedAt: number;
+}
+
+export interface OutboxOptions {
+  client: VisionEventsClient;
+  /** Where the queue survives restarts. Without one, the queue lives in memory. */
+  directory?: string;
+  /** Events held at most; beyond it the oldest are dropped (and reported). Default 10,000. */
+  maxEntries?: number;
+  /** Events per request (at most 100). */
+  batchSize?: number;
+  retry?: Partial<BackoffOptions>;
+  logger?: Logger;
+}
+
+export interface OutboxEvents {
+  /** Delivered (the ids are the events' own: a retry never duplicates). */
+  sent: [{ eventIds: string[]; requests: number }];
+  /** The service refused an event for good (validation); it is removed from the queue. */
+  rejected: [{ eventId: string; error: RoboflowError }];
+  /** Delivery failed for a reason that may pass; the queue waits and tries again. */
+  retrying: [{ pending: number; delayMs: number; error: RoboflowError }];
+  /** The queue was full: the oldest events were dropped. */
+  dropped: [{ eventIds: string[]; reason: string }];
+  error: [RoboflowError];
+}
+
+const DEFAULT_RETRY: BackoffOptions = { initialMs: 1_000, maxMs: 60_000, factor: 2, jitter: 0.3 };
+/** Errors that are about one event, not about the service or the key. */
+const EVENT_FAULTS = new Set(['bad-request', 'invalid-input']);
+
+/**
+ * A durable outbox for Vision Events: events are queued (on disk when a directory is
+ * given), images uploaded and attached, and events sent in batches of up to 100, in
+ * order. Failures that may pass (network, 5xx, 429) are retried with backoff forever;
+ * an event the service rejects is reported and dropped; key problems are reported and
+ * retried slowly (the user may fix the key). Nothing is lost across restarts except
+ * what the bound drops, which is reported.
+ */
+export class EventOutbox extends TypedEmitter<OutboxEvents> {
+  private entries: OutboxEntry[] = [];
+  private readonly memoryImages = new Map<string, Buffer>();
+  private readonly file: JsonFile<OutboxEntry[]> | undefined;
+  private readonly options: OutboxOptions;
+  private readonly logger: Logger;
+  private readonly retry: BackoffOptions;
+  private sending = false;
+  private closed = false;
+  private readonly abort = new AbortController();
+  private failures = 0;
+  private saveTimer: NodeJS.Timeout | undefined;
+  private idleWaiters: Array<() => void> = [];
+
+  private constructor(options: OutboxOptions) {
+    const logger = safeLogger(options.logger);
+    super((error) => logger.error(`Vision Events: ${(error as Error)?.message ?? String(error)}`));
+    this.options = options;
+    this.logger = logger;
+    this.retry = { ...DEFAULT_RETRY, ...options.retry };
+    this.file = options.directory ? new JsonFile<OutboxEntry[]>(join(options.directory, 'outbox.json')) : undefined;
+  }
+
+  /** Opens an outbox, reloading what an earlier run left queued, and starts delivering it. */
+  static async open(options: OutboxOptions): Promise<EventOutbox> {
+    const outbox = new EventOutbox(options);
+    if (options.directory) {
+      await mkdir(join(options.directory, 'images'), { recursive: true });
+      outbox.entries = (await outbox.file?.load()) ?? [];
+      if (outbox.entries.length > 0) outbox.logger.info(`Resuming ${outbox.entries.length} queued Vision Events`);
+    }
+    void outbox.pump();
+    return outbox;
+  }
+
+  get pending(): number {
+    return this.entries.length;
+  }
+
+  /** Queues an event (and its image); delivery happens in the background. */
+  async enqueue(event: VisionEvent, image?: Buffer, detections?: ObjectDetection[]): Promise<void> {
+    if (this.closed) throw new RoboflowError('invalid-input', 'The Vision Events queue is closed');
+    const entry: OutboxEntry = { event, queuedAt: Date.now(), ...(detections && detections.length > 0 ? { detections } : {}) };
+    if (image) {
+      if (this.options.directory) {
+        entry.imageFile = join(this.options.directory, 'images', `${event.eventId}.img`);
+        await writeFile(entry.imageFile, image);
+      } else {
+        this.memoryImages.set(event.eventId, image);
+      }
+    }
+    this.entries.push(entry);
+    const max = this.options.maxEntries ?? 10_000;
+    if (this.entries.length > max) {
+      const dropped = this.entries.splice(0, this.entries.length - max);
+      for (const old of dropped) await this.forgetImage(old);
+      this.logger.warn(`Vision Events queue full (${max}): dropped the ${dropped.length} oldest`);
+      this.emit('dropped', { eventIds: dropped.map((old) => old.event.eventId), reason: `queue full (${max})` });
+    }
+    this.scheduleSave();
+    void this.pump();
+  }
+
+  /** Resolves once the queue is empty (or after `timeoutMs`, rejecting). */
+  drained(timeoutMs = 30_000): Promise<void> {
+    if (this.entries.length === 0 && !this.sending) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${this.entries.length} events still queued after ${timeoutMs} ms`)), timeoutMs);
+      this.idleWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  /** Stops delivering and saves what is left for the next run. `discard` also deletes it. */
+  async close(options: { discard?: boolean } = {}): Promise<void> {
+    this.closed = true;
+    this.abort.abort();
+    clearTimeout(this.saveTimer);
+    while (this.sending) await sleep(10);
+    if (options.discard) {
+      for (const entry of this.entries) await this.forgetImage(entry);
+      if (this.entries.length > 0) this.logger.warn(`Discarded ${this.entries.length} undelivered Vision Events`);
+      this.entries = [];
+      await this.file?.remove();
+    } else {
+      await this.file?.save(this.entries);
+    }
+  }
+
+  private scheduleSave(): void {
+    if (!this.file || this.saveTimer) return;
+    // Coalesce bursts: one write per 100 ms at most.
+    this.saveTimer = setTimeout(() => {
+      this.saveTimer = undefined;
+      void this.file?.save(this.entries).catch((error: Error) => this.logger.error(`Could not save the Vision Events queue: ${error.message}`));
+    }, 100);
+  }
+
+  private async forgetImage(entry: OutboxEntry): Promise<void> {
+    this.memoryImages.delete(entry.event.eventId);
+    if (entry.imageFile) await rm(entry.imageFile, { force: true });
+  }
+
+  /** Uploads the entry's image (once) and attaches it to the event. */
+  private async attachImage(entry: OutboxEntry): Promise<void> {
+    const image = entry.imageFile ? await readFile(entry.imageFile).catch(() => undefined) : this.memoryImages.get(entry.event.eventId);
+    if (!image) {
+      if (entry.imageFile) {
+        this.logger.warn(`Image for event ${entry.event.eventId} is gone; sending the event without it`);
+        entry.imageFile = undefined;
+      }
+      return;
+    }
+    const { sourceId } = await this.options.client.uploadImage(image, { signal: this.abort.signal });
+    entry.event.images = [{ sourceId, ...(entry.detections ? { objectDetections: entry.detections } : {}) }, ...(entry.event.images ?? [])];
+    await this.forgetImage(entry);
+    entry.imageFile = undefined;
+    this.scheduleSave();
+  }
+
+  private remove(batch: OutboxEntry[]): void {
+    const done = new Set(batch);
+    this.entries = this.entries.filter((entry) => !done.has(entry));
+    this.scheduleSave();
+  }
+
+  private async deliver(batch: OutboxEntry[]): Promise<number> {
+    for (const entry of batch) await this.attachImage(entry);
+    if (batch.length === 1) await this.options.client.create(batch[0].event, this.abort.signal);
+    else await this.options.client.createBatch(batch.map((entry) => entry.event), this.abort.signal);
+    return 1;
+  }
+
+  private async pump(): Promise<void> {
+    if (this.sending || this.closed) return;
+    this.sending = true;
+    try {
+      while (!this.closed && this.entries.length > 0) {
+        const batch = this.entries.slice(0, Math.min(MAX_BATCH, this.options.batchSize ?? MAX_BATCH));
+        try {
+          try {
+            const requests = await this.deliver(batch);
+            this.remove(batch);
+            this.emit('sent', { eventIds: batch.map((entry) => entry.event.eventId), requests });
+          } catch (caught) {
+            // A refused batch: find and drop the bad events, deliver the rest.
+            if (!EVENT_FAULTS.has(toRoboflowError(caught).code)) throw caught;
+            await this.isolate(batch);
+          }
+          this.failures = 0;
+        } catch (caught) {
+          if (this.closed) break;
+          if (!(await this.waitAfter(toRoboflowError(caught, 'network')))) break;
+        }
+      }
+    } finally {
+      this.sending = false;
+      if (this.entries.length === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+    }
+  }
+
+  /** Reports a failure and waits before the next try; false when closing cut the wait short. */
+  private async waitAfter(error: RoboflowError): Promise<boolean> {
+    this.failures++;
+    const delayMs = backoffDelay(this.failures, this.retry);
+    if (!error.retryable) this.emit('error', error);
+    this.emit('retrying', { pending: this.entries.length, delayMs, error });
+    this.logger.warn(`Vision Events: ${error.message}; ${this.entries.length} queued, retrying in ${Math.round(delayMs / 1000)} s`);
+    try {
+      await sleep(delayMs, this.abort.signal);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** A batch was refused as invalid: send its events one by one to find and drop the bad ones. */
+  private async isolate(batch: OutboxEntry[]): Promise<void> {
+    for (const entry of batch) {
+      try {
+        await this.deliver([entry]);
+        this.remove([entry]);
+        this.emit('sent', { eventIds: [entry.event.eventId], requests: 1 });
+      } catch (caught) {
+        const error = toRoboflowError(caught, 'network');
+        if (!EVENT_FAULTS.has(error.code)) throw error;
+        this.remove([entry]);
+        await this.forgetImage(entry);
+        this.emit('rejected', { eventId: entry.event.eventId, error });
+      }
+    }
+  }
+}

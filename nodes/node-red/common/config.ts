@@ -1,0 +1,25 @@
+import type { Node, NodeAPI } from 'node-red';
+import { RoboflowError, type HttpClient, type RoboflowConnection } from '../../../lib';
+
+/** What the Roboflow config node offers the nodes that use it. */
+export interface RoboflowConfigNode extends Node<{ apiKey?: string }> {
+  /** The validated connection; throws a RoboflowError saying what to fix. */
+  connection(): RoboflowConnection;
+  /** The shared HTTP client (one keep-alive pool for every node on this config). */
+  http(): HttpClient;
+  /** Streams running on this config, for the workspace limit (10 by default). */
+  readonly streams: Set<string>;
+}
+
+export function isRoboflowConfig(node: unknown): node is RoboflowConfigNode {
+  return !!node && typeof (node as RoboflowConfigNode).connection === 'function' && (node as Node).type === 'roboflow-config';
+}
+
+/** The config node a node points at, or an error telling the user to pick one. */
+export function configNode(RED: NodeAPI, id: unknown): RoboflowConfigNode {
+  const node = typeof id === 'string' && id ? RED.nodes.getNode(id) : undefined;
+  if (!isRoboflowConfig(node)) {
+    throw new RoboflowError('invalid-input', 'No Roboflow config selected: open the node and pick or add a Roboflow config (API key)');
+  }
+  return node;
+}

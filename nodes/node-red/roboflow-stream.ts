@@ -1,0 +1,40 @@
+import type { Node, NodeAPI, NodeDef } from 'node-red';
+import { translator } from './common/i18n';
+import { migrate, type Migration } from './common/migrate';
+import { StreamController, type StreamProperties } from './stream/controller';
+
+/** Version 1 is the first release: fill in what older or hand-written flows lack. */
+const migrations: Migration[] = [
+  (config) => ({
+    workspaceType: 'str',
+    workflowType: 'str',
+    urlType: 'str',
+    imageInput: 'image',
+    dataOutputs: '',
+    streamOutputs: '',
+    parameters: '',
+    workflowSpec: '',
+    source: typeof config.url === 'string' && /^rtsps?:/i.test(config.url) ? 'rtsp' : 'frames',
+    realtime: '',
+    start: 'deploy',
+    ...config,
+  }),
+];
+
+export = function register(RED: NodeAPI): void {
+  const t = translator(RED, 'roboflow-stream');
+  function RoboflowStream(this: Node, def: NodeDef): void {
+    RED.nodes.createNode(this, def);
+    const config = migrate<StreamProperties>(def as unknown as Record<string, unknown>, migrations);
+    const controller = new StreamController(RED, this, config, t);
+    this.on('input', (msg, _send, done) => void controller.handle(msg, done));
+    this.on('close', (_removed: boolean, done: () => void) => {
+      void controller.close().finally(() => {
+        this.status({});
+        done();
+      });
+    });
+    void controller.init();
+  }
+  RED.nodes.registerType('roboflow-stream', RoboflowStream);
+};

@@ -1,0 +1,274 @@
+import type { Node, NodeAPI, NodeMessage, NodeMessageInFlow } from 'node-red';
+import { ResilientStream, RoboflowError, toRoboflowError, type StreamOptions, type StreamSource, type WorkflowRef } from '../../../lib';
+import { configNode } from '../common/config';
+import type { Translate } from '../common/i18n';
+import { evaluate, nameList } from '../common/properties';
+import { asError, reportError, statusText } from '../common/report';
+import { showStatus } from '../common/status';
+
+export type SourceKind = 'rtsp' | 'file' | 'frames' | 'mjpeg';
+
+export interface StreamProperties {
+  name: string;
+  roboflow: string;
+  workspace: string;
+  workspaceType: string;
+  workflow: string;
+  workflowType: string;
+  workflowSpec: string;
+  imageInput: string;
+  dataOutputs: string;
+  streamOutputs: string;
+  parameters: string;
+  source: SourceKind;
+  url: string;
+  urlType: string;
+  /** true, false, or '' (auto: every frame for files, realtime for live sources). */
+  realtime: boolean | '';
+  start: 'deploy' | 'message';
+  version: number;
+}
+
+type Send = (msg: NodeMessage | Array<NodeMessage | null>) => void;
+type Done = (error?: Error) => void;
+
+/** Files waiting their turn when several arrive while one is processed. */
+const MAX_QUEUED_FILES = 20;
+/** A frames source with no frame for this long lets a lost session go (the server would end it anyway). */
+const FRAMES_IDLE_MS = 50_000;
+
+function parseJson(text: string, what: string): Record<string, unknown> | undefined {
+  if (!text || !text.trim()) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new RoboflowError('invalid-input', `${what} is not valid JSON: ${(error as Error).message}`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new RoboflowError('invalid-input', `${what} must be a JSON object`);
+  return value as Record<string, unknown>;
+}
+
+/**
+ * Maps a Roboflow Stream node onto the engine: its configuration onto a
+ * ResilientStream, input messages onto start/stop/reconfigure/frames, and the stream's
+ * events onto messages, status and errors.
+ */
+export class StreamController {
+  private stream: ResilientStream | undefined;
+  private readonly fileQueue: NodeMessage[] = [];
+  private results = 0;
+  private resultsAtLastTick = 0;
+  private fps = 0;
+  private ticker: NodeJS.Timeout | undefined;
+  private lastFrameAt = 0;
+  private currentFile: string | undefined;
+  private closing = false;
+  private readonly topic: string;
+
+  constructor(
+    private readonly RED: NodeAPI,
+    private readonly node: Node,
+    private readonly config: StreamProperties,
+    private readonly t: Translate,
+  ) {
+    this.topic = config.workflowSpec?.trim() ? 'inline-workflow' : config.workflow;
+  }
+
+  /** Called once the node exists: starts on deploy, or waits for a message. */
+  async init(): Promise<void> {
+    const waitsForMessage = this.config.start === 'message' || (this.config.source !== 'frames' && this.config.urlType === 'msg');
+    if (waitsForMessage) {
+      showStatus(this.node, 'idle', this.t(this.config.source === 'frames' ? 'status.waitingFrames' : 'status.waiting'));
+      return;
+    }
+    try {
+      await this.start(undefined);
+    } catch (error) {
+      reportError(this.node, error);
+    }
+  }
+
+  async handle(msg: NodeMessageInFlow, done: Done): Promise<void> {
+    const topic = typeof msg.topic === 'string' ? msg.topic.toLowerCase() : '';
+    try {
+      if (topic === 'stop') {
+        this.fileQueue.length = 0;
+        await this.stop();
+        showStatus(this.node, 'idle', this.t('status.stopped'));
+      } else if (topic === 'reconfigure') {
+        this.reconfigure(msg);
+      } else if (this.config.source === 'frames' && topic !== 'start') {
+        await this.pushFrame(msg);
+      } else if (this.config.source === 'file' && this.stream?.active) {
+        if (this.fileQueue.length >= MAX_QUEUED_FILES) throw new RoboflowError('invalid-input', this.t('error.queueFull', { max: MAX_QUEUED_FILES }));
+        this.fileQueue.push(msg);
+      } else {
+        await this.start(msg);
+      }
+      done();
+    } catch (caught) {
+      const error = toRoboflowError(caught, 'invalid-input');
+      showStatus(this.node, 'error', statusText(error));
+      done(asError(error));
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    this.fileQueue.length = 0;
+    await this.stop();
+  }
+
+  private async pushFrame(msg: NodeMessageInFlow): Promise<void> {
+    const image = msg.payload;
+    if (!(image instanceof Uint8Array)) {
+      throw new RoboflowError('invalid-input', this.t('error.notAnImage', { type: image === null ? 'null' : Array.isArray(image) ? 'array' : typeof image }));
+    }
+    this.lastFrameAt = Date.now();
+    if (!this.stream?.active) await this.start(undefined);
+    const stream = this.stream;
+    if (!stream) return;
+    if (stream.state === 'reconnecting') return; // Dropped: the status says why.
+    await stream.pushFrame(image);
+  }
+
+  private reconfigure(msg: NodeMessageInFlow): void {
+    const payload = (msg.payload ?? {}) as { dataOutputs?: unknown; streamOutputs?: unknown };
+    if (typeof payload !== 'object') throw new RoboflowError('invalid-input', this.t('error.reconfigure'));
+    const outputs: { dataOutputs?: string[]; streamOutputs?: string[] } = {};
+    if (payload.dataOutputs !== undefined) outputs.dataOutputs = nameList(payload.dataOutputs);
+    if (payload.streamOutputs !== undefined) outputs.streamOutputs = nameList(payload.streamOutputs);
+    if (!outputs.dataOutputs && !outputs.streamOutputs) throw new RoboflowError('invalid-input', this.t('error.reconfigure'));
+    if (!this.stream?.active) throw new RoboflowError('invalid-input', this.t('error.notRunning'));
+    this.stream.reconfigure(outputs);
+  }
+
+  private async source(msg: NodeMessage | undefined): Promise<StreamSource> {
+    const kind = this.config.source;
+    if (kind === 'frames') return { kind };
+    let target: unknown;
+    if (msg) target = typeof msg.url === 'string' && msg.url ? msg.url : typeof msg.payload === 'string' && msg.payload ? msg.payload : undefined;
+    if (target === undefined && this.config.urlType !== 'msg') target = await evaluate(this.RED, this.node, this.config.url, this.config.urlType, msg);
+    if (target === undefined && this.config.urlType === 'msg' && msg) target = await evaluate(this.RED, this.node, this.config.url, 'msg', msg);
+    if (typeof target !== 'string' || !target.trim()) {
+      throw new RoboflowError('invalid-input', this.t(kind === 'file' ? 'error.noFile' : 'error.noUrl'));
+    }
+    return kind === 'file' ? { kind, path: target.trim() } : { kind, url: target.trim() };
+  }
+
+  private async workflow(msg: NodeMessage | undefined): Promise<WorkflowRef> {
+    const specification = parseJson(this.config.workflowSpec, this.t('label.workflowSpec'));
+    if (specification) return { specification };
+    const workspace = await evaluate(this.RED, this.node, this.config.workspace, this.config.workspaceType, msg);
+    const workflowId = await evaluate(this.RED, this.node, this.config.workflow, this.config.workflowType, msg);
+    if (typeof workspace !== 'string' || !workspace.trim() || typeof workflowId !== 'string' || !workflowId.trim()) {
+      throw new RoboflowError('invalid-input', this.t('error.noWorkflow'));
+    }
+    return { workspace: workspace.trim(), workflowId: workflowId.trim() };
+  }
+
+  private async start(msg: NodeMessage | undefined): Promise<void> {
+    const config = configNode(this.RED, this.config.roboflow);
+    const source = await this.source(msg);
+    const options: StreamOptions = {
+      connection: config.connection(),
+      http: config.http(),
+      workflow: await this.workflow(msg),
+      source,
+      imageInput: this.config.imageInput?.trim() || 'image',
+      dataOutputs: nameList(this.config.dataOutputs).length > 0 ? nameList(this.config.dataOutputs) : ['*'],
+      streamOutputs: nameList(this.config.streamOutputs),
+      parameters: parseJson(this.config.parameters, this.t('label.parameters')) ?? {},
+      ...(typeof this.config.realtime === 'boolean' ? { realtime: this.config.realtime } : {}),
+      videoOutput: nameList(this.config.streamOutputs).length > 0 ? 'jpeg' : 'none',
+      logger: { debug: (m) => this.node.debug(m), info: (m) => this.node.log(m), warn: (m) => this.node.warn(m), error: () => undefined },
+    };
+    await this.stop();
+    if (this.closing) return;
+    const stream = new ResilientStream({
+      ...options,
+      shouldReconnect: () => source.kind !== 'frames' || Date.now() - this.lastFrameAt < FRAMES_IDLE_MS,
+    });
+    this.stream = stream;
+    this.currentFile = source.kind === 'file' ? source.path : undefined;
+    this.results = 0;
+    config.streams.add(this.node.id);
+    this.wire(stream, config.streams);
+    stream.start();
+    this.startTicker();
+  }
+
+  private async stop(): Promise<void> {
+    const stream = this.stream;
+    this.stream = undefined;
+    clearInterval(this.ticker);
+    this.ticker = undefined;
+    if (!stream) return;
+    stream.removeAllListeners();
+    await stream.stop();
+    try {
+      configNode(this.RED, this.config.roboflow).streams.delete(this.node.id);
+    } catch {
+      // The config node is gone already.
+    }
+  }
+
+  private startTicker(): void {
+    clearInterval(this.ticker);
+    this.ticker = setInterval(() => {
+      this.fps = this.results - this.resultsAtLastTick;
+      this.resultsAtLastTick = this.results;
+      if (this.stream?.state === 'streaming') showStatus(this.node, 'live', this.t('status.streaming', { fps: this.fps }));
+    }, 1_000);
+  }
+
+  private wire(stream: ResilientStream, streams: Set<string>): void {
+    const send: Send = (msg) => this.node.send(msg);
+    stream.on('state', (state) => {
+      if (this.stream !== stream) return;
+      if (state === 'connecting') showStatus(this.node, 'connecting', this.t('status.connecting'));
+      else if (state === 'streaming') showStatus(this.node, 'live', this.t('status.streaming', { fps: this.fps }));
+      else if (state === 'idle') showStatus(this.node, 'idle', this.t('status.waitingFrames'));
+      if (state === 'complete' || state === 'failed' || state === 'idle' || state === 'stopped') streams.delete(this.node.id);
+      if (state === 'failed') void this.nextFile();
+    });
+    stream.on('reconnecting', ({ attempt, error }) => {
+      showStatus(this.node, 'retrying', this.t('status.reconnecting', { attempt }));
+      this.node.warn(this.t('warn.reconnecting', { attempt, reason: error.message }));
+    });
+    stream.on('progress', ({ percent }) => showStatus(this.node, 'busy', this.t('status.uploading', { percent })));
+    stream.on('result', (result) => {
+      this.results++;
+      const msg: NodeMessage = { topic: this.topic, payload: result.data, frame: result.metadata, errors: result.errors };
+      if (this.currentFile) msg.file = this.currentFile;
+      send([msg, null]);
+    });
+    stream.on('video-frame', (frame) => {
+      send([null, { topic: this.topic, payload: frame.data, frame: { index: frame.index, width: frame.width, height: frame.height, received_at: frame.receivedAt.toISOString() } }]);
+    });
+    stream.on('complete', ({ reason }) => {
+      const frames = this.results;
+      showStatus(this.node, 'done', reason ? this.t('status.timeout', { frames }) : this.t('status.complete', { frames }));
+      const msg: NodeMessage = { topic: this.topic, payload: { frames, terminationReason: reason }, complete: true };
+      if (this.currentFile) msg.file = this.currentFile;
+      send([msg, null]);
+      void this.nextFile();
+    });
+    stream.on('error', (error) => {
+      if (this.stream !== stream) return;
+      reportError(this.node, error, { topic: this.topic, payload: null, ...(this.currentFile ? { file: this.currentFile } : {}) });
+    });
+  }
+
+  private async nextFile(): Promise<void> {
+    const next = this.fileQueue.shift();
+    if (!next || this.closing) return;
+    try {
+      await this.start(next);
+    } catch (error) {
+      reportError(this.node, error, next);
+      void this.nextFile();
+    }
+  }
+}

@@ -1,0 +1,184 @@
+import { join } from 'node:path';
+import type { Node, NodeAPI, NodeMessage, NodeMessageInFlow } from 'node-red';
+import { JsonFile, RoboflowError, VideoJobClient, toRoboflowError, type JobHandle, type JobTarget, type VideoInput } from '../../../lib';
+import { configNode } from '../common/config';
+import type { Translate } from '../common/i18n';
+import { evaluate } from '../common/properties';
+import { asError, reportError, statusText } from '../common/report';
+import { showStatus } from '../common/status';
+import { nodeStorageDir } from '../common/storage';
+
+export interface VideoJobProperties {
+  name: string;
+  roboflow: string;
+  /** `workflow` (a workspace workflow) or `model` (a trained model, "project/version"). */
+  target: 'workflow' | 'model';
+  workspace: string;
+  workspaceType: string;
+  workflow: string;
+  workflowType: string;
+  model: string;
+  fps: number | string;
+  /** Seconds between status polls; empty = 60 on Roboflow's hosts (they rate-limit), 2 elsewhere. */
+  pollInterval: number | string;
+  version: number;
+}
+
+/** A job being waited for, as kept on disk so it survives a restart. */
+interface PendingJob {
+  handle: JobHandle;
+  /** The input message without its payload (the results replace it). */
+  msg: NodeMessage;
+}
+
+const MAX_STORED_MESSAGE = 64 * 1024;
+
+/** The parts of a message worth keeping for the results message: small, JSON-safe, no payload. */
+function storable(msg: NodeMessage): NodeMessage {
+  const rest: NodeMessage = {};
+  for (const [key, value] of Object.entries(msg)) {
+    if (key === 'payload' || key === 'req' || key === 'res' || key === '_msgid' || Buffer.isBuffer(value)) continue;
+    rest[key] = value;
+  }
+  try {
+    const text = JSON.stringify(rest);
+    return text.length <= MAX_STORED_MESSAGE ? (JSON.parse(text) as NodeMessage) : { topic: msg.topic };
+  } catch {
+    return { topic: msg.topic };
+  }
+}
+
+/**
+ * Maps a Roboflow Video Job node onto the engine: input (path, Buffer or URL) onto an
+ * upload and a job, the job's progress onto the status, and its results onto one
+ * message. Pending jobs are kept in a file in the user directory, so polling resumes
+ * after a restart and the results are delivered once.
+ */
+export class VideoJobController {
+  private readonly store: JsonFile<PendingJob[]>;
+  private pending: PendingJob[] = [];
+  private readonly abort = new AbortController();
+  private readonly running = new Set<string>();
+
+  constructor(
+    private readonly RED: NodeAPI,
+    private readonly node: Node,
+    private readonly config: VideoJobProperties,
+    private readonly t: Translate,
+  ) {
+    this.store = new JsonFile(join(nodeStorageDir(RED, 'video-jobs', node.id), 'jobs.json'));
+  }
+
+  /** Resumes the jobs an earlier run was waiting for. */
+  async init(): Promise<void> {
+    this.pending = (await this.store.load()) ?? [];
+    if (this.pending.length === 0) return;
+    this.node.log(this.t('log.resuming', { count: this.pending.length }));
+    for (const job of this.pending) void this.follow(job, undefined);
+  }
+
+  async handle(msg: NodeMessageInFlow, done: (error?: Error) => void): Promise<void> {
+    try {
+      const client = this.client();
+      const input = this.input(msg);
+      const target = await this.target(msg);
+      const fps = Number(msg.fps ?? this.config.fps ?? 5);
+      showStatus(this.node, 'busy', input.kind === 'url' ? this.t('status.submitting') : this.t('status.uploading', { percent: 0 }));
+      const url =
+        input.kind === 'url'
+          ? input.url
+          : await client.upload(input, target.generation, {
+              signal: this.abort.signal,
+              onProgress: ({ percent }) => showStatus(this.node, 'busy', this.t('status.uploading', { percent })),
+            });
+      const handle = await client.submit(url, target, fps, this.abort.signal);
+      const job: PendingJob = { handle, msg: storable(msg) };
+      this.pending.push(job);
+      await this.store.save(this.pending);
+      showStatus(this.node, 'busy', this.t('status.queued'));
+      await this.follow(job, msg);
+      done();
+    } catch (caught) {
+      const error = toRoboflowError(caught, 'invalid-input');
+      if (error.code === 'aborted') return done();
+      showStatus(this.node, 'error', statusText(error));
+      done(asError(error));
+    }
+  }
+
+  async close(removed: boolean): Promise<void> {
+    this.abort.abort();
+    if (removed && this.pending.length > 0) {
+      this.node.warn(this.t('warn.abandoned', { count: this.pending.length }));
+      await this.store.remove();
+    }
+  }
+
+  private client(): VideoJobClient {
+    const config = configNode(this.RED, this.config.roboflow);
+    return new VideoJobClient({ connection: config.connection(), http: config.http() });
+  }
+
+  private input(msg: NodeMessageInFlow): VideoInput {
+    if (typeof msg.url === 'string' && msg.url) {
+      if (!/^https?:\/\//i.test(msg.url)) throw new RoboflowError('invalid-input', this.t('error.badUrl'));
+      return { kind: 'url', url: msg.url };
+    }
+    const payload = msg.payload;
+    if (typeof payload === 'string' && payload.trim()) {
+      return /^https?:\/\//i.test(payload.trim()) ? { kind: 'url', url: payload.trim() } : { kind: 'file', path: payload.trim() };
+    }
+    if (payload instanceof Uint8Array) return { kind: 'buffer', data: payload, fileName: typeof msg.filename === 'string' ? msg.filename.split(/[\\/]/).pop() : undefined };
+    throw new RoboflowError('invalid-input', this.t('error.noInput', { type: payload === null ? 'null' : typeof payload }));
+  }
+
+  private async target(msg: NodeMessage): Promise<JobTarget> {
+    if (this.config.target === 'model') {
+      const [modelId, modelVersion] = String(this.config.model ?? '').trim().split('/');
+      if (!modelId) throw new RoboflowError('invalid-input', this.t('error.noModel'));
+      return { generation: 'model', models: [{ modelId, ...(modelVersion ? { modelVersion } : {}) }] };
+    }
+    const workspace = await evaluate(this.RED, this.node, this.config.workspace, this.config.workspaceType, msg);
+    const workflow = await evaluate(this.RED, this.node, this.config.workflow, this.config.workflowType, msg);
+    if (typeof workspace !== 'string' || !workspace.trim() || typeof workflow !== 'string' || !workflow.trim()) {
+      throw new RoboflowError('invalid-input', this.t('error.noWorkflow'));
+    }
+    return { generation: 'workflow', workspace: workspace.trim(), workflow: workflow.trim() };
+  }
+
+  /** Polls a job to its end and sends its results (once). */
+  private async follow(job: PendingJob, original: NodeMessageInFlow | undefined): Promise<void> {
+    const { jobId } = job.handle;
+    if (this.running.has(jobId)) return;
+    this.running.add(jobId);
+    try {
+      const client = this.client();
+      const interval = Number(this.config.pollInterval);
+      const status = await client.wait(job.handle, {
+        signal: this.abort.signal,
+        ...(interval > 0 ? { pollIntervalMs: interval * 1000 } : {}),
+        onStatus: (s) =>
+          showStatus(this.node, 'busy', s.state === 'queued' ? this.t('status.queued') : this.t('status.processing', { percent: Math.round((s.progress ?? 0) * 100) })),
+      });
+      const results = await client.results(status, this.abort.signal);
+      // Forget the job before sending: a restart in between must not deliver it twice.
+      await this.forget(jobId);
+      showStatus(this.node, 'done', this.t('status.done', { frames: results.frames.length }));
+      this.node.send({ ...(original ? { ...original } : job.msg), payload: results.frames, jobId, job: job.handle });
+    } catch (caught) {
+      const error = toRoboflowError(caught, 'network');
+      if (error.code === 'aborted') return;
+      await this.forget(jobId);
+      if (original) throw error;
+      reportError(this.node, error, { ...job.msg, jobId });
+    } finally {
+      this.running.delete(jobId);
+    }
+  }
+
+  private async forget(jobId: string): Promise<void> {
+    this.pending = this.pending.filter((job) => job.handle.jobId !== jobId);
+    if (this.pending.length === 0) await this.store.remove();
+    else await this.store.save(this.pending);
+  }
+}

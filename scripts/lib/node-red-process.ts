@@ -1,0 +1,157 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+
+/**
+ * Runs a real Node-RED (the node-red package of this repository's dev dependencies)
+ * in a user directory of its own, and talks to it through its admin HTTP API: what
+ * `npm start` and the end-to-end tests both need.
+ */
+
+export const REPO_ROOT = join(__dirname, '..', '..');
+export const PACKAGE_NAME = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { name: string }).name;
+
+/** The wanted port if it is free, else any free port. */
+export function freePort(wanted = 0): Promise<number> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once('error', () => resolve(freePort(0)));
+    probe.listen(wanted, '127.0.0.1', () => {
+      const address = probe.address();
+      const port = typeof address === 'object' && address ? address.port : wanted;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+export interface UserDirOptions {
+  /** Install this package by linking the repository (fast, for the demo) instead of `npm install <tarball>` (done by the caller). */
+  linkRepository?: boolean;
+  credentialSecret?: string;
+}
+
+/** Creates a Node-RED user directory with settings bound to loopback. */
+export function prepareUserDir(userDir: string, options: UserDirOptions = {}): void {
+  mkdirSync(userDir, { recursive: true });
+  const settings = {
+    uiHost: '127.0.0.1',
+    flowFile: 'flows.json',
+    credentialSecret: options.credentialSecret ?? 'roboflow-demo-secret',
+    editorTheme: { tours: false, projects: { enabled: false } },
+    logging: { console: { level: 'info', metrics: false, audit: false } },
+    diagnostics: { enabled: false },
+    telemetry: { enabled: false },
+  };
+  writeFileSync(join(userDir, 'settings.js'), `module.exports = ${JSON.stringify(settings, null, 2)};\n`);
+  const manifest = join(userDir, 'package.json');
+  if (!existsSync(manifest)) writeFileSync(manifest, JSON.stringify({ name: 'node-red-user-dir', version: '1.0.0', private: true, dependencies: {} }, null, 2));
+  if (options.linkRepository) {
+    const [scope, name] = PACKAGE_NAME.split('/');
+    const scopeDir = join(userDir, 'node_modules', scope);
+    mkdirSync(scopeDir, { recursive: true });
+    const link = join(scopeDir, name);
+    if (!existsSync(link)) symlinkSync(REPO_ROOT, link, 'dir');
+  }
+}
+
+export interface RunningNodeRed {
+  url: string;
+  process: ChildProcess;
+  /** Everything Node-RED printed. */
+  output: string[];
+  deploy(flows: unknown[], type?: 'full' | 'nodes' | 'flows'): Promise<string>;
+  getFlows(): Promise<unknown[]>;
+  request(path: string, init?: RequestInit): Promise<Response>;
+  stop(): Promise<number | null>;
+}
+
+export async function startNodeRed(userDir: string, options: { port?: number; env?: Record<string, string>; logFile?: string } = {}): Promise<RunningNodeRed> {
+  const port = options.port ?? (await freePort(0));
+  const redJs = require.resolve('node-red/red.js', { paths: [REPO_ROOT] });
+  const child = spawn(process.execPath, [redJs, '-u', userDir, '-s', join(userDir, 'settings.js'), '-p', String(port)], {
+    cwd: userDir,
+    env: { ...process.env, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output: string[] = [];
+  const log = options.logFile ? createWriteStream(options.logFile, { flags: 'a' }) : undefined;
+  const url = `http://127.0.0.1:${port}`;
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`Node-RED did not start: ${output.join('').slice(-2000)}`)), 60_000);
+    const onText = (text: string): void => {
+      output.push(text);
+      log?.write(text);
+      if (text.includes('Server now running at')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout?.setEncoding('utf8').on('data', onText);
+    child.stderr?.setEncoding('utf8').on('data', onText);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`Node-RED exited (${code}): ${output.join('').slice(-2000)}`));
+    });
+  });
+  const request = (path: string, init?: RequestInit): Promise<Response> => fetch(`${url}${path}`, init);
+  return {
+    url,
+    process: child,
+    output,
+    request,
+    async deploy(flows, type = 'full') {
+      const response = await request('/flows', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'node-red-api-version': 'v2', 'node-red-deployment-type': type },
+        body: JSON.stringify({ flows }),
+      });
+      const text = await response.text();
+      if (!response.ok) throw new Error(`deploy failed: ${response.status} ${text}`);
+      return (JSON.parse(text) as { rev: string }).rev;
+    },
+    async getFlows() {
+      const response = await request('/flows', { headers: { 'node-red-api-version': 'v1' } });
+      return (await response.json()) as unknown[];
+    },
+    stop: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null) return resolve(child.exitCode);
+        child.once('exit', (code) => {
+          log?.end();
+          resolve(code);
+        });
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+/** Reads the example flows shipped in examples/, in menu order. */
+export function exampleFlows(): Array<{ file: string; flow: Array<Record<string, unknown>> }> {
+  const dir = join(REPO_ROOT, 'examples');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { readdirSync } = require('node:fs') as typeof import('node:fs');
+  return readdirSync(dir)
+    .filter((file) => file.endsWith('.json'))
+    .sort()
+    .map((file) => ({ file, flow: JSON.parse(readFileSync(join(dir, file), 'utf8')) as Array<Record<string, unknown>> }));
+}
+
+/**
+ * The example flows pointed at a running local server (URLs and ports rewritten) and
+ * given its API key, ready to deploy through the admin API.
+ */
+export function examplesFor(server: { url: string; rtspPort?: number; apiKey: string }, files?: string[]): Array<Record<string, unknown>> {
+  const nodes: Array<Record<string, unknown>> = [];
+  for (const { file, flow } of exampleFlows()) {
+    if (files && !files.includes(file)) continue;
+    for (const node of flow) {
+      let text = JSON.stringify(node).split('http://127.0.0.1:9001').join(server.url);
+      if (server.rtspPort) text = text.split('rtsp://127.0.0.1:8554').join(`rtsp://127.0.0.1:${server.rtspPort}`);
+      const copy = JSON.parse(text) as Record<string, unknown>;
+      if (copy.type === 'roboflow-config') copy.credentials = { apiKey: server.apiKey };
+      nodes.push(copy);
+    }
+  }
+  return nodes;
+}

@@ -1,0 +1,60 @@
+import type { EventEmitter } from 'node:events';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import helper from 'node-red-node-test-helper';
+import type { Node, NodeMessage, NodeStatus } from 'node-red';
+
+// The nodes under test, as Node-RED loads them (module.exports = register).
+/* eslint-disable @typescript-eslint/no-require-imports */
+export const configNodeModule = require('../../nodes/node-red/roboflow-config');
+export const streamNodeModule = require('../../nodes/node-red/roboflow-stream');
+export const videoJobNodeModule = require('../../nodes/node-red/roboflow-video-job');
+export const visionEventNodeModule = require('../../nodes/node-red/vision-event');
+/* eslint-enable @typescript-eslint/no-require-imports */
+export const ALL_NODES = [configNodeModule, streamNodeModule, videoJobNodeModule, visionEventNodeModule];
+
+helper.init(require.resolve('node-red'));
+
+/** A fresh Node-RED user directory for each suite (video jobs and event queues are kept there). */
+export function useUserDir(): string {
+  const userDir = mkdtempSync(join(tmpdir(), 'roboflow-nr-'));
+  helper.settings({ userDir });
+  return userDir;
+}
+
+export { helper };
+
+/** Records every status a node shows. */
+export function recordStatuses(node: Node): NodeStatus[] {
+  const statuses: NodeStatus[] = [];
+  (node as unknown as EventEmitter).on('call:status', (call: { args: [NodeStatus] }) => statuses.push(call.args[0]));
+  return statuses;
+}
+
+/** Collects the messages a helper node receives. */
+export function collect(node: Node): NodeMessage[] {
+  const messages: NodeMessage[] = [];
+  node.on('input', (msg: NodeMessage) => messages.push(msg));
+  return messages;
+}
+
+/** Records what a node logs as errors (node.error calls), with their messages. */
+export function recordErrors(node: Node): Array<{ text: string; msg?: NodeMessage }> {
+  const errors: Array<{ text: string; msg?: NodeMessage }> = [];
+  (node as unknown as EventEmitter).on('call:error', (call: { args: [unknown, NodeMessage?] }) => errors.push({ text: String(call.args[0]), msg: call.args[1] }));
+  return errors;
+}
+
+/** A node of a test flow. */
+export type FlowNode = { id: string; type: string; [property: string]: unknown };
+
+export const configNode = (url: string, id = 'cfg'): FlowNode => ({ id, type: 'roboflow-config', name: 'local', serverUrl: url, apiUrl: url, region: 'us', plan: 'webrtc-gpu-small', version: 1 });
+
+/**
+ * Puts nodes on one tab (Catch nodes only catch within their flow) with a position
+ * (Node-RED takes a node without x/y for a config node); config nodes stay global.
+ */
+export function onTab(nodes: FlowNode[]): FlowNode[] {
+  return [{ id: 'tab', type: 'tab', label: 'test' }, ...nodes.map((node) => (node.type === 'roboflow-config' || node.z ? node : { x: 100, y: 100, ...node, z: 'tab' }))];
+}
