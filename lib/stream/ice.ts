@@ -6,13 +6,19 @@ import type { Logger } from '../logger';
  * so the offer must carry them all. After `timeoutMs` the offer goes out with what was
  * gathered, provided there is at least one candidate.
  */
-export function waitForIceGathering(pc: RTCPeerConnection, timeoutMs: number, logger: Logger): Promise<void> {
+export function waitForIceGathering(pc: RTCPeerConnection, timeoutMs: number, logger: Logger, signal?: AbortSignal): Promise<void> {
   if (pc.iceGatheringState === 'complete') return Promise.resolve();
   return new Promise((resolve, reject) => {
     const finish = (): void => {
       clearTimeout(timer);
       pc.removeEventListener('icegatheringstatechange', onChange);
+      signal?.removeEventListener('abort', onAbort);
     };
+    const onAbort = (): void => {
+      finish();
+      reject(new RoboflowError('aborted', 'Stream start cancelled'));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
     const onChange = (): void => {
       if (pc.iceGatheringState === 'complete') {
         finish();

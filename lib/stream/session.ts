@@ -1,5 +1,6 @@
 import type { RoboflowConnection } from '../config';
 import { RoboflowError, toRoboflowError } from '../errors';
+import { sleep } from '../backoff';
 import { TypedEmitter } from '../events';
 import { HttpClient } from '../http/client';
 import { safeLogger, type Logger } from '../logger';
@@ -124,9 +125,13 @@ export class StreamSession extends TypedEmitter<StreamEvents> {
   private videoSink: ProcessedVideoSink | undefined;
   private uploader: FileUploader | undefined;
   private pipelineId: string | null = null;
+  /** The initialise request, while it runs. */
+  private initialising: Promise<unknown> | undefined;
   private keepalive: NodeJS.Timeout | undefined;
   private abort = new AbortController();
   private closing: Promise<void> | undefined;
+  /** open() itself, and open() with failure handling (what start() returns). */
+  private opening: Promise<void> | undefined;
   private connected: Promise<void> | undefined;
   private _state: StreamState = 'idle';
   private readonly counters = { results: 0, malformed: 0, videoFrames: 0, lastFrameId: null as number | null };
@@ -160,8 +165,10 @@ export class StreamSession extends TypedEmitter<StreamEvents> {
   start(): Promise<void> {
     if (this._state !== 'idle') return Promise.reject(new RoboflowError('invalid-input', 'A session can only be started once'));
     this._state = 'connecting';
-    this.connected = this.open().catch(async (caught) => {
-      const error = toRoboflowError(caught, 'webrtc');
+    this.opening = this.open();
+    this.connected = this.opening.catch(async (caught) => {
+      // Once stop() was called, whatever failed is just the stop.
+      const error = this.closing ? new RoboflowError('aborted', 'Stream stopped while connecting') : toRoboflowError(caught, 'webrtc');
       await this.shutdown('error', error);
       throw error;
     });
@@ -255,7 +262,8 @@ export class StreamSession extends TypedEmitter<StreamEvents> {
 
     const offer = await pc.createOffer();
     await pc.setLocalDescription(offer);
-    await waitForIceGathering(pc, options.timeouts?.iceGatheringMs ?? DEFAULT_ICE_GATHERING_MS, this.logger);
+    await waitForIceGathering(pc, options.timeouts?.iceGatheringMs ?? DEFAULT_ICE_GATHERING_MS, this.logger, this.abort.signal);
+    // Last moment to give up without a worker on the server.
     this.throwIfClosing();
 
     const body = buildInitRequest(
@@ -275,9 +283,11 @@ export class StreamSession extends TypedEmitter<StreamEvents> {
       },
       pc.localDescription ?? offer,
     );
-    const answer = await initialiseWorker(this.http, options.connection, body, this.abort.signal);
+    const initialising = initialiseWorker(this.http, options.connection, body, this.abort.signal);
+    this.initialising = initialising;
+    const answer = await initialising;
     this.pipelineId = answer.pipelineId;
-    this.throwIfClosing();
+    // Even when stopping, complete the connection: closing it is how the server learns to end its worker.
     await pc.setRemoteDescription({ sdp: answer.sdp, type: answer.type });
     await waitForConnected(pc, options.timeouts?.connectMs ?? DEFAULT_CONNECT_MS, this.abort.signal);
     await this.channelOpen(channel);
@@ -298,10 +308,10 @@ export class StreamSession extends TypedEmitter<StreamEvents> {
     if (this.closing) throw new RoboflowError('aborted', 'Stream stopped while connecting');
   }
 
-  private channelOpen(channel: RTCDataChannel): Promise<void> {
+  private channelOpen(channel: RTCDataChannel, timeoutMs = 10_000): Promise<void> {
     if (channel.readyState === 'open') return Promise.resolve();
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new RoboflowError('webrtc', 'The results channel did not open', { retryable: true })), 10_000);
+      const timer = setTimeout(() => reject(new RoboflowError('webrtc', 'The results channel did not open', { retryable: true })), timeoutMs);
       channel.addEventListener('open', () => {
         clearTimeout(timer);
         resolve();
@@ -373,9 +383,13 @@ export class StreamSession extends TypedEmitter<StreamEvents> {
     if (this.closing) return this.closing;
     const wasStarted = this._state !== 'idle';
     this._state = 'closing';
-    this.abort.abort();
     this.closing = (async () => {
       clearInterval(this.keepalive);
+      // Stopped while connecting: a worker the server starts for us is billed until it
+      // sees the connection close (or its watchdog fires a minute later). So let a
+      // pending answer arrive and the connection open, briefly, then close it.
+      if (this.initialising && this.opening) await Promise.race([this.opening.catch(() => undefined), sleep(10_000)]);
+      this.abort.abort();
       this.uploader?.cancel();
       this.frameSource?.stop();
       this.videoSink?.stop();

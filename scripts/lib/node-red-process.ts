@@ -25,10 +25,17 @@ export function freePort(wanted = 0): Promise<number> {
   });
 }
 
+export interface AdminUser {
+  username: string;
+  password: string;
+}
+
 export interface UserDirOptions {
   /** Install this package by linking the repository (fast, for the demo) instead of `npm install <tarball>` (done by the caller). */
   linkRepository?: boolean;
   credentialSecret?: string;
+  /** Protect the editor and admin API with this user. */
+  adminUser?: AdminUser;
 }
 
 /** Creates a Node-RED user directory with settings bound to loopback. */
@@ -42,6 +49,15 @@ export function prepareUserDir(userDir: string, options: UserDirOptions = {}): v
     logging: { console: { level: 'info', metrics: false, audit: false } },
     diagnostics: { enabled: false },
     telemetry: { enabled: false },
+    ...(options.adminUser
+      ? {
+          adminAuth: {
+            type: 'credentials',
+            // eslint-disable-next-line @typescript-eslint/no-require-imports
+            users: [{ username: options.adminUser.username, password: (require('bcryptjs') as typeof import('bcryptjs')).hashSync(options.adminUser.password, 8), permissions: '*' }],
+          },
+        }
+      : {}),
   };
   writeFileSync(join(userDir, 'settings.js'), `module.exports = ${JSON.stringify(settings, null, 2)};\n`);
   const manifest = join(userDir, 'package.json');
@@ -66,7 +82,7 @@ export interface RunningNodeRed {
   stop(): Promise<number | null>;
 }
 
-export async function startNodeRed(userDir: string, options: { port?: number; env?: Record<string, string>; logFile?: string } = {}): Promise<RunningNodeRed> {
+export async function startNodeRed(userDir: string, options: { port?: number; env?: Record<string, string>; logFile?: string; adminUser?: AdminUser } = {}): Promise<RunningNodeRed> {
   const port = options.port ?? (await freePort(0));
   const redJs = require.resolve('node-red/red.js', { paths: [REPO_ROOT] });
   const child = spawn(process.execPath, [redJs, '-u', userDir, '-s', join(userDir, 'settings.js'), '-p', String(port)], {
@@ -94,7 +110,18 @@ export async function startNodeRed(userDir: string, options: { port?: number; en
       reject(new Error(`Node-RED exited (${code}): ${output.join('').slice(-2000)}`));
     });
   });
-  const request = (path: string, init?: RequestInit): Promise<Response> => fetch(`${url}${path}`, init);
+  let token: string | undefined;
+  if (options.adminUser) {
+    const response = await fetch(`${url}/auth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ client_id: 'node-red-admin', grant_type: 'password', scope: '*', ...options.adminUser }),
+    });
+    if (!response.ok) throw new Error(`Node-RED login failed: ${response.status}`);
+    token = ((await response.json()) as { access_token: string }).access_token;
+  }
+  const request = (path: string, init: RequestInit = {}): Promise<Response> =>
+    fetch(`${url}${path}`, { ...init, headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(init.headers as Record<string, string> | undefined) } });
   return {
     url,
     process: child,

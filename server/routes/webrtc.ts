@@ -148,6 +148,10 @@ export function addWebrtcRoutes(router: Router, context: ServerContext, sessions
     const id = randomUUID();
     const session = new WorkerSession({ ...config, id, dataDir: context.dataDir }, () => context.behaviour, context.log, (ended) => sessions.release(ended));
     sessions.add(session);
+    // A client that gives up before the answer never connects: end its worker at once.
+    res.on('close', () => {
+      if (!res.writableFinished) session.end('the client went away before the answer');
+    });
     let answer: RTCSessionDescriptionInit;
     try {
       answer = await session.negotiate(offer);

@@ -57,6 +57,8 @@ const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 const MAX_LIVE_BACKLOG = 600;
 /** A pulled camera in realtime mode lags at most this many frames (as the hosted worker). */
 const REALTIME_CAMERA_BACKLOG = 30;
+/** Time a client has to open the data channel after the answer. */
+const CONNECT_TIMEOUT_MS = 20_000;
 /** A paused file decoder resumes below this many waiting frames. */
 const DECODE_LOW_WATER = 8;
 const DECODE_HIGH_WATER = 32;
@@ -161,6 +163,11 @@ export class WorkerSession {
     await this.iceGathered(pc, 2_000);
     this.state = 'running';
     this.watchIdle();
+    // A client that never completes the connection (it went away after the answer) would
+    // otherwise keep the worker, and a camera pull, alive through the idle watchdog.
+    this.timers.push(setTimeout(() => {
+      if (!this.sender?.open && this.state === 'running') this.end('client never connected');
+    }, CONNECT_TIMEOUT_MS));
     if (this.config.processingTimeoutSec) {
       this.timers.push(setTimeout(() => void this.timeoutReached(), this.config.processingTimeoutSec * 1000));
     }

@@ -274,6 +274,22 @@ describe('engine against the local server (real WebRTC on loopback)', function (
     assert.equal(completion?.reason, 'timeout_reached');
   });
 
+  it('stopping while still connecting ends the worker on the server too (nothing left to bill)', async () => {
+    const camera = (await server.cameras()).find((c) => c.name === 'two-squares')!;
+    for (const delay of [0, 300, 800]) {
+      const session = newSession({ source: { kind: 'rtsp', url: camera.rtsp_url! }, dataOutputs: ['count'] });
+      const started = session.start().then(
+        () => undefined,
+        (error: RoboflowError) => error,
+      );
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      await session.stop();
+      const error = await started;
+      if (error) assert.equal(error.code, 'aborted', error.message);
+      await eventually(async () => (await server.sessions()).active.length === 0, 3_000, `no worker left (stopped after ${delay} ms)`);
+    }
+  });
+
   it('terminates the pipeline when the server gave an id (self-hosted style)', async () => {
     await server.faults({ pipelineIds: true });
     const session = newSession({ dataOutputs: ['count'] });

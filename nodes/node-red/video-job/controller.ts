@@ -83,6 +83,8 @@ export class VideoJobController {
       const input = this.input(msg);
       const target = await this.target(msg);
       const fps = Number(msg.fps ?? this.config.fps ?? 5);
+      // Checked before a possibly long upload.
+      if (!Number.isFinite(fps) || fps < 1 || fps > 120) throw new RoboflowError('invalid-input', `fps must be between 1 and 120 (got ${String(msg.fps ?? this.config.fps)})`);
       showStatus(this.node, 'busy', input.kind === 'url' ? this.t('status.submitting') : this.t('status.uploading', { percent: 0 }));
       const url =
         input.kind === 'url'

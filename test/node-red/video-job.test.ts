@@ -1,0 +1,144 @@
+import { strict as assert } from 'node:assert';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { NodeMessage } from 'node-red';
+import { API_KEY, eventually, startLocalServer, type RunningServer } from '../helpers/local-server';
+import { MEDIA_DIR, sceneVideo } from '../helpers/media';
+import { ALL_NODES, collect, configNode, helper, onTab, recordStatuses, useUserDir, type FlowNode } from '../helpers/node-red-helper';
+
+interface Frame {
+  frameOffset: number;
+  timeOffset: number;
+  outputs: { count?: number; predictions?: unknown };
+}
+
+describe('Node-RED: roboflow-video-job', function () {
+  this.timeout(60_000);
+  let server: RunningServer;
+  let userDir: string;
+  const credentials = { cfg: { apiKey: API_KEY } };
+
+  before(async () => {
+    userDir = useUserDir();
+    server = await startLocalServer(['--cameras', '']);
+  });
+  after(() => server.stop());
+  beforeEach(() => server.resetFaults());
+  afterEach(() => helper.unload());
+
+  const flow = (props: Record<string, unknown> = {}): FlowNode[] =>
+    onTab([
+      configNode(server.url),
+      { id: 'job', type: 'roboflow-video-job', name: '', roboflow: 'cfg', target: 'workflow', workspace: 'demo', workspaceType: 'str', workflow: 'detect-colors', workflowType: 'str', model: '', fps: 5, pollInterval: 0.2, version: 1, wires: [['out']], ...props },
+      { id: 'out', type: 'helper' },
+      { id: 'catcher', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
+      { id: 'caught', type: 'helper' },
+    ]);
+
+  it('a file path in, every analysed frame out with msg.jobId; progress on the status', async () => {
+    await helper.load(ALL_NODES, flow(), credentials);
+    const node = helper.getNode('job');
+    const statuses = recordStatuses(node);
+    const out = collect(helper.getNode('out'));
+    node.receive({ payload: await sceneVideo('two-squares'), topic: 'clip-1' });
+    await eventually(() => out.length === 1, 20_000, 'the results message');
+    const msg = out[0];
+    const frames = msg.payload as Frame[];
+    assert.equal(frames.length, 10);
+    assert.deepEqual(frames.map((f) => f.frameOffset), [0, 3, 6, 9, 12, 15, 18, 21, 24, 27]);
+    assert.ok(frames.every((f) => f.outputs.count === 2));
+    assert.match(String(msg.jobId), /^[0-9a-f-]{36}$/);
+    assert.equal(msg.topic, 'clip-1', 'other input properties pass through');
+    const texts = statuses.map((s) => s.text);
+    assert.ok(texts.includes('uploading 100%'), texts.join(' | '));
+    assert.equal(texts[texts.length - 1], 'done (10 frames)');
+  });
+
+  it('a Buffer or a URL in; a trained model as the target', async () => {
+    await helper.load(ALL_NODES, flow({ target: 'model', model: 'detect-colors/1' }), credentials);
+    const node = helper.getNode('job');
+    const out = collect(helper.getNode('out'));
+    node.receive({ payload: readFileSync(await sceneVideo('two-squares')), filename: 'clip.mp4' });
+    await eventually(() => out.length === 1, 20_000, 'results for a Buffer');
+    const first = (out[0].payload as Frame[])[0];
+    assert.ok('detect-colors' in first.outputs, 'model results are keyed by model id');
+    await helper.unload();
+    await helper.load(ALL_NODES, flow(), credentials);
+    const upload = await fetch(`${server.url}/video_upload_signed_url/?api_key=${API_KEY}&file_name=clip.mp4`, { method: 'POST' });
+    const { signedUrl, fileUrl } = (await upload.json()) as { signedUrl: string; fileUrl: string };
+    await fetch(signedUrl, { method: 'PUT', body: readFileSync(await sceneVideo('two-squares')) });
+    const out2 = collect(helper.getNode('out'));
+    helper.getNode('job').receive({ url: fileUrl });
+    await eventually(() => out2.length === 1, 20_000, 'results for a URL');
+    assert.equal((out2[0].payload as Frame[]).length, 10);
+  });
+
+  it('survives a restart: the pending job is kept on disk, polling resumes, results arrive once', async () => {
+    await server.faults({ jobDelayMs: 2_500 });
+    await helper.load(ALL_NODES, flow(), credentials);
+    helper.getNode('job').receive({ payload: await sceneVideo('two-squares'), topic: 'before-restart' });
+    const store = join(userDir, 'roboflow', 'video-jobs', 'job', 'jobs.json');
+    await eventually(() => existsSync(store), 10_000, 'the job kept on disk');
+    const kept = JSON.parse(readFileSync(store, 'utf8')) as Array<{ handle: { jobId: string }; msg: NodeMessage }>;
+    assert.equal(kept.length, 1);
+    assert.equal(kept[0].msg.topic, 'before-restart');
+    assert.doesNotMatch(readFileSync(store, 'utf8'), new RegExp(API_KEY), 'no secret on disk');
+    // "Restart": stop the flow (not a delete) and start it again.
+    await helper.unload();
+    await helper.load(ALL_NODES, flow(), credentials);
+    const out = collect(helper.getNode('out'));
+    await eventually(() => out.length === 1, 20_000, 'results after the restart');
+    assert.equal(out[0].jobId, kept[0].handle.jobId);
+    assert.equal(out[0].topic, 'before-restart');
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    assert.equal(out.length, 1, 'delivered once');
+    assert.equal(existsSync(store), false, 'nothing left to resume');
+    // And a second restart delivers nothing again.
+    await helper.unload();
+    await helper.load(ALL_NODES, flow(), credentials);
+    const again = collect(helper.getNode('out'));
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    assert.equal(again.length, 0);
+  });
+
+  it('deleting the node abandons its pending job', async () => {
+    await server.faults({ jobDelayMs: 3_000 });
+    await helper.load(ALL_NODES, flow(), credentials);
+    helper.getNode('job').receive({ payload: await sceneVideo('two-squares') });
+    const dir = join(userDir, 'roboflow', 'video-jobs', 'job');
+    await eventually(() => existsSync(join(dir, 'jobs.json')), 10_000, 'job kept');
+    await helper.setFlows(onTab([configNode(server.url)]), 'full', credentials);
+    await eventually(() => !existsSync(join(dir, 'jobs.json')), 5_000, 'job store removed');
+    assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.json')), []);
+  });
+
+  const cases: Array<[string, () => Promise<NodeMessage>, RegExp]> = [
+    ['a missing file', async () => ({ payload: join(MEDIA_DIR, 'missing.mp4') }), /Video file not found/],
+    ['a directory', async () => ({ payload: MEDIA_DIR }), /found a directory/],
+    ['a number payload', async () => ({ payload: 42 }), /Send a file path \(string\), a Buffer, or msg.url; got number/],
+    ['an empty Buffer', async () => ({ payload: Buffer.alloc(0) }), /video buffer is empty/],
+    ['a non-http URL', async () => ({ url: 'ftp://x/video.mp4' }), /msg.url must be an http/],
+    ['an fps of 500', async () => ({ payload: await sceneVideo('two-squares'), fps: 500 }), /fps must be between 1 and 120 \(got 500\)/],
+  ];
+  for (const [name, makeMessage, text] of cases) {
+    it(`${name}: one clear error for that message; the next message still works`, async () => {
+      await helper.load(ALL_NODES, flow(), credentials);
+      const node = helper.getNode('job');
+      const caught = collect(helper.getNode('caught'));
+      const out = collect(helper.getNode('out'));
+      node.receive(await makeMessage());
+      await eventually(() => caught.length === 1, 10_000, 'the error');
+      assert.match((caught[0].error as { message: string }).message, text);
+      node.receive({ payload: await sceneVideo('two-squares') });
+      await eventually(() => out.length === 1, 20_000, 'the next job');
+    });
+  }
+
+  it('a failed job is reported with the reason', async () => {
+    await helper.load(ALL_NODES, flow({ fps: 60 }), credentials);
+    const caught = collect(helper.getNode('caught'));
+    helper.getNode('job').receive({ payload: await sceneVideo('two-squares') });
+    await eventually(() => caught.length === 1, 20_000, 'the error');
+    assert.match((caught[0].error as { message: string }).message, /infer_fps 60 is higher than the video's 15 fps/);
+  });
+});
