@@ -27,3 +27,4 @@ export { checkConnection, type ConnectionCheck } from './check';
 export { JsonFile } from './persist';
 export { EventOutbox, type OutboxOptions, type OutboxEvents } from './vision-events/outbox';
 export { splitPayload, toImageBuffer } from './vision-events/builder';
+export { deliverEvents, isEventFault, type DeliveryOutcome } from './vision-events/deliver';

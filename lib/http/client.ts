@@ -1,4 +1,6 @@
-import { Readable } from 'node:stream';
+import { createWriteStream } from 'node:fs';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { Agent, FormData, request, type Dispatcher } from 'undici';
 import { DEFAULT_BACKOFF, backoffDelay, parseRetryAfter, sleep, type BackoffOptions } from '../backoff';
 import { RoboflowError, errorFromResponse, errorFromTransport, type Operation } from '../errors';
@@ -159,6 +161,40 @@ export class HttpClient {
       // Plain-text error bodies are used as they are.
     }
     throw errorFromResponse(status, parsed, options.operation, parseRetryAfter(response.headers['retry-after']));
+  }
+
+  /** Streams a URL's body into a file (constant memory); returns the bytes written. No key is sent. */
+  async download(url: string, path: string, options: { operation: Operation; signal?: AbortSignal; timeoutMs?: number }): Promise<number> {
+    let response: Awaited<ReturnType<typeof request>>;
+    try {
+      response = await request(url, {
+        method: 'GET',
+        headers: { 'user-agent': this.userAgent },
+        dispatcher: this.dispatcher,
+        headersTimeout: options.timeoutMs ?? 30_000,
+        bodyTimeout: options.timeoutMs ?? 30_000,
+        signal: options.signal,
+      });
+    } catch (error) {
+      throw errorFromTransport(error, url);
+    }
+    if (response.statusCode < 200 || response.statusCode >= 300) {
+      await response.body.dump();
+      throw errorFromResponse(response.statusCode, `could not download ${redactUrl(url)}`, options.operation);
+    }
+    let bytes = 0;
+    const counter = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        bytes += chunk.byteLength;
+        callback(null, chunk);
+      },
+    });
+    try {
+      await pipeline(response.body, counter, createWriteStream(path));
+    } catch (error) {
+      throw errorFromTransport(error, url);
+    }
+    return bytes;
   }
 
   async close(): Promise<void> {

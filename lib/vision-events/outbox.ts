@@ -7,6 +7,7 @@ import { safeLogger, type Logger } from '../logger';
 import { JsonFile } from '../persist';
 import type { ObjectDetection, VisionEvent } from './builder';
 import { MAX_BATCH, type VisionEventsClient } from './client';
+import { deliverEvents } from './deliver';
 
 /** One event waiting to be delivered, with the image to upload and attach first. */
 interface OutboxEntry {
@@ -42,8 +43,6 @@ export interface OutboxEvents {
 }
 
 const DEFAULT_RETRY: BackoffOptions = { initialMs: 1_000, maxMs: 60_000, factor: 2, jitter: 0.3 };
-/** Errors that are about one event, not about the service or the key. */
-const EVENT_FAULTS = new Set(['bad-request', 'invalid-input']);
 
 /**
  * A durable outbox for Vision Events: events are queued (on disk when a directory is
@@ -181,13 +180,6 @@ export class EventOutbox extends TypedEmitter<OutboxEvents> {
     this.scheduleSave();
   }
 
-  private async deliver(batch: OutboxEntry[]): Promise<number> {
-    for (const entry of batch) await this.attachImage(entry);
-    if (batch.length === 1) await this.options.client.create(batch[0].event, this.abort.signal);
-    else await this.options.client.createBatch(batch.map((entry) => entry.event), this.abort.signal);
-    return 1;
-  }
-
   private async pump(): Promise<void> {
     if (this.sending || this.closed) return;
     this.sending = true;
@@ -195,15 +187,12 @@ export class EventOutbox extends TypedEmitter<OutboxEvents> {
       while (!this.closed && this.entries.length > 0) {
         const batch = this.entries.slice(0, Math.min(MAX_BATCH, this.options.batchSize ?? MAX_BATCH));
         try {
-          try {
-            const requests = await this.deliver(batch);
-            this.remove(batch);
-            this.emit('sent', { eventIds: batch.map((entry) => entry.event.eventId), requests });
-          } catch (caught) {
-            // A refused batch: find and drop the bad events, deliver the rest.
-            if (!EVENT_FAULTS.has(toRoboflowError(caught).code)) throw caught;
-            await this.isolate(batch);
-          }
+          for (const entry of batch) await this.attachImage(entry);
+          const outcomes = await deliverEvents(this.options.client, batch.map((entry) => entry.event), this.abort.signal);
+          this.remove(batch);
+          const sent = outcomes.filter((outcome) => outcome.ok).map((outcome) => outcome.eventId);
+          if (sent.length > 0) this.emit('sent', { eventIds: sent, requests: 1 });
+          for (const outcome of outcomes) if (!outcome.ok) this.emit('rejected', { eventId: outcome.eventId, error: outcome.error });
           this.failures = 0;
         } catch (caught) {
           if (this.closed) break;
@@ -228,23 +217,6 @@ export class EventOutbox extends TypedEmitter<OutboxEvents> {
       return true;
     } catch {
       return false;
-    }
-  }
-
-  /** A batch was refused as invalid: send its events one by one to find and drop the bad ones. */
-  private async isolate(batch: OutboxEntry[]): Promise<void> {
-    for (const entry of batch) {
-      try {
-        await this.deliver([entry]);
-        this.remove([entry]);
-        this.emit('sent', { eventIds: [entry.event.eventId], requests: 1 });
-      } catch (caught) {
-        const error = toRoboflowError(caught, 'network');
-        if (!EVENT_FAULTS.has(error.code)) throw error;
-        this.remove([entry]);
-        await this.forgetImage(entry);
-        this.emit('rejected', { eventId: entry.event.eventId, error });
-      }
     }
   }
 }

@@ -1,0 +1,78 @@
+import type { IAuthenticateGeneric, ICredentialTestRequest, ICredentialType, INodeProperties } from 'n8n-workflow';
+
+export class RoboflowApi implements ICredentialType {
+  name = 'roboflowApi';
+
+  displayName = 'Roboflow API';
+
+  icon = { light: 'file:../icons/roboflow.svg', dark: 'file:../icons/roboflow.dark.svg' } as const;
+
+  documentationUrl = 'https://docs.roboflow.com/api-reference/authentication';
+
+  properties: INodeProperties[] = [
+    {
+      displayName: 'API Key',
+      name: 'apiKey',
+      type: 'string',
+      typeOptions: { password: true },
+      default: '',
+      required: true,
+      description: 'Your Roboflow API key (Roboflow app: Settings > API Keys)',
+    },
+    {
+      displayName: 'Region',
+      name: 'region',
+      type: 'options',
+      options: [
+        { name: 'US', value: 'us' },
+        { name: 'EU', value: 'eu' },
+        { name: 'Asia Pacific', value: 'ap' },
+      ],
+      default: 'us',
+      description: 'Where Roboflow runs your streams',
+    },
+    {
+      displayName: 'GPU Plan',
+      name: 'plan',
+      type: 'options',
+      options: [
+        { name: 'Small (Cheapest, Server Default)', value: 'webrtc-gpu-small' },
+        { name: 'Medium (Recommended)', value: 'webrtc-gpu-medium' },
+        { name: 'Large (SAM3-Class Models)', value: 'webrtc-gpu-large' },
+      ],
+      default: 'webrtc-gpu-small',
+      description: 'The GPU behind each stream',
+    },
+    {
+      displayName: 'Server URL',
+      name: 'serverUrl',
+      type: 'string',
+      default: 'https://serverless.roboflow.com',
+      description:
+        'The streaming server: Roboflow (https://serverless.roboflow.com, EU: https://serverless.roboflow.eu), a self-hosted Inference server (http://host:9001), or the local development server',
+    },
+    {
+      displayName: 'API URL',
+      name: 'apiUrl',
+      type: 'string',
+      default: 'https://api.roboflow.com',
+      description: 'The REST API for video jobs and Vision Events (EU: https://api.roboflow.eu)',
+    },
+  ];
+
+  authenticate: IAuthenticateGeneric = {
+    type: 'generic',
+    properties: {
+      qs: { api_key: '={{$credentials.apiKey}}' },
+    },
+  };
+
+  // An authenticated call that costs nothing: a wrong key answers 401.
+  test: ICredentialTestRequest = {
+    request: {
+      baseURL: '={{$credentials.apiUrl}}',
+      url: '/webrtc_turn_config',
+      method: 'GET',
+    },
+  };
+}

@@ -1,0 +1,172 @@
+import { NodeConnectionTypes, type INodeType, type INodeTypeDescription, type ITriggerFunctions, type ITriggerResponse } from 'n8n-workflow';
+import { runStreamTrigger } from './trigger';
+
+export class RoboflowStreamTrigger implements INodeType {
+  description: INodeTypeDescription = {
+    displayName: 'Roboflow Stream Trigger',
+    name: 'roboflowStreamTrigger',
+    icon: { light: 'file:../../../icons/roboflow.svg', dark: 'file:../../../icons/roboflow.dark.svg' },
+    group: ['trigger'],
+    version: 1,
+    subtitle: '={{$parameter["source"] + ": " + ($parameter["workflowId"] || "workflow specification")}}',
+    description: 'Runs a Roboflow Workflow on a live camera or a video and starts the workflow for analysed frames',
+    defaults: { name: 'Roboflow Stream Trigger' },
+    inputs: [],
+    outputs: [NodeConnectionTypes.Main],
+    credentials: [{ name: 'roboflowApi', required: true }],
+    properties: [
+      {
+        displayName: 'Source',
+        name: 'source',
+        type: 'options',
+        noDataExpression: true,
+        options: [
+          { name: 'RTSP Camera', value: 'rtsp', description: 'Roboflow pulls the camera itself: the URL must be reachable from its server' },
+          { name: 'MJPEG Camera', value: 'mjpeg', description: 'An HTTP MJPEG stream, pulled by Roboflow' },
+          { name: 'Video File', value: 'file', description: 'A file on the n8n machine, uploaded and analysed frame by frame' },
+          { name: 'Video URL', value: 'videoUrl', description: 'A video downloaded by n8n, then analysed frame by frame' },
+        ],
+        default: 'rtsp',
+      },
+      {
+        displayName: 'Camera URL',
+        name: 'url',
+        type: 'string',
+        default: '',
+        required: true,
+        placeholder: 'rtsp://user:password@camera/stream',
+        displayOptions: { show: { source: ['rtsp', 'mjpeg'] } },
+      },
+      {
+        displayName: 'File Path',
+        name: 'filePath',
+        type: 'string',
+        default: '',
+        required: true,
+        placeholder: '/data/videos/clip.mp4',
+        displayOptions: { show: { source: ['file'] } },
+      },
+      {
+        displayName: 'Video URL',
+        name: 'videoUrl',
+        type: 'string',
+        default: '',
+        required: true,
+        placeholder: 'https://example.com/clip.mp4',
+        displayOptions: { show: { source: ['videoUrl'] } },
+      },
+      {
+        displayName: 'Workflow',
+        name: 'workflowMode',
+        type: 'options',
+        noDataExpression: true,
+        options: [
+          { name: 'Saved Workflow', value: 'saved' },
+          { name: 'Workflow Specification (JSON)', value: 'specification' },
+        ],
+        default: 'saved',
+      },
+      {
+        displayName: 'Workspace',
+        name: 'workspace',
+        type: 'string',
+        default: '',
+        required: true,
+        placeholder: 'my-workspace',
+        displayOptions: { show: { workflowMode: ['saved'] } },
+      },
+      {
+        displayName: 'Workflow ID',
+        name: 'workflowId',
+        type: 'string',
+        default: '',
+        required: true,
+        placeholder: 'my-workflow',
+        description: 'The workflow ID from the Roboflow app (the workflow URL or its Deploy dialog)',
+        displayOptions: { show: { workflowMode: ['saved'] } },
+      },
+      {
+        displayName: 'Specification',
+        name: 'specification',
+        type: 'json',
+        default: '{}',
+        required: true,
+        description: 'A workflow definition, as exported from the Roboflow app',
+        displayOptions: { show: { workflowMode: ['specification'] } },
+      },
+      {
+        displayName: 'Data Outputs',
+        name: 'dataOutputs',
+        type: 'string',
+        default: '',
+        placeholder: 'predictions, count',
+        description: 'Workflow outputs to receive, comma-separated. Empty: every non-image output.',
+      },
+      {
+        displayName: 'Emit',
+        name: 'emit',
+        type: 'options',
+        noDataExpression: true,
+        options: [
+          { name: 'Every Analysed Frame', value: 'frames' },
+          { name: 'Only Frames With Detections', value: 'detections', description: 'Frames where a detection output has at least one prediction' },
+        ],
+        default: 'frames',
+      },
+      {
+        displayName: 'Options',
+        name: 'options',
+        type: 'collection',
+        placeholder: 'Add Option',
+        default: {},
+        options: [
+          {
+            displayName: 'Image Input',
+            name: 'imageInput',
+            type: 'string',
+            default: 'image',
+            description: 'The workflow input that receives the video frames',
+          },
+          {
+            displayName: 'Items in a Manual Run',
+            name: 'manualItems',
+            type: 'number',
+            typeOptions: { minValue: 1, maxValue: 100 },
+            default: 1,
+            description: 'How many analysed frames "Test step" waits for before returning them and closing the stream',
+          },
+          {
+            displayName: 'Minimum Seconds Between Items',
+            name: 'throttleSeconds',
+            type: 'number',
+            typeOptions: { minValue: 0 },
+            default: 0,
+            description: 'Skip frames that arrive sooner than this after the last one emitted (0: emit all)',
+          },
+          {
+            displayName: 'Parameters',
+            name: 'parameters',
+            type: 'json',
+            default: '{}',
+            description: 'Values for the workflow parameters',
+          },
+          {
+            displayName: 'Processing',
+            name: 'realtime',
+            type: 'options',
+            options: [
+              { name: 'Default (Files: Every Frame; Cameras: Realtime)', value: 'auto' },
+              { name: 'Realtime (Drop Frames When Behind)', value: 'realtime' },
+              { name: 'Every Frame (Paced)', value: 'every' },
+            ],
+            default: 'auto',
+          },
+        ],
+      },
+    ],
+  };
+
+  async trigger(this: ITriggerFunctions): Promise<ITriggerResponse> {
+    return runStreamTrigger(this);
+  }
+}

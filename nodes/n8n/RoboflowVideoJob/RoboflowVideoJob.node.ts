@@ -1,0 +1,172 @@
+import { NodeConnectionTypes, type IExecuteFunctions, type INodeExecutionData, type INodeType, type INodeTypeDescription } from 'n8n-workflow';
+import { runVideoJobs } from './execute';
+
+const processOrSubmit = { operation: ['process', 'submit'] };
+const jobLookup = { operation: ['getStatus', 'getResults'] };
+
+export class RoboflowVideoJob implements INodeType {
+  description: INodeTypeDescription = {
+    displayName: 'Roboflow Video Job',
+    name: 'roboflowVideoJob',
+    icon: { light: 'file:../../../icons/roboflow.svg', dark: 'file:../../../icons/roboflow.dark.svg' },
+    group: ['transform'],
+    version: 1,
+    subtitle: '={{$parameter["operation"]}}',
+    description: 'Processes recorded videos with a Roboflow workflow or model as batch jobs',
+    defaults: { name: 'Roboflow Video Job' },
+    inputs: [NodeConnectionTypes.Main],
+    outputs: [NodeConnectionTypes.Main],
+    usableAsTool: true,
+    credentials: [{ name: 'roboflowApi', required: true }],
+    properties: [
+      {
+        displayName: 'Operation',
+        name: 'operation',
+        type: 'options',
+        noDataExpression: true,
+        options: [
+          { name: 'Process Video', value: 'process', action: 'Process a video and wait for the results', description: 'Upload, submit, wait for the job, and return every analysed frame' },
+          { name: 'Submit Job', value: 'submit', action: 'Submit a video job', description: 'Upload and submit; wait with a Wait node, then get the results' },
+          { name: 'Get Job Status', value: 'getStatus', action: 'Get the status of a video job' },
+          { name: 'Get Job Results', value: 'getResults', action: 'Get the results of a finished video job' },
+        ],
+        default: 'process',
+      },
+      {
+        displayName: 'Run',
+        name: 'target',
+        type: 'options',
+        noDataExpression: true,
+        options: [
+          { name: 'A Workspace Workflow', value: 'workflow' },
+          { name: 'A Trained Model', value: 'model' },
+        ],
+        default: 'workflow',
+        displayOptions: { show: processOrSubmit },
+      },
+      {
+        displayName: 'Workspace',
+        name: 'workspace',
+        type: 'string',
+        default: '',
+        required: true,
+        placeholder: 'my-workspace',
+        displayOptions: { show: { ...processOrSubmit, target: ['workflow'] } },
+      },
+      {
+        displayName: 'Workflow ID',
+        name: 'workflowId',
+        type: 'string',
+        default: '',
+        required: true,
+        placeholder: 'my-workflow',
+        displayOptions: { show: { ...processOrSubmit, target: ['workflow'] } },
+      },
+      {
+        displayName: 'Model',
+        name: 'model',
+        type: 'string',
+        default: '',
+        required: true,
+        placeholder: 'my-project/3',
+        description: 'The model as project-ID/version',
+        displayOptions: { show: { ...processOrSubmit, target: ['model'] } },
+      },
+      {
+        displayName: 'Video',
+        name: 'input',
+        type: 'options',
+        options: [
+          { name: 'Binary File From the Input', value: 'binary' },
+          { name: 'URL', value: 'url' },
+        ],
+        default: 'binary',
+        displayOptions: { show: processOrSubmit },
+      },
+      {
+        displayName: 'Input Binary Field',
+        name: 'binaryPropertyName',
+        type: 'string',
+        default: 'data',
+        required: true,
+        description: 'The name of the binary field holding the video',
+        displayOptions: { show: { ...processOrSubmit, input: ['binary'] } },
+      },
+      {
+        displayName: 'Video URL',
+        name: 'videoUrl',
+        type: 'string',
+        default: '',
+        required: true,
+        placeholder: 'https://example.com/clip.mp4',
+        displayOptions: { show: { ...processOrSubmit, input: ['url'] } },
+      },
+      {
+        displayName: 'Frames per Second',
+        name: 'fps',
+        type: 'number',
+        typeOptions: { minValue: 1, maxValue: 120 },
+        default: 5,
+        description: 'How many frames per second to analyse (at most the video\'s own rate)',
+        displayOptions: { show: processOrSubmit },
+      },
+      {
+        displayName: 'Job ID',
+        name: 'jobId',
+        type: 'string',
+        default: '',
+        required: true,
+        displayOptions: { show: jobLookup },
+      },
+      {
+        displayName: 'Job Type',
+        name: 'generation',
+        type: 'options',
+        options: [
+          { name: 'Workflow Job', value: 'workflow' },
+          { name: 'Model Job', value: 'model' },
+        ],
+        default: 'workflow',
+        description: 'Whether the job runs a workflow or a model (as when it was submitted)',
+        displayOptions: { show: jobLookup },
+      },
+      {
+        displayName: 'Options',
+        name: 'options',
+        type: 'collection',
+        placeholder: 'Add Option',
+        default: {},
+        displayOptions: { show: { operation: ['process', 'getResults'] } },
+        options: [
+          {
+            displayName: 'One Item per Frame',
+            name: 'itemPerFrame',
+            type: 'boolean',
+            default: false,
+            description: 'Whether to return one item per analysed frame instead of one item holding every frame',
+          },
+          {
+            displayName: 'Poll Interval (Seconds)',
+            name: 'pollSeconds',
+            type: 'number',
+            typeOptions: { minValue: 1 },
+            default: 0,
+            description: 'Seconds between status checks; 0: 60 on Roboflow (it limits status checks), 2 elsewhere',
+          },
+          {
+            displayName: 'Timeout (Minutes)',
+            name: 'timeoutMinutes',
+            type: 'number',
+            typeOptions: { minValue: 1 },
+            default: 60,
+            description: 'Give up waiting for the job after this long',
+          },
+        ],
+      },
+    ],
+  };
+
+  async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+    return [await runVideoJobs(this)];
+  }
+}

@@ -1,0 +1,112 @@
+import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
+import { RoboflowError, VideoJobClient, type JobGeneration, type JobHandle, type JobTarget, type VideoInput, type VideoJobResults } from '../../../lib';
+import { connectionOf } from '../shared/connection';
+import { nodeError } from '../shared/errors';
+
+type Operation = 'process' | 'submit' | 'getStatus' | 'getResults';
+
+function target(context: IExecuteFunctions, index: number): JobTarget {
+  if (context.getNodeParameter('target', index) === 'model') {
+    const [modelId, modelVersion] = String(context.getNodeParameter('model', index, '')).trim().split('/');
+    if (!modelId) throw new RoboflowError('invalid-input', 'Set the model as project-ID/version');
+    return { generation: 'model', models: [{ modelId, ...(modelVersion ? { modelVersion } : {}) }] };
+  }
+  const workspace = String(context.getNodeParameter('workspace', index, '')).trim();
+  const workflow = String(context.getNodeParameter('workflowId', index, '')).trim();
+  if (!workspace || !workflow) throw new RoboflowError('invalid-input', 'Set the workspace and the workflow ID');
+  return { generation: 'workflow', workspace, workflow };
+}
+
+async function input(context: IExecuteFunctions, index: number): Promise<VideoInput> {
+  if (context.getNodeParameter('input', index) === 'url') {
+    const url = String(context.getNodeParameter('videoUrl', index, '')).trim();
+    if (!/^https?:\/\//i.test(url)) throw new RoboflowError('invalid-input', 'The video URL must start with http:// or https://');
+    return { kind: 'url', url };
+  }
+  const field = String(context.getNodeParameter('binaryPropertyName', index, 'data'));
+  const binary = context.helpers.assertBinaryData(index, field);
+  const data = await context.helpers.getBinaryDataBuffer(index, field);
+  return { kind: 'buffer', data, fileName: binary.fileName ?? 'video.mp4' };
+}
+
+function resultItems(handle: JobHandle, results: VideoJobResults, perFrame: boolean, index: number): INodeExecutionData[] {
+  if (perFrame) {
+    return results.frames.map((frame) => ({ json: { jobId: handle.jobId, ...frame } as unknown as IDataObject, pairedItem: { item: index } }));
+  }
+  return [{ json: { jobId: handle.jobId, frames: results.frames } as unknown as IDataObject, pairedItem: { item: index } }];
+}
+
+/**
+ * The Video Job node's body: each input item is one job (or one job lookup). Errors
+ * are per item: with "Continue On Fail" the item carries the error, otherwise the
+ * execution stops with it.
+ */
+export async function runVideoJobs(context: IExecuteFunctions): Promise<INodeExecutionData[]> {
+  const node = context.getNode();
+  const items = context.getInputData();
+  const out: INodeExecutionData[] = [];
+  let client: VideoJobClient | undefined;
+  try {
+    client = new VideoJobClient({ connection: await connectionOf(context) });
+  } catch (error) {
+    throw nodeError(node, error);
+  }
+  try {
+    for (let index = 0; index < items.length; index++) {
+      try {
+        const operation = context.getNodeParameter('operation', index) as Operation;
+        const options = (context.getNodeParameter('options', index, {}) ?? {}) as IDataObject;
+        const pollSeconds = Number(options.pollSeconds ?? 0);
+        const timeoutMinutes = Number(options.timeoutMinutes ?? 60);
+        if (operation === 'process' || operation === 'submit') {
+          const fps = Number(context.getNodeParameter('fps', index, 5));
+          if (!Number.isFinite(fps) || fps < 1 || fps > 120) throw new RoboflowError('invalid-input', `Frames per second must be between 1 and 120 (got ${fps})`);
+          const jobTarget = target(context, index);
+          const video = await input(context, index);
+          const url = video.kind === 'url' ? video.url : await client.upload(video, jobTarget.generation);
+          const handle = await client.submit(url, jobTarget, fps);
+          if (operation === 'submit') {
+            out.push({ json: { ...handle } as unknown as IDataObject, pairedItem: { item: index } });
+            continue;
+          }
+          const status = await client
+            .wait(handle, { ...(pollSeconds > 0 ? { pollIntervalMs: pollSeconds * 1000 } : {}), signal: AbortSignal.timeout(timeoutMinutes * 60_000) })
+            .catch((error: unknown) => {
+              if (error instanceof RoboflowError && error.code === 'aborted') {
+                throw new RoboflowError('timeout', `Video job ${handle.jobId} not finished after ${timeoutMinutes} minutes: raise the timeout, or use Submit Job and Get Job Results`);
+              }
+              throw error;
+            });
+          out.push(...resultItems(handle, await client.results(status), options.itemPerFrame === true, index));
+          continue;
+        }
+        const jobId = String(context.getNodeParameter('jobId', index, '')).trim();
+        if (!jobId) throw new RoboflowError('invalid-input', 'Set the job ID');
+        const handle: JobHandle = {
+          generation: context.getNodeParameter('generation', index, 'workflow') as JobGeneration,
+          jobId,
+          apiUrl: (await connectionOf(context)).apiUrl,
+          submittedAt: '',
+        };
+        const status = await client.status(handle);
+        if (operation === 'getStatus') {
+          out.push({ json: { jobId, state: status.state, progress: status.progress ?? null, message: status.message ?? null }, pairedItem: { item: index } });
+          continue;
+        }
+        if (status.state === 'failed') throw new RoboflowError('job-failed', `Video job ${jobId} failed: ${status.message ?? 'no reason given'}`);
+        if (status.state !== 'complete') throw new RoboflowError('invalid-input', `Video job ${jobId} has not finished yet (${status.state}): wait longer, then get the results`);
+        out.push(...resultItems(handle, await client.results(status), options.itemPerFrame === true, index));
+      } catch (error) {
+        const failure = nodeError(node, error, index);
+        if (context.continueOnFail()) {
+          out.push({ json: { error: failure.message }, pairedItem: { item: index } });
+          continue;
+        }
+        throw failure;
+      }
+    }
+  } finally {
+    await client.close();
+  }
+  return out;
+}

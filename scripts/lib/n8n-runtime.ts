@@ -1,0 +1,89 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO_ROOT } from './node-red-process';
+
+/**
+ * A real n8n for end-to-end tests, installed on demand into tools/n8n-runtime (ignored
+ * by git): n8n 2.41.0, which needs Node.js 24, so Node 24 comes from the registry's
+ * per-platform `node-<os>-<arch>` package, for n8n only. Notes from installing it here:
+ * - `npm install --ignore-scripts`: a dependency (isolated-vm) would try to compile for
+ *   Node 24 with this machine's Node 20 headers; nothing n8n needs to start uses it.
+ * - sqlite3 (n8n's default database) then needs its native binding: `npm rebuild
+ *   sqlite3` compiles it from source (no prebuilt download offline). It is N-API, so a
+ *   build against Node 20's headers loads in Node 24.
+ * - n8n 1.x cannot be installed offline (a dependency is fetched from cdn.sheetjs.com);
+ *   2.41.0 resolves from the registry (2.41.3 does not).
+ */
+
+export const N8N_VERSION = '2.41.0';
+export const NODE_VERSION = '24.21.0';
+const RUNTIME_DIR = join(REPO_ROOT, 'tools', 'n8n-runtime');
+
+export interface N8nRuntime {
+  node: string;
+  n8n: string;
+}
+
+const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+
+export function ensureN8nRuntime(log: (line: string) => void = console.log): N8nRuntime {
+  const nodePackage = `node-${process.platform}-${process.arch}`;
+  const node = join(RUNTIME_DIR, 'node_modules', nodePackage, 'bin', 'node');
+  const n8n = join(RUNTIME_DIR, 'node_modules', 'n8n', 'bin', 'n8n');
+  const binding = join(RUNTIME_DIR, 'node_modules', 'sqlite3', 'build', 'Release', 'node_sqlite3.node');
+  if (existsSync(node) && existsSync(n8n) && existsSync(binding)) return { node, n8n };
+  mkdirSync(RUNTIME_DIR, { recursive: true });
+  writeFileSync(
+    join(RUNTIME_DIR, 'package.json'),
+    JSON.stringify({ name: 'n8n-runtime-for-tests', private: true, dependencies: { n8n: N8N_VERSION, [nodePackage]: NODE_VERSION } }, null, 2),
+  );
+  log(`Installing n8n ${N8N_VERSION} and Node.js ${NODE_VERSION} into tools/n8n-runtime (first run only; a few minutes)...`);
+  execFileSync(npm, ['install', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: RUNTIME_DIR, stdio: 'inherit' });
+  log('Building the sqlite3 binding for n8n...');
+  execFileSync(npm, ['rebuild', 'sqlite3', '--loglevel=error'], { cwd: RUNTIME_DIR, stdio: 'ignore' });
+  if (!existsSync(binding)) throw new Error('sqlite3 did not build: n8n cannot start without its database');
+  return { node, n8n };
+}
+
+/** Environment for a quiet, offline, loopback-only n8n with its own user folder. */
+export function n8nEnvironment(userFolder: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    N8N_USER_FOLDER: userFolder,
+    N8N_DIAGNOSTICS_ENABLED: 'false',
+    N8N_PERSONALIZATION_ENABLED: 'false',
+    N8N_VERSION_NOTIFICATIONS_ENABLED: 'false',
+    N8N_TEMPLATES_ENABLED: 'false',
+    N8N_RUNNERS_ENABLED: 'false',
+    N8N_LISTEN_ADDRESS: '127.0.0.1',
+    N8N_LOG_LEVEL: 'info',
+    ...extra,
+  };
+}
+
+/** Runs an n8n CLI command to completion and returns what it printed. */
+export function n8nCommand(runtime: N8nRuntime, env: NodeJS.ProcessEnv, args: string[]): string {
+  return execFileSync(runtime.node, [runtime.n8n, ...args], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 * 1024 * 1024 });
+}
+
+/** Starts `n8n start` and resolves once its editor is up. */
+export function startN8n(runtime: N8nRuntime, env: NodeJS.ProcessEnv, output: string[]): Promise<ChildProcess> {
+  const child = spawn(runtime.node, [runtime.n8n, 'start'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`n8n did not start: ${output.join('').slice(-3000)}`)), 120_000);
+    const onText = (text: string): void => {
+      output.push(text);
+      if (/Editor is now accessible/.test(text)) {
+        clearTimeout(timer);
+        resolve(child);
+      }
+    };
+    child.stdout?.setEncoding('utf8').on('data', onText);
+    child.stderr?.setEncoding('utf8').on('data', onText);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`n8n exited (${code}): ${output.join('').slice(-3000)}`));
+    });
+  });
+}

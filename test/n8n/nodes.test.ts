@@ -1,0 +1,244 @@
+import { strict as assert } from 'node:assert';
+import { readFileSync } from 'node:fs';
+import { NodeOperationError, type INodeExecutionData } from 'n8n-workflow';
+import { RoboflowApi } from '../../credentials/RoboflowApi.credentials.js';
+import { RoboflowStreamTrigger } from '../../nodes/n8n/RoboflowStreamTrigger/RoboflowStreamTrigger.node.js';
+import { RoboflowVideoJob } from '../../nodes/n8n/RoboflowVideoJob/RoboflowVideoJob.node.js';
+import { RoboflowVisionEvent } from '../../nodes/n8n/RoboflowVisionEvent/RoboflowVisionEvent.node.js';
+import type { RoboflowApiCredential } from '../../nodes/n8n/shared/connection';
+import { getScene } from '../../server/media/scenes';
+import { API_KEY, eventually, startLocalServer, type RunningServer } from '../helpers/local-server';
+import { sceneImage, sceneVideo } from '../helpers/media';
+import { binaryItem, executeContext, triggerContext } from '../helpers/n8n-context';
+
+describe('n8n nodes against the local server', function () {
+  this.timeout(60_000);
+  let server: RunningServer;
+  let credential: RoboflowApiCredential;
+
+  before(async () => {
+    server = await startLocalServer(['--rtsp-port', '0', '--use-cases', 'demo']);
+    credential = { apiKey: API_KEY, region: 'us', plan: 'webrtc-gpu-small', serverUrl: server.url, apiUrl: server.url };
+  });
+  after(() => server.stop());
+  beforeEach(() => server.resetFaults());
+  afterEach(async () => {
+    await eventually(async () => (await server.sessions()).active.length === 0, 5_000, 'no stream left running');
+  });
+
+  describe('credential roboflowApi', () => {
+    const credentialType = new RoboflowApi();
+
+    /** What n8n does for "Test": the test request, with the authenticate block applied. */
+    async function runCredentialTest(values: RoboflowApiCredential): Promise<number> {
+      const fill = (text: string): string => text.replace(/=\{\{\$credentials\.(\w+)\}\}/, (_, key: keyof RoboflowApiCredential) => String(values[key]));
+      const url = new URL(fill(String(credentialType.test.request.baseURL)) + credentialType.test.request.url);
+      for (const [key, value] of Object.entries(credentialType.authenticate.properties.qs ?? {})) url.searchParams.set(key, fill(String(value)));
+      return (await fetch(url, { method: credentialType.test.request.method })).status;
+    }
+
+    it('has an API key (password), region, plan, server URL and API URL', () => {
+      assert.equal(credentialType.name, 'roboflowApi');
+      const fields = Object.fromEntries(credentialType.properties.map((property) => [property.name, property]));
+      assert.deepEqual(Object.keys(fields), ['apiKey', 'region', 'plan', 'serverUrl', 'apiUrl']);
+      assert.equal(fields.apiKey.typeOptions?.password, true);
+      assert.deepEqual((fields.region.options as Array<{ value: string }>).map((option) => option.value), ['us', 'eu', 'ap']);
+      assert.equal(fields.serverUrl.default, 'https://serverless.roboflow.com');
+    });
+
+    it('its test request passes with a good key and fails on a bad one', async () => {
+      assert.equal(await runCredentialTest(credential), 200);
+      assert.equal(await runCredentialTest({ ...credential, apiKey: 'wrong-key-123' }), 401);
+    });
+  });
+
+  describe('Roboflow Stream Trigger', () => {
+    const node = new RoboflowStreamTrigger();
+    const saved = { workflowMode: 'saved', workspace: 'demo', workflowId: 'detect-colors' };
+
+    it('"Test step" returns the first analysed frames, then closes the stream', async () => {
+      const camera = (await server.cameras()).find((c) => c.name === 'two-squares')!;
+      const { context, emitted } = triggerContext({ mode: 'manual', credential, parameters: { ...saved, source: 'rtsp', url: camera.rtsp_url, dataOutputs: 'count', emit: 'frames', options: { manualItems: 3 } } });
+      const response = await node.trigger.call(context);
+      await response.manualTriggerFunction!();
+      assert.equal(emitted.length, 1, 'a manual run emits once');
+      const items = emitted[0][0];
+      assert.equal(items.length, 3);
+      for (const item of items) {
+        assert.equal(item.json.count, 2);
+        assert.equal(item.json.workflowId, 'detect-colors');
+        assert.equal(typeof (item.json.frame as { frame_id: number }).frame_id, 'number');
+      }
+      await response.closeFunction!();
+    });
+
+    it('while active: one item per frame; only frames with detections when asked; deactivation ends the session', async () => {
+      const scene = getScene('flicker');
+      const path = await sceneVideo('flicker');
+      const run = async (emit: string): Promise<INodeExecutionData[]> => {
+        const { context, emitted } = triggerContext({ mode: 'trigger', credential, parameters: { ...saved, source: 'file', filePath: path, dataOutputs: 'predictions', emit, options: {} } });
+        const response = await node.trigger.call(context);
+        await eventually(() => emitted.some((data) => data[0][0].json.complete === true), 20_000, 'the completion item');
+        await response.closeFunction!();
+        return emitted.map((data) => data[0][0]);
+      };
+      const all = await run('frames');
+      assert.equal(all.length, scene.frames + 1);
+      assert.deepEqual(all[all.length - 1].json, { complete: true, frames: scene.frames, terminationReason: null });
+      const withDetections = await run('detections');
+      // The square is missing in frames 10 and 11.
+      assert.equal(withDetections.length, scene.frames - 2 + 1);
+    });
+
+    it('throttles to one item per interval', async () => {
+      const camera = (await server.cameras()).find((c) => c.name === 'two-squares')!;
+      const { context, emitted } = triggerContext({ mode: 'trigger', credential, parameters: { ...saved, source: 'rtsp', url: camera.rtsp_url, dataOutputs: 'count', emit: 'frames', options: { throttleSeconds: 1 } } });
+      const response = await node.trigger.call(context);
+      await eventually(() => emitted.length >= 1, 15_000, 'a first item');
+      await new Promise((resolve) => setTimeout(resolve, 2_500));
+      await response.closeFunction!();
+      assert.ok(emitted.length >= 2 && emitted.length <= 4, `${emitted.length} items in about 2.5 s`);
+    });
+
+    it('a wrong key stops the trigger with a clear error (emitError), without retrying', async () => {
+      const camera = (await server.cameras()).find((c) => c.name === 'door')!;
+      const { context, errors } = triggerContext({ mode: 'trigger', credential: { ...credential, apiKey: 'wrong-key-123' }, parameters: { ...saved, source: 'rtsp', url: camera.rtsp_url, dataOutputs: '', emit: 'frames', options: {} } });
+      const response = await node.trigger.call(context);
+      await eventually(() => errors.length === 1, 10_000, 'emitError');
+      assert.ok(errors[0] instanceof NodeOperationError);
+      assert.match(errors[0].message, /API key rejected \(401\): check the API key/);
+      await response.closeFunction!();
+    });
+
+    it('a wrong key in a manual run fails the run with the message', async () => {
+      const camera = (await server.cameras()).find((c) => c.name === 'door')!;
+      const { context } = triggerContext({ mode: 'manual', credential: { ...credential, apiKey: 'wrong-key-123' }, parameters: { ...saved, source: 'rtsp', url: camera.rtsp_url, dataOutputs: '', emit: 'frames', options: {} } });
+      const response = await node.trigger.call(context);
+      await assert.rejects(response.manualTriggerFunction!(), /API key rejected \(401\)/);
+      await response.closeFunction!();
+    });
+
+    it('bad settings fail at activation with what to fix', async () => {
+      const bad = [
+        [{ ...saved, source: 'rtsp', url: '', emit: 'frames', options: {} }, /Set the URL/],
+        [{ workflowMode: 'saved', workspace: '', workflowId: 'x', source: 'rtsp', url: 'rtsp://x/y', emit: 'frames', options: {} }, /Set the workspace and the workflow ID/],
+        [{ ...saved, source: 'rtsp', url: 'rtsp://x/y', emit: 'frames', options: { parameters: '{nope' } }, /Parameters is not valid JSON/],
+      ] as const;
+      for (const [parameters, message] of bad) {
+        const { context } = triggerContext({ mode: 'trigger', credential, parameters: { ...parameters } });
+        await assert.rejects(node.trigger.call(context), (error: Error) => error instanceof NodeOperationError && message.test(error.message));
+      }
+    });
+  });
+
+  describe('Roboflow Video Job', () => {
+    const node = new RoboflowVideoJob();
+    const workflowJob = { target: 'workflow', workspace: 'demo', workflowId: 'detect-colors', fps: 5, options: { pollSeconds: 1 } };
+
+    it('Process Video: binary in, every analysed frame out (one item, or one item per frame)', async () => {
+      const video = binaryItem(readFileSync(await sceneVideo('two-squares')), 'clip.mp4', 'video/mp4');
+      const [one] = await node.execute.call(executeContext({ type: 'roboflowVideoJob', credential, items: [video], parameters: { operation: 'process', input: 'binary', binaryPropertyName: 'data', ...workflowJob } }));
+      assert.equal(one.length, 1);
+      const frames = one[0].json.frames as Array<{ frameOffset: number; outputs: { count: number } }>;
+      assert.equal(frames.length, 10);
+      assert.ok(frames.every((frame) => frame.outputs.count === 2));
+      const [perFrame] = await node.execute.call(
+        executeContext({ type: 'roboflowVideoJob', credential, items: [video], parameters: { operation: 'process', input: 'binary', binaryPropertyName: 'data', ...workflowJob, options: { pollSeconds: 1, itemPerFrame: true } } }),
+      );
+      assert.equal(perFrame.length, 10);
+      assert.deepEqual(perFrame.map((item) => item.pairedItem), Array(10).fill({ item: 0 }));
+    });
+
+    it('Submit Job, then Get Job Status and Get Job Results (for a Wait node in between)', async () => {
+      const video = binaryItem(readFileSync(await sceneVideo('two-squares')), 'clip.mp4', 'video/mp4');
+      const [submitted] = await node.execute.call(executeContext({ type: 'roboflowVideoJob', credential, items: [video], parameters: { operation: 'submit', input: 'binary', binaryPropertyName: 'data', ...workflowJob } }));
+      const jobId = submitted[0].json.jobId as string;
+      assert.match(jobId, /^[0-9a-f-]{36}$/);
+      assert.equal(submitted[0].json.generation, 'workflow');
+      const lookup = (operation: string) => executeContext({ type: 'roboflowVideoJob', credential, parameters: { operation, jobId, generation: 'workflow', options: {} } });
+      await eventually(async () => (await node.execute.call(lookup('getStatus')))[0][0].json.state === 'complete', 20_000, 'complete status');
+      const [results] = await node.execute.call(lookup('getResults'));
+      assert.equal((results[0].json.frames as unknown[]).length, 10);
+    });
+
+    it('a model job from a URL', async () => {
+      const upload = await fetch(`${server.url}/video_upload_signed_url/?api_key=${API_KEY}&file_name=clip.mp4`, { method: 'POST' });
+      const { signedUrl, fileUrl } = (await upload.json()) as { signedUrl: string; fileUrl: string };
+      await fetch(signedUrl, { method: 'PUT', body: readFileSync(await sceneVideo('two-squares')) });
+      const [out] = await node.execute.call(executeContext({ type: 'roboflowVideoJob', credential, parameters: { operation: 'process', input: 'url', videoUrl: fileUrl, target: 'model', model: 'detect-colors/1', fps: 5, options: { pollSeconds: 1 } } }));
+      const frames = out[0].json.frames as Array<{ outputs: Record<string, unknown> }>;
+      assert.ok('detect-colors' in frames[0].outputs);
+    });
+
+    it('errors are per item: Continue On Fail keeps the good items', async () => {
+      const good = binaryItem(readFileSync(await sceneVideo('two-squares')), 'clip.mp4', 'video/mp4');
+      const items = [{ json: {} }, good];
+      const parameters = { operation: 'process', input: 'binary', binaryPropertyName: 'data', ...workflowJob };
+      await assert.rejects(node.execute.call(executeContext({ type: 'roboflowVideoJob', credential, items, parameters })), (error: Error) => error instanceof NodeOperationError && /binary file 'data'/.test(error.message));
+      const [out] = await node.execute.call(executeContext({ type: 'roboflowVideoJob', credential, items, parameters, continueOnFail: true }));
+      assert.match(String(out[0].json.error), /binary file 'data'/);
+      assert.equal((out[1].json.frames as unknown[]).length, 10);
+    });
+
+    it('a result lookup of an unknown job says so (404)', async () => {
+      await assert.rejects(
+        node.execute.call(executeContext({ type: 'roboflowVideoJob', credential, parameters: { operation: 'getResults', jobId: 'no-such-job', generation: 'workflow', options: {} } })),
+        /Not found \(404\)/,
+      );
+    });
+  });
+
+  describe('Roboflow Vision Event', () => {
+    const node = new RoboflowVisionEvent();
+    const events = async (): Promise<Array<Record<string, unknown>>> => (await server.json<{ events: Array<Record<string, unknown>> }>('/local/vision-events')).events;
+
+    it('one event per item from the item JSON, with an image and detections, in batches of 100', async () => {
+      const image = await sceneImage('door', 45);
+      const items = Array.from({ length: 150 }, (_, i) =>
+        binaryItem(image, 'frame.jpg', 'image/jpeg', { severity: i % 2 ? 'high' : 'low', alertType: 'person', camera: 'porch', index: i, predictions: [{ class: 'person', x: 490, y: 235, width: 60, height: 150, confidence: 0.9 }] }),
+      );
+      const before = (await server.json<{ requests: number }>('/local/vision-events')).requests;
+      const [out] = await node.execute.call(
+        executeContext({ type: 'roboflowVisionEvent', credential, items, parameters: { useCase: 'demo', createUseCase: false, eventType: 'safety_alert', fieldsFrom: 'item', options: { binaryPropertyName: 'data', detectionsField: 'predictions', deviceId: 'n8n-test' } } }),
+      );
+      assert.equal(out.length, 150);
+      const requests = (await server.json<{ requests: number }>('/local/vision-events')).requests - before;
+      assert.equal(requests, 2, 'two batch requests for 150 events');
+      const stored = (await events()).filter((event) => event.deviceId === 'n8n-test');
+      assert.equal(stored.length, 150);
+      const first = stored.find((event) => event.eventId === out[0].json.eventId)!;
+      assert.deepEqual(first.eventData, { severity: 'low', alertType: 'person' });
+      assert.deepEqual(first.customMetadata, { camera: 'porch', index: 0 });
+      assert.equal((first.images as Array<{ objectDetections: unknown[] }>)[0].objectDetections.length, 1);
+    });
+
+    it('fields defined on the node, and a bad item reported on its own with Continue On Fail', async () => {
+      const items = [{ json: { n: 1 } }, { json: { n: 2 } }];
+      const parameters = (index: number) => ({
+        useCase: 'demo',
+        eventType: 'quality_check',
+        fieldsFrom: 'define',
+        eventData: index === 0 ? '{"result": "pass"}' : '{"result": "maybe"}',
+        metadata: { field: [{ key: 'line', value: 'A' }] },
+        options: { deviceId: 'define-test' },
+      });
+      await assert.rejects(node.execute.call(executeContext({ type: 'roboflowVisionEvent', credential, items, parameters })), /Event rejected: .*result must be one of pass, fail/);
+      const [out] = await node.execute.call(executeContext({ type: 'roboflowVisionEvent', credential, items, parameters, continueOnFail: true }));
+      assert.match(String(out[0].json.eventId), /^[0-9a-f-]{36}$/);
+      assert.match(String(out[1].json.error), /result must be one of pass, fail/);
+      const stored = (await events()).filter((event) => event.deviceId === 'define-test');
+      assert.ok(stored.some((event) => (event.customMetadata as Record<string, string>).line === 'A'));
+    });
+
+    it('an unknown use case and a wrong key fail clearly', async () => {
+      await assert.rejects(
+        node.execute.call(executeContext({ type: 'roboflowVisionEvent', credential, parameters: { useCase: 'nowhere', eventType: 'custom', fieldsFrom: 'item', options: {} } })),
+        /use case "nowhere" does not exist/,
+      );
+      await assert.rejects(
+        node.execute.call(executeContext({ type: 'roboflowVisionEvent', credential: { ...credential, apiKey: 'wrong-key-123' }, parameters: { useCase: 'demo', eventType: 'custom', fieldsFrom: 'item', options: {} } })),
+        /API key rejected \(401\)/,
+      );
+    });
+  });
+});
