@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_BEHAVIOUR, type Behaviour } from './behaviour';
+import { DEFAULT_BEHAVIOUR, copyBehaviour, type Behaviour } from './behaviour';
 import type { ServerContext } from './context';
 import { HttpError, Router, sendJson } from './http';
 import { findFfmpeg } from './media/ffmpeg';
@@ -64,7 +64,7 @@ export async function createLocalServer(options: LocalServerOptions = {}): Promi
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'roboflow-local-')));
   await mkdir(dataDir, { recursive: true });
   const initialBehaviour: Behaviour = { ...DEFAULT_BEHAVIOUR, ...options.behaviour, failNext: { ...options.behaviour?.failNext } };
-  const behaviour: Behaviour = { ...initialBehaviour, failNext: { ...initialBehaviour.failNext } };
+  const behaviour = copyBehaviour(initialBehaviour);
   const apiKey = options.apiKey ?? 'local-dev-key';
   let baseUrl = '';
   const context: ServerContext = { apiKey, behaviour, baseUrl: () => baseUrl, dataDir, log };

@@ -34,7 +34,18 @@ export interface Behaviour {
   jobResultsInline: boolean;
   /** How long to try opening an RTSP/MJPEG URL before answering 504. */
   sourceOpenTimeoutMs: number;
+  /** Send the next `count` results malformed on the data channel, in the given way (count 0: off). */
+  corruptResults: { kind: CorruptionKind; count: number };
 }
+
+/**
+ * Ways a result message can arrive broken: `truncated` (shorter than its 12-byte header),
+ * `forged-index` (chunk index past the chunk count), `huge-count` (4,294,967,295 chunks
+ * announced), `bad-json` and `bad-gzip` (complete payloads that do not decode), `text`
+ * (a text message that is not JSON).
+ */
+export const CORRUPTION_KINDS = ['truncated', 'forged-index', 'huge-count', 'bad-json', 'bad-gzip', 'text'] as const;
+export type CorruptionKind = (typeof CORRUPTION_KINDS)[number];
 
 export const DEFAULT_BEHAVIOUR: Behaviour = {
   gzip: false,
@@ -52,10 +63,16 @@ export const DEFAULT_BEHAVIOUR: Behaviour = {
   jobPollIntervalMs: 0,
   jobResultsInline: false,
   sourceOpenTimeoutMs: 15_000,
+  corruptResults: { kind: 'bad-json', count: 0 },
 };
 
 const NUMBER_KEYS = ['streamLimit', 'errorRate', 'slowFrameMs', 'dropAfterFrames', 'idleTimeoutMs', 'ackWindow', 'jobDelayMs', 'jobPollIntervalMs', 'sourceOpenTimeoutMs'] as const;
 const BOOLEAN_KEYS = ['gzip', 'pipelineIds', 'rejectKey', 'unknownWorkflow', 'jobResultsInline'] as const;
+
+/** A copy that shares no nested object with `behaviour` (faults count down in place). */
+export function copyBehaviour(behaviour: Behaviour): Behaviour {
+  return { ...behaviour, failNext: { ...behaviour.failNext }, corruptResults: { ...behaviour.corruptResults } };
+}
 
 /** Checks a partial behaviour from outside (JSON); throws with the offending key. */
 export function parseBehaviour(value: unknown): Partial<Behaviour> {
@@ -78,6 +95,11 @@ export function parseBehaviour(value: unknown): Partial<Behaviour> {
         failNext[route] = { status, count: typeof count === 'number' ? count : 1, ...(typeof message === 'string' ? { message } : {}) };
       }
       out.failNext = failNext;
+    } else if (key === 'corruptResults') {
+      const { kind, count } = (raw ?? {}) as { kind?: unknown; count?: unknown };
+      if (!(CORRUPTION_KINDS as readonly unknown[]).includes(kind)) throw new Error(`corruptResults.kind must be one of ${CORRUPTION_KINDS.join(', ')}`);
+      if (count !== undefined && (typeof count !== 'number' || !Number.isInteger(count) || count < 0)) throw new Error('corruptResults.count must be a whole number >= 0');
+      out.corruptResults = { kind: kind as CorruptionKind, count: typeof count === 'number' ? count : 1 };
     } else {
       throw new Error(`Unknown fault or setting "${key}"`);
     }

@@ -48,7 +48,7 @@ export const DEFAULT_REASSEMBLER_LIMITS: ReassemblerLimits = {
 export type ReassemblyOutcome =
   | { kind: 'complete'; frameId: number; payload: Uint8Array }
   | { kind: 'partial' }
-  | { kind: 'rejected'; reason: string };
+  | { kind: 'rejected'; reason: string; /** From the header, when it could be read. */ frameId?: number };
 
 interface PendingFrame {
   totalChunks: number;
@@ -76,15 +76,15 @@ export class ResultReassembler {
     const chunk = parseResultChunk(message);
     if (!chunk) return { kind: 'rejected', reason: `message of ${message.byteLength} bytes is shorter than the 12-byte header` };
     const { frameId, chunkIndex, totalChunks, payload } = chunk;
-    if (totalChunks === 0) return { kind: 'rejected', reason: `frame ${frameId}: total_chunks is 0` };
+    if (totalChunks === 0) return { kind: 'rejected', reason: `frame ${frameId}: total_chunks is 0`, frameId };
     if (totalChunks > this.limits.maxChunksPerFrame) {
-      return { kind: 'rejected', reason: `frame ${frameId}: ${totalChunks} chunks is over the limit of ${this.limits.maxChunksPerFrame}` };
+      return { kind: 'rejected', reason: `frame ${frameId}: ${totalChunks} chunks is over the limit of ${this.limits.maxChunksPerFrame}`, frameId };
     }
     if (chunkIndex >= totalChunks) {
-      return { kind: 'rejected', reason: `frame ${frameId}: chunk ${chunkIndex} of ${totalChunks} is out of range` };
+      return { kind: 'rejected', reason: `frame ${frameId}: chunk ${chunkIndex} of ${totalChunks} is out of range`, frameId };
     }
     if (payload.byteLength > CHUNK_PAYLOAD_BYTES) {
-      return { kind: 'rejected', reason: `frame ${frameId}: chunk of ${payload.byteLength} bytes is over ${CHUNK_PAYLOAD_BYTES}` };
+      return { kind: 'rejected', reason: `frame ${frameId}: chunk of ${payload.byteLength} bytes is over ${CHUNK_PAYLOAD_BYTES}`, frameId };
     }
     if (totalChunks === 1) {
       this.discard(frameId);

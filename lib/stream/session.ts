@@ -344,7 +344,7 @@ export class StreamSession extends TypedEmitter<StreamEvents> {
 
   private onChannelMessage(data: unknown): void {
     let document: ResultDocument;
-    let frameId: number;
+    let frameId: number | undefined;
     try {
       if (typeof data === 'string') {
         document = decodeResultText(data);
@@ -354,25 +354,33 @@ export class StreamSession extends TypedEmitter<StreamEvents> {
         if (!bytes) throw new RoboflowError('protocol', 'Unexpected message type on the results channel');
         const outcome = this.reassembler.push(bytes);
         if (outcome.kind === 'partial') return;
+        frameId = outcome.frameId;
         if (outcome.kind === 'rejected') throw new RoboflowError('protocol', `Malformed result chunk: ${outcome.reason}`);
         document = decodeResultPayload(outcome.payload);
-        frameId = outcome.frameId;
       }
     } catch (caught) {
       this.counters.malformed++;
       this.emit('error', toRoboflowError(caught, 'protocol'));
+      // A frame we could not read still counts as received, or a paced server would wait for it forever.
+      if (frameId !== undefined) this.autoAck(frameId);
       return;
     }
+    const id = frameId as number; // Set on every path that did not throw.
 
     if (document.processing_complete) {
       this.logger.info(`Stream complete after frame ${this.counters.lastFrameId ?? 'none'}${document.termination_reason ? ` (${document.termination_reason})` : ''}`);
-      this.emit('complete', { frameId, reason: document.termination_reason });
+      this.emit('complete', { frameId: id, reason: document.termination_reason });
       void this.shutdown('complete');
       return;
     }
     this.counters.results++;
-    this.counters.lastFrameId = frameId;
-    this.emit('result', { frameId, data: document.serialized_output_data, metadata: document.video_metadata, errors: document.errors });
+    this.counters.lastFrameId = id;
+    this.emit('result', { frameId: id, data: document.serialized_output_data, metadata: document.video_metadata, errors: document.errors });
+    this.autoAck(id);
+  }
+
+  /** With realtime off, tells the server frame `frameId` was handled so it may go on (PROTOCOL.md: ack pacing). */
+  private autoAck(frameId: number): void {
     if (!this.realtime && (this.options.ackMode ?? 'auto') === 'auto' && this.channel?.readyState === 'open') {
       this.channel.send(JSON.stringify({ ack: frameId } satisfies ControlMessage));
     }
@@ -388,7 +396,11 @@ export class StreamSession extends TypedEmitter<StreamEvents> {
       // Stopped while connecting: a worker the server starts for us is billed until it
       // sees the connection close (or its watchdog fires a minute later). So let a
       // pending answer arrive and the connection open, briefly, then close it.
-      if (this.initialising && this.opening) await Promise.race([this.opening.catch(() => undefined), sleep(10_000)]);
+      if (this.initialising && this.opening) {
+        const giveUp = new AbortController();
+        await Promise.race([this.opening.catch(() => undefined), sleep(10_000, giveUp.signal).catch(() => undefined)]);
+        giveUp.abort(); // No timer may outlive the session.
+      }
       this.abort.abort();
       this.uploader?.cancel();
       this.frameSource?.stop();

@@ -82,10 +82,19 @@ export interface RunningNodeRed {
   stop(): Promise<number | null>;
 }
 
-export async function startNodeRed(userDir: string, options: { port?: number; env?: Record<string, string>; logFile?: string; adminUser?: AdminUser } = {}): Promise<RunningNodeRed> {
+export interface NodeRedOptions {
+  port?: number;
+  env?: Record<string, string>;
+  /** Options for the node process itself, before Node-RED's script (e.g. --expose-gc). */
+  nodeArgs?: string[];
+  logFile?: string;
+  adminUser?: AdminUser;
+}
+
+export async function startNodeRed(userDir: string, options: NodeRedOptions = {}): Promise<RunningNodeRed> {
   const port = options.port ?? (await freePort(0));
   const redJs = require.resolve('node-red/red.js', { paths: [REPO_ROOT] });
-  const child = spawn(process.execPath, [redJs, '-u', userDir, '-s', join(userDir, 'settings.js'), '-p', String(port)], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), redJs, '-u', userDir, '-s', join(userDir, 'settings.js'), '-p', String(port)], {
     cwd: userDir,
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -120,6 +129,7 @@ export async function startNodeRed(userDir: string, options: { port?: number; en
     if (!response.ok) throw new Error(`Node-RED login failed: ${response.status}`);
     token = ((await response.json()) as { access_token: string }).access_token;
   }
+  const countStarts = (): number => output.join('').split('] Started flows').length - 1;
   const request = (path: string, init: RequestInit = {}): Promise<Response> =>
     fetch(`${url}${path}`, { ...init, headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(init.headers as Record<string, string> | undefined) } });
   return {
@@ -128,6 +138,9 @@ export async function startNodeRed(userDir: string, options: { port?: number; en
     output,
     request,
     async deploy(flows, type = 'full') {
+      // Node-RED answers a deploy before the new flows have started; wait for them, or a
+      // quick next deploy would clean the credentials those nodes are about to read.
+      const startedBefore = countStarts();
       const response = await request('/flows', {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'node-red-api-version': 'v2', 'node-red-deployment-type': type },
@@ -135,6 +148,11 @@ export async function startNodeRed(userDir: string, options: { port?: number; en
       });
       const text = await response.text();
       if (!response.ok) throw new Error(`deploy failed: ${response.status} ${text}`);
+      const deadline = Date.now() + 30_000;
+      while (countStarts() === startedBefore) {
+        if (Date.now() > deadline) throw new Error(`the deployed flows did not start: ${output.join('').slice(-2000)}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
       return (JSON.parse(text) as { rev: string }).rev;
     },
     async getFlows() {

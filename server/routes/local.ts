@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { parseBehaviour, DEFAULT_BEHAVIOUR, type Behaviour } from '../behaviour';
+import { copyBehaviour, parseBehaviour, type Behaviour } from '../behaviour';
 import type { ServerContext } from '../context';
 import { HttpError, readJson, sendJson, type Router } from '../http';
 import sharp from 'sharp';
@@ -54,7 +54,7 @@ export function addLocalRoutes(router: Router, context: ServerContext, deps: Loc
   });
 
   router.add('DELETE', '/local/faults', 'faults_reset', (_req, res) => {
-    Object.assign(deps.behaviour, { ...DEFAULT_BEHAVIOUR, ...deps.initialBehaviour, failNext: { ...deps.initialBehaviour.failNext } });
+    Object.assign(deps.behaviour, copyBehaviour(deps.initialBehaviour));
     sendJson(res, 200, deps.behaviour);
   });
 

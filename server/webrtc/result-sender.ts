@@ -1,4 +1,5 @@
 import { gzipSync } from 'node:zlib';
+import type { CorruptionKind } from '../behaviour';
 
 const CHUNK = 49_152;
 /** The hosted server waits while more than 1 MB sits in the channel. */
@@ -39,5 +40,26 @@ export class ResultSender {
       this.channel.send(message);
     }
     return true;
+  }
+
+  /** Sends frame `frameId`'s result broken in the given way (fault injection). */
+  sendCorrupt(frameId: number, kind: CorruptionKind): void {
+    if (!this.open) return;
+    if (kind === 'text') {
+      this.channel.send('{"serialized_output_data": {"count": ');
+      return;
+    }
+    if (kind === 'truncated') {
+      this.channel.send(new Uint8Array([1, 0, 0, 0, 0, 0, 0]));
+      return;
+    }
+    const payload = kind === 'bad-gzip' ? Uint8Array.from([0x1f, 0x8b, 8, 0, 0xde, 0xad, 0xbe, 0xef]) : Buffer.from('<html>502 Bad Gateway</html>', 'utf8');
+    const message = new Uint8Array(12 + payload.byteLength);
+    const header = new DataView(message.buffer);
+    header.setUint32(0, frameId, true);
+    header.setUint32(4, kind === 'forged-index' ? 5 : 0, true);
+    header.setUint32(8, kind === 'huge-count' ? 0xffffffff : kind === 'forged-index' ? 2 : 1, true);
+    message.set(payload, 12);
+    this.channel.send(message);
   }
 }

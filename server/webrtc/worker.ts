@@ -43,6 +43,7 @@ export interface WorkerSummary {
   framesProcessed: number;
   framesDropped: number;
   startedAt: string;
+  endedAt?: string;
   endedReason?: string;
 }
 
@@ -88,6 +89,7 @@ export class WorkerSession {
   private source: SourceKind | 'pending' = 'pending';
   private state: WorkerSummary['state'] = 'negotiating';
   private endedReason: string | undefined;
+  private endedAt: Date | undefined;
   private queue: QueuedFrame[] = [];
   private newest: QueuedFrame | undefined;
   private processing = false;
@@ -126,6 +128,7 @@ export class WorkerSession {
       framesProcessed: this.processed,
       framesDropped: this.dropped,
       startedAt: this.startedAt.toISOString(),
+      ...(this.endedAt ? { endedAt: this.endedAt.toISOString() } : {}),
       ...(this.endedReason ? { endedReason: this.endedReason } : {}),
     };
   }
@@ -181,6 +184,7 @@ export class WorkerSession {
     if (this.state === 'ended') return;
     this.state = 'ended';
     this.endedReason = reason;
+    this.endedAt = new Date();
     for (const timer of this.timers) clearTimeout(timer);
     this.timers = [];
     this.queue = [];
@@ -469,7 +473,14 @@ export class WorkerSession {
     }
     const data = await this.serialise(outputs, metadata, errors);
     if (this.state === 'ended') return;
-    await this.sender?.send(item.id, { serialized_output_data: data, video_metadata: metadata, errors, processing_complete: false, termination_reason: null });
+    const corrupt = this.behaviour().corruptResults;
+    if (corrupt.count > 0) {
+      corrupt.count--;
+      this.log(`session ${this.config.id}: fault: frame ${item.id} sent as ${corrupt.kind}`);
+      this.sender?.sendCorrupt(item.id, corrupt.kind);
+    } else {
+      await this.sender?.send(item.id, { serialized_output_data: data, video_metadata: metadata, errors, processing_complete: false, termination_reason: null });
+    }
     this.processed++;
     if (this.videoOut) this.render(outputs, frame);
   }

@@ -1,12 +1,10 @@
 import { strict as assert } from 'node:assert';
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PACKAGE_NAME, REPO_ROOT, examplesFor, prepareUserDir, startNodeRed, type RunningNodeRed } from '../../scripts/lib/node-red-process';
+import { PACKAGE_NAME, examplesFor, prepareUserDir, startNodeRed, type RunningNodeRed } from '../../scripts/lib/node-red-process';
 import { API_KEY, eventually, startLocalServer, type RunningServer } from '../helpers/local-server';
-
-const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+import { installPackedPackage } from '../helpers/packed';
 
 /**
  * The package as a user gets it: `npm pack`, `npm install <tarball>` into a plain
@@ -22,12 +20,13 @@ describe('end to end: the packed package in a real Node-RED', function () {
 
   before(async () => {
     server = await startLocalServer(['--rtsp-port', '0']);
-    const work = mkdtempSync(join(tmpdir(), 'roboflow-e2e-'));
-    const packed = execFileSync(npm, ['pack', '--silent', '--pack-destination', work], { cwd: REPO_ROOT, encoding: 'utf8' }).trim().split('\n').pop()!;
-    userDir = join(work, 'user-dir');
+    userDir = join(mkdtempSync(join(tmpdir(), 'roboflow-e2e-')), 'user-dir');
     prepareUserDir(userDir, { adminUser: admin });
-    execFileSync(npm, ['install', '--no-audit', '--no-fund', '--prefer-offline', join(work, packed)], { cwd: userDir, stdio: 'ignore' });
+    installPackedPackage(userDir);
     nodeRed = await startNodeRed(userDir, { adminUser: admin });
+  });
+  afterEach(function () {
+    if (this.currentTest?.state === 'failed') console.log(`local server: ${server.output.join('').slice(-3000)}\nNode-RED: ${nodeRed?.output.join('').slice(-3000)}`);
   });
   after(async () => {
     if (nodeRed) assert.equal(await nodeRed.stop(), 0, 'Node-RED stops cleanly');

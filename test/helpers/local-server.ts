@@ -6,6 +6,37 @@ export const ROOT = join(__dirname, '..', '..');
 export const CLI = join(ROOT, 'dist', 'server', 'cli.js');
 export const API_KEY = 'test-key-0123456789';
 
+export interface SessionSummary {
+  id: string;
+  state: string;
+  source: string;
+  framesProcessed: number;
+  startedAt: string;
+  endedAt?: string;
+  endedReason?: string;
+}
+
+export interface Sessions {
+  active: SessionSummary[];
+  ended: SessionSummary[];
+  started: number;
+  endedTotal: number;
+}
+
+/** The most sessions that were ever running at the same moment, from their start and end times. */
+export function peakConcurrency(sessions: Sessions): number {
+  const edges = [...sessions.active, ...sessions.ended].flatMap((session) => [
+    { at: Date.parse(session.startedAt), step: 1 },
+    ...(session.endedAt ? [{ at: Date.parse(session.endedAt), step: -1 }] : []),
+  ]);
+  // At the same millisecond an end comes before a start: a handover is not an overlap.
+  edges.sort((a, b) => a.at - b.at || a.step - b.step);
+  let running = 0;
+  let peak = 0;
+  for (const edge of edges) peak = Math.max(peak, (running += edge.step));
+  return peak;
+}
+
 export interface RunningServer {
   url: string;
   process: ChildProcess;
@@ -14,10 +45,12 @@ export interface RunningServer {
   connection(overrides?: Partial<RoboflowConnection>): RoboflowConnection;
   faults(update: Record<string, unknown>): Promise<void>;
   resetFaults(): Promise<void>;
-  sessions(): Promise<{ active: Array<{ id: string; state: string; framesProcessed: number; source: string }>; ended: Array<{ id: string; endedReason?: string }>; started: number; endedTotal: number }>;
+  sessions(): Promise<Sessions>;
   cameras(): Promise<Array<{ name: string; mjpeg_url: string; rtsp_url: string | null }>>;
   json<T = unknown>(path: string, init?: RequestInit): Promise<T>;
   stop(): Promise<number | null>;
+  /** Stops the server and starts it again on the same port (state is lost, as in a real restart). */
+  restart(downMs?: number): Promise<void>;
 }
 
 /**
@@ -25,36 +58,21 @@ export interface RunningServer {
  * as a child process on a free port, and waits for its "listening on" line.
  */
 export async function startLocalServer(args: string[] = [], env: Record<string, string> = {}): Promise<RunningServer> {
-  const child = spawn(process.execPath, [CLI, '--port', '0', '--api-key', API_KEY, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...env },
-  });
   const output: string[] = [];
-  child.stderr?.setEncoding('utf8');
-  child.stderr?.on('data', (text: string) => output.push(text));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`local server did not start: ${output.join('')}`)), 30_000);
-    child.stdout?.setEncoding('utf8');
-    child.stdout?.on('data', (text: string) => {
-      output.push(text);
-      const match = /listening on (http:\/\/\S+)/.exec(text);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1]);
-      }
-    });
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`local server exited (${code}): ${output.join('')}`));
-    });
-  });
+  let { child, url } = await spawnServer(['--port', '0', ...args], env, output);
   const json = async <T>(path: string, init?: RequestInit): Promise<T> => {
     const response = await fetch(url + path, init);
     const text = await response.text();
     if (!response.ok) throw new Error(`${init?.method ?? 'GET'} ${path}: ${response.status} ${text}`);
     return (text ? JSON.parse(text) : undefined) as T;
   };
-  return {
+  const stop = (): Promise<number | null> =>
+    new Promise((resolve) => {
+      if (child.exitCode !== null) return resolve(child.exitCode);
+      child.once('exit', (code) => resolve(code));
+      child.kill('SIGTERM');
+    });
+  const server: RunningServer = {
     url,
     process: child,
     output,
@@ -68,13 +86,43 @@ export async function startLocalServer(args: string[] = [], env: Record<string, 
     sessions: () => json('/local/sessions'),
     cameras: () => json('/local/cameras'),
     json,
-    stop: () =>
-      new Promise((resolve) => {
-        if (child.exitCode !== null) return resolve(child.exitCode);
-        child.once('exit', (code) => resolve(code));
-        child.kill('SIGTERM');
-      }),
+    stop,
+    restart: async (downMs = 0) => {
+      await stop();
+      await new Promise((resolve) => setTimeout(resolve, downMs));
+      ({ child, url } = await spawnServer([...args, '--port', new URL(url).port], env, output));
+      server.process = child;
+    },
   };
+  return server;
+}
+
+async function spawnServer(args: string[], env: Record<string, string>, output: string[]): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [CLI, '--api-key', API_KEY, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  });
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (text: string) => output.push(text));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`local server did not start: ${output.join('')}`)), 30_000);
+    child.stdout?.setEncoding('utf8');
+    child.stdout?.on('data', (text: string) => {
+      output.push(text);
+      const match = /listening on (http:\/\/\S+)/.exec(text);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    });
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      // Said in the output too: a test that loses the server mid-way shows why.
+      output.push(`[local server exited: code ${code}, signal ${signal}]\n`);
+      reject(new Error(`local server exited (${code}): ${output.join('')}`));
+    });
+  });
+  return { child, url };
 }
 
 /** Polls `check` until it returns a truthy value or `timeoutMs` passes. */

@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { execFileSync, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +8,7 @@ import { REPO_ROOT, freePort } from '../../scripts/lib/node-red-process';
 import { generateSceneVideo } from '../../server/media/generate';
 import { getScene } from '../../server/media/scenes';
 import { API_KEY, eventually, startLocalServer, type RunningServer } from '../helpers/local-server';
+import { installPackedPackage } from '../helpers/packed';
 
 /**
  * A real n8n (2.41.0 on Node 24, installed on demand) with the packed package installed
@@ -45,9 +46,8 @@ describe('end to end: the packed package in a real n8n', function () {
     const userFolder = join(work, 'user');
     const nodesDir = join(userFolder, '.n8n', 'nodes');
     mkdirSync(nodesDir, { recursive: true });
-    const packed = execFileSync('npm', ['pack', '--silent', '--pack-destination', work], { cwd: REPO_ROOT, encoding: 'utf8' }).trim().split('\n').pop()!;
     writeFileSync(join(nodesDir, 'package.json'), JSON.stringify({ name: 'installed-nodes', private: true }));
-    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', join(work, packed)], { cwd: nodesDir, stdio: 'ignore' });
+    installPackedPackage(nodesDir);
     env = n8nEnvironment(userFolder, { N8N_RESTRICT_FILE_ACCESS_TO: work, N8N_PORT: String(await freePort(0)) });
     const credentials = [{ id: 'roboflow-local', name: 'Roboflow (local server)', type: 'roboflowApi', data: { apiKey: API_KEY, region: 'us', plan: 'webrtc-gpu-small', serverUrl: server.url, apiUrl: server.url } }];
     writeFileSync(join(work, 'credentials.json'), JSON.stringify(credentials));

@@ -177,7 +177,7 @@ describe('Node-RED: roboflow-stream', function () {
       const statuses = recordStatuses(node);
       const warnings: string[] = [];
       (node as unknown as EventEmitter).on('call:warn', (call: { args: [string] }) => warnings.push(String(call.args[0])));
-      await eventually(() => statuses.some((s) => s.text === 'reconnecting (1)'), 10_000, 'reconnecting (1)');
+      await eventually(() => statuses.some((s) => s.text === 'workspace stream limit reached (0), retrying (1)'), 10_000, 'the limit on the status');
       await eventually(() => warnings.some((w) => /Workspace stream limit reached \(0\)/.test(w)), 5_000, 'the limit named in the log');
     });
 

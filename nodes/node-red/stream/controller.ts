@@ -234,7 +234,9 @@ export class StreamController {
       if (state === 'failed') void this.nextFile();
     });
     stream.on('reconnecting', ({ attempt, error }) => {
-      showStatus(this.node, 'retrying', this.t('status.reconnecting', { attempt }));
+      // A full workspace is not a fault to wait out quietly: name it, as the service does.
+      const text = error.code === 'stream-limit' ? this.t('status.streamLimit', { limit: error.message.split(':')[0].toLowerCase(), attempt }) : this.t('status.reconnecting', { attempt });
+      showStatus(this.node, 'retrying', text);
       this.node.warn(this.t('warn.reconnecting', { attempt, reason: error.message }));
     });
     stream.on('progress', ({ percent }) => showStatus(this.node, 'busy', this.t('status.uploading', { percent })));

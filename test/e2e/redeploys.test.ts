@@ -1,0 +1,131 @@
+import { strict as assert } from 'node:assert';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PACKAGE_NAME, prepareUserDir, startNodeRed, type RunningNodeRed } from '../../scripts/lib/node-red-process';
+import { API_KEY, eventually, startLocalServer, type RunningServer } from '../helpers/local-server';
+import { installPackedPackage } from '../helpers/packed';
+
+/** Cycles of deploy, redeploy and delete; ROBOFLOW_SOAK=1 runs ten times as many. */
+const CYCLES = process.env.ROBOFLOW_SOAK === '1' ? 500 : 50;
+/**
+ * Growth allowed from just after the first deploy to the end of the run. RSS moves with
+ * the allocator (glibc keeps freed native memory of the WebRTC threads for reuse;
+ * measured here: +5 MB over 50 cycles, between -10 and +10 MB over 150). The JS heap,
+ * after a full GC, is exact: a leaked node or session would show there (measured: +2 MB).
+ */
+const RSS_BOUND_MB = 60;
+const HEAP_BOUND_MB = 8;
+
+interface Probe {
+  opened: number;
+  open: number;
+  resources: Record<string, number>;
+  rss: number;
+  heapUsed: number;
+}
+
+/**
+ * Promise 2 of the reliability issue, in a real Node-RED running the packed package:
+ * deploy, redeploy and delete a flow with a streaming node 50 times. Every session ends
+ * on the server; no peer connection, timer or socket outlives its node; RSS stays
+ * within a stated bound of RSS after the first deploy.
+ */
+describe('end to end: 50 deploy / redeploy / delete cycles leak nothing', function () {
+  this.timeout(CYCLES * 10_000 + 120_000);
+  let server: RunningServer;
+  let nodeRed: RunningNodeRed;
+  let probeFile: string;
+
+  before(async () => {
+    server = await startLocalServer();
+    const work = mkdtempSync(join(tmpdir(), 'roboflow-soak-'));
+    const userDir = join(work, 'user-dir');
+    prepareUserDir(userDir);
+    installPackedPackage(userDir);
+    probeFile = join(work, 'probe.json');
+    nodeRed = await startNodeRed(userDir, {
+      nodeArgs: ['--expose-gc', '--require', join(__dirname, '..', 'helpers', 'resource-probe.cjs')],
+      env: { ROBOFLOW_PROBE_FILE: probeFile, ROBOFLOW_PROBE_PACKAGE: join(userDir, 'node_modules', ...PACKAGE_NAME.split('/')) },
+    });
+  });
+  afterEach(function () {
+    if (this.currentTest?.state === 'failed') console.log(`local server: ${server.output.join('').slice(-3000)}\nNode-RED: ${nodeRed?.output.join('').slice(-3000)}`);
+  });
+  after(async () => {
+    if (nodeRed) await nodeRed.stop();
+    await server?.stop();
+  });
+
+  async function probe(): Promise<Probe> {
+    rmSync(probeFile, { force: true });
+    nodeRed.process.kill('SIGWINCH');
+    return eventually(() => existsSync(probeFile) && (JSON.parse(readFileSync(probeFile, 'utf8')) as Probe), 5_000, 'the probe');
+  }
+
+  /** What our nodes could leave behind: timers, sockets, pending requests (Node-RED's own baseline is subtracted). */
+  const held = (probe: Probe): Record<string, number> => ({ timers: probe.resources.Timeout ?? 0, sockets: probe.resources.TCPSocketWrap ?? 0, requests: probe.resources.FSReqCallback ?? 0 });
+
+  /** Undici keeps idle sockets for 4 s after their last request; past that, only what is in use is left. */
+  const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 6_000));
+
+  async function deployCamera(name: string): Promise<void> {
+    const camera = (await server.cameras()).find((c) => c.name === 'door')!;
+    await nodeRed.deploy([
+      { id: 'tab', type: 'tab', label: 'soak' },
+      { id: 'cfg', type: 'roboflow-config', name: 'local', serverUrl: server.url, apiUrl: server.url, region: 'us', plan: 'webrtc-gpu-small', version: 1, credentials: { apiKey: API_KEY } },
+      {
+        id: 'stream', z: 'tab', x: 100, y: 100, type: 'roboflow-stream', name, roboflow: 'cfg', workspace: 'demo', workspaceType: 'str', workflow: 'detect-colors', workflowType: 'str',
+        dataOutputs: 'count', streamOutputs: '', source: 'mjpeg', url: camera.mjpeg_url, urlType: 'str', start: 'deploy', version: 1, wires: [['sink'], []],
+      },
+      { id: 'sink', z: 'tab', x: 300, y: 100, type: 'function', func: 'return null;', outputs: 0, wires: [] },
+    ]);
+  }
+
+  const streaming = async (): Promise<boolean> => {
+    const { active } = await server.sessions();
+    return active.length === 1 && active[0].framesProcessed > 0;
+  };
+
+  it('ends every session and releases every peer connection, timer and socket; RSS stays bounded', async () => {
+    const baseline = held(await probe());
+    await deployCamera('first');
+    await eventually(streaming, 30_000, 'the first session streams');
+    const first = await probe();
+    const startedBefore = (await server.sessions()).started;
+
+    for (let cycle = 0; cycle < CYCLES; cycle++) {
+      // Even cycles redeploy a streaming node; odd ones one that is still connecting.
+      await deployCamera(`cycle ${cycle}`);
+      if (cycle % 2 === 0) await eventually(streaming, 30_000, `cycle ${cycle}: the redeployed node streams`);
+      await nodeRed.deploy([]);
+      await eventually(async () => (await server.sessions()).active.length === 0, 20_000, `cycle ${cycle}: the session ended after the delete`);
+      await deployCamera(`cycle ${cycle} again`);
+    }
+    await eventually(streaming, 30_000, 'the last deploy streams');
+    await nodeRed.deploy([]);
+    await eventually(async () => (await server.sessions()).active.length === 0, 20_000, 'every session ended');
+    await settle();
+
+    const sessions = await server.sessions();
+    const after = await probe();
+    const left = held(after);
+    const mb = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+    console.log(
+      `      ${sessions.started - startedBefore + 1} sessions reached the server; peer connections opened ${after.opened}, open ${after.open};` +
+        ` held ${JSON.stringify(left)} (before any flow ${JSON.stringify(baseline)});` +
+        ` RSS ${mb(first.rss)} after the first deploy, ${mb(after.rss)} after ${CYCLES} cycles (bound +${RSS_BOUND_MB} MB);` +
+        ` JS heap ${mb(first.heapUsed)} -> ${mb(after.heapUsed)} (bound +${HEAP_BOUND_MB} MB)`,
+    );
+
+    assert.equal(sessions.active.length, 0, 'no session left running on the server');
+    assert.ok(sessions.started - startedBefore >= CYCLES / 2, 'the nodes that were left to stream reached the server');
+    assert.equal(after.open, 0, 'every peer connection the nodes opened was closed');
+    assert.ok(after.opened >= CYCLES, 'the probe saw the peer connections');
+    for (const [kind, count] of Object.entries(left)) assert.ok(count <= baseline[kind], `${kind}: ${count} held after the run, ${baseline[kind]} before any flow`);
+    assert.ok(after.rss - first.rss < RSS_BOUND_MB * 1024 * 1024, `RSS grew from ${mb(first.rss)} to ${mb(after.rss)}`);
+    assert.ok(after.heapUsed - first.heapUsed < HEAP_BOUND_MB * 1024 * 1024, `the JS heap grew from ${mb(first.heapUsed)} to ${mb(after.heapUsed)}`);
+    assert.doesNotMatch(nodeRed.output.join(''), new RegExp(API_KEY), 'the log never shows the key');
+    assert.doesNotMatch(nodeRed.output.join(''), /\[error\]/, nodeRed.output.join('').slice(-2000));
+  });
+});

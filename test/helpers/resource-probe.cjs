@@ -1,0 +1,36 @@
+'use strict';
+/**
+ * Loaded into a real Node-RED with `node --expose-gc --require` by the redeploy soak
+ * test. It counts the WebRTC peer connections the installed package opens and closes,
+ * and on SIGWINCH (Node-RED takes SIGUSR2 as "restart"; nothing uses SIGWINCH without a
+ * terminal) writes what the process holds (peer connections, Node's active
+ * handles and requests by type, RSS after a full GC) to ROBOFLOW_PROBE_FILE.
+ * Plain CommonJS: Node-RED runs without the TypeScript loader.
+ */
+const { writeFileSync } = require('node:fs');
+
+const wrtc = require(require.resolve('@roamhq/wrtc', { paths: [process.env.ROBOFLOW_PROBE_PACKAGE] }));
+const closed = new WeakSet();
+let opened = 0;
+let closedCount = 0;
+const Base = wrtc.RTCPeerConnection;
+wrtc.RTCPeerConnection = class CountedPeerConnection extends Base {
+  constructor(...args) {
+    super(...args);
+    opened++;
+  }
+  close() {
+    if (!closed.has(this)) {
+      closed.add(this);
+      closedCount++;
+    }
+    return super.close();
+  }
+};
+
+process.on('SIGWINCH', () => {
+  if (global.gc) global.gc();
+  const resources = {};
+  for (const type of process.getActiveResourcesInfo()) resources[type] = (resources[type] || 0) + 1;
+  writeFileSync(process.env.ROBOFLOW_PROBE_FILE, JSON.stringify({ opened, open: opened - closedCount, resources, rss: process.memoryUsage().rss, heapUsed: process.memoryUsage().heapUsed }));
+});
