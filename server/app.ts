@@ -114,6 +114,10 @@ export async function createLocalServer(options: LocalServerOptions = {}): Promi
           res.destroy();
           return;
         }
+        if (error instanceof HttpError && error.page !== undefined) {
+          res.writeHead(error.status, { 'content-type': 'text/html', ...error.headers }).end(error.page);
+          return;
+        }
         if (error instanceof HttpError) return sendJson(res, error.status, error.body, error.headers);
         log(`${req.method} ${url.pathname} failed: ${(error as Error).stack ?? String(error)}`);
         sendJson(res, 500, { message: `Internal error: ${(error as Error).message}` });

@@ -18,6 +18,8 @@ export interface Behaviour {
   errorRate: number;
   /** Fail the next `count` calls of a route with `status`, e.g. {"initialise_webrtc_worker": {"status": 503, "count": 2}}. */
   failNext: Record<string, { status: number; count: number; message?: string }>;
+  /** Answer the next `count` calls of a route with 200 and an HTML page instead of JSON, e.g. {"vision_events": 1}. */
+  garbleNext: Record<string, number>;
   /** Extra processing time per frame, in ms. */
   slowFrameMs: number;
   /** Drop the peer connection abruptly after this many processed frames (0: never). */
@@ -55,6 +57,7 @@ export const DEFAULT_BEHAVIOUR: Behaviour = {
   unknownWorkflow: false,
   errorRate: 0,
   failNext: {},
+  garbleNext: {},
   slowFrameMs: 0,
   dropAfterFrames: 0,
   idleTimeoutMs: 60_000,
@@ -71,7 +74,7 @@ const BOOLEAN_KEYS = ['gzip', 'pipelineIds', 'rejectKey', 'unknownWorkflow', 'jo
 
 /** A copy that shares no nested object with `behaviour` (faults count down in place). */
 export function copyBehaviour(behaviour: Behaviour): Behaviour {
-  return { ...behaviour, failNext: { ...behaviour.failNext }, corruptResults: { ...behaviour.corruptResults } };
+  return { ...behaviour, failNext: { ...behaviour.failNext }, garbleNext: { ...behaviour.garbleNext }, corruptResults: { ...behaviour.corruptResults } };
 }
 
 /** Checks a partial behaviour from outside (JSON); throws with the offending key. */
@@ -95,6 +98,14 @@ export function parseBehaviour(value: unknown): Partial<Behaviour> {
         failNext[route] = { status, count: typeof count === 'number' ? count : 1, ...(typeof message === 'string' ? { message } : {}) };
       }
       out.failNext = failNext;
+    } else if (key === 'garbleNext') {
+      if (typeof raw !== 'object' || raw === null) throw new Error('garbleNext must map route names to a count');
+      const garbleNext: Behaviour['garbleNext'] = {};
+      for (const [route, count] of Object.entries(raw as Record<string, unknown>)) {
+        if (typeof count !== 'number' || !Number.isInteger(count) || count < 1) throw new Error(`garbleNext.${route} must be a whole number >= 1`);
+        garbleNext[route] = count;
+      }
+      out.garbleNext = garbleNext;
     } else if (key === 'corruptResults') {
       const { kind, count } = (raw ?? {}) as { kind?: unknown; count?: unknown };
       if (!(CORRUPTION_KINDS as readonly unknown[]).includes(kind)) throw new Error(`corruptResults.kind must be one of ${CORRUPTION_KINDS.join(', ')}`);

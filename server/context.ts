@@ -41,7 +41,7 @@ export function checkKey(context: ServerContext, key: string | undefined, missin
   if (key !== context.apiKey || context.behaviour.rejectKey) throw new HttpError(401, { message: UNAUTHORIZED });
 }
 
-/** Applies injected failures for a route (failNext, then the random error rate). */
+/** Applies injected failures for a route (failNext, garbleNext, then the random error rate). */
 export function injectFault(context: ServerContext, route: string): void {
   const rule = context.behaviour.failNext[route];
   if (rule && rule.count > 0) {
@@ -49,6 +49,12 @@ export function injectFault(context: ServerContext, route: string): void {
     if (rule.count === 0) delete context.behaviour.failNext[route];
     const headers: Record<string, string> = rule.status === 429 || rule.status === 503 ? { 'retry-after': '1' } : {};
     throw new HttpError(rule.status, { message: rule.message ?? `Injected failure (${rule.status}) for ${route}` }, headers);
+  }
+  const garbled = context.behaviour.garbleNext[route];
+  if (garbled && garbled > 0) {
+    if (garbled === 1) delete context.behaviour.garbleNext[route];
+    else context.behaviour.garbleNext[route] = garbled - 1;
+    throw new HttpError(200, {}, {}, '<html><body>Welcome to the captive portal</body></html>');
   }
   if (context.behaviour.errorRate > 0 && Math.random() < context.behaviour.errorRate) {
     throw new HttpError(503, { message: `Injected failure (503) for ${route}` }, { 'retry-after': '1' });

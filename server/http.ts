@@ -6,6 +6,8 @@ export class HttpError extends Error {
     readonly status: number,
     readonly body: Record<string, unknown>,
     readonly headers: Record<string, string> = {},
+    /** Send this text as an HTML page instead of `body` as JSON (what a misbehaving proxy answers). */
+    readonly page?: string,
   ) {
     super(typeof body.message === 'string' ? body.message : `HTTP ${status}`);
   }

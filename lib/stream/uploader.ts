@@ -28,6 +28,13 @@ export async function checkVideoFile(path: string): Promise<number> {
   if (info.isDirectory()) throw new RoboflowError('invalid-input', `Expected a video file but found a directory: ${path}`);
   if (!info.isFile()) throw new RoboflowError('invalid-input', `Not a regular file: ${path}`);
   if (info.size === 0) throw new RoboflowError('invalid-input', `Video file is empty: ${path}`);
+  // Say so now rather than fail mid-session: the process may see the file but not read it.
+  try {
+    await (await open(path, 'r')).close();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new RoboflowError('invalid-input', code === 'EACCES' ? `Video file not readable (permission denied): ${path}` : `Video file cannot be read: ${path} (${code ?? (error as Error).message})`);
+  }
   return info.size;
 }
 

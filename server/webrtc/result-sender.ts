@@ -37,20 +37,35 @@ export class ResultSender {
       header.setUint32(4, index, true);
       header.setUint32(8, total, true);
       message.set(part, 12);
-      this.channel.send(message);
+      if (!this.trySend(message)) return false;
     }
     return true;
+  }
+
+  /**
+   * Sends unless the channel has closed; false when it has. The client may close it at
+   * any moment, even between a readyState check and the send, and wrtc throws then.
+   */
+  private trySend(message: Uint8Array<ArrayBuffer> | string): boolean {
+    try {
+      if (typeof message === 'string') this.channel.send(message);
+      else this.channel.send(message);
+      return true;
+    } catch (error) {
+      if (!this.open) return false;
+      throw error;
+    }
   }
 
   /** Sends frame `frameId`'s result broken in the given way (fault injection). */
   sendCorrupt(frameId: number, kind: CorruptionKind): void {
     if (!this.open) return;
     if (kind === 'text') {
-      this.channel.send('{"serialized_output_data": {"count": ');
+      this.trySend('{"serialized_output_data": {"count": ');
       return;
     }
     if (kind === 'truncated') {
-      this.channel.send(new Uint8Array([1, 0, 0, 0, 0, 0, 0]));
+      this.trySend(new Uint8Array([1, 0, 0, 0, 0, 0, 0]));
       return;
     }
     const payload = kind === 'bad-gzip' ? Uint8Array.from([0x1f, 0x8b, 8, 0, 0xde, 0xad, 0xbe, 0xef]) : Buffer.from('<html>502 Bad Gateway</html>', 'utf8');
@@ -60,6 +75,6 @@ export class ResultSender {
     header.setUint32(4, kind === 'forged-index' ? 5 : 0, true);
     header.setUint32(8, kind === 'huge-count' ? 0xffffffff : kind === 'forged-index' ? 2 : 1, true);
     message.set(payload, 12);
-    this.channel.send(message);
+    this.trySend(message);
   }
 }

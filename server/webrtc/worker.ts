@@ -249,8 +249,8 @@ export class WorkerSession {
     this.sender = new ResultSender(channel, () => this.behaviour().gzip);
     channel.onmessage = (event: MessageEvent) => this.onControlMessage(event.data);
     channel.onclose = () => this.end('client closed the connection');
-    if (channel.readyState === 'open') void this.processQueue();
-    else channel.onopen = () => void this.processQueue();
+    if (channel.readyState === 'open') this.processQueue();
+    else channel.onopen = () => this.processQueue();
   }
 
   private onUploadMessage(channel: RTCDataChannel, data: unknown): void {
@@ -259,9 +259,12 @@ export class WorkerSession {
     if (!bytes) return;
     if (bytes.byteLength <= 1) {
       // Keepalive ping: echo it.
-      if (channel.readyState !== 'open') return;
-      if (typeof data === 'string') channel.send(data);
-      else channel.send(bytes);
+      try {
+        if (typeof data === 'string') channel.send(data);
+        else channel.send(bytes);
+      } catch {
+        // The client closed the channel meanwhile: nothing to answer.
+      }
       return;
     }
     void this.upload
@@ -367,7 +370,7 @@ export class WorkerSession {
         }
         if (error) this.log(`session ${this.config.id}: source ended with an error: ${error.message}`);
         this.sourceEnded = true;
-        void this.processQueue();
+        this.processQueue();
       },
     });
     this.reader = reader;
@@ -399,7 +402,7 @@ export class WorkerSession {
       }
       if (!live && this.queue.length >= DECODE_HIGH_WATER) this.reader?.pause();
     }
-    void this.processQueue();
+    this.processQueue();
   }
 
   private takeNext(): QueuedFrame | undefined {
@@ -426,7 +429,15 @@ export class WorkerSession {
     return span > 0 ? Math.round(((this.arrivals.length - 1) / span) * 100) / 100 : null;
   }
 
-  private async processQueue(): Promise<void> {
+  /** Works through queued frames in the background; a failure ends this session, never the server. */
+  private processQueue(): void {
+    this.drainQueue().catch((error: unknown) => {
+      this.log(`session ${this.config.id}: ${(error as Error).stack ?? String(error)}`);
+      this.end(`internal error: ${(error as Error).message}`);
+    });
+  }
+
+  private async drainQueue(): Promise<void> {
     if (this.processing || !this.sender?.open) return;
     this.processing = true;
     try {
@@ -447,7 +458,7 @@ export class WorkerSession {
       this.processing = false;
     }
     // A frame may have arrived while the completion check above was waiting.
-    if (!this.ended && (this.queue.length > 0 || this.newest)) void this.processQueue();
+    if (!this.ended && (this.queue.length > 0 || this.newest)) this.processQueue();
   }
 
   private async processFrame(item: QueuedFrame): Promise<void> {

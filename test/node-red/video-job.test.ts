@@ -3,7 +3,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NodeMessage } from 'node-red';
 import { API_KEY, eventually, startLocalServer, type RunningServer } from '../helpers/local-server';
-import { MEDIA_DIR, sceneVideo } from '../helpers/media';
+import { sceneVideo } from '../helpers/media';
 import { ALL_NODES, collect, configNode, helper, onTab, recordStatuses, useUserDir, type FlowNode } from '../helpers/node-red-helper';
 
 interface Frame {
@@ -112,28 +112,7 @@ describe('Node-RED: roboflow-video-job', function () {
     assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.json')), []);
   });
 
-  const cases: Array<[string, () => Promise<NodeMessage>, RegExp]> = [
-    ['a missing file', async () => ({ payload: join(MEDIA_DIR, 'missing.mp4') }), /Video file not found/],
-    ['a directory', async () => ({ payload: MEDIA_DIR }), /found a directory/],
-    ['a number payload', async () => ({ payload: 42 }), /Send a file path \(string\), a Buffer, or msg.url; got number/],
-    ['an empty Buffer', async () => ({ payload: Buffer.alloc(0) }), /video buffer is empty/],
-    ['a non-http URL', async () => ({ url: 'ftp://x/video.mp4' }), /msg.url must be an http/],
-    ['an fps of 500', async () => ({ payload: await sceneVideo('two-squares'), fps: 500 }), /fps must be between 1 and 120 \(got 500\)/],
-  ];
-  for (const [name, makeMessage, text] of cases) {
-    it(`${name}: one clear error for that message; the next message still works`, async () => {
-      await helper.load(ALL_NODES, flow(), credentials);
-      const node = helper.getNode('job');
-      const caught = collect(helper.getNode('caught'));
-      const out = collect(helper.getNode('out'));
-      node.receive(await makeMessage());
-      await eventually(() => caught.length === 1, 10_000, 'the error');
-      assert.match((caught[0].error as { message: string }).message, text);
-      node.receive({ payload: await sceneVideo('two-squares') });
-      await eventually(() => out.length === 1, 20_000, 'the next job');
-    });
-  }
-
+  // Bad messages: see test/reliability/bad-input.test.ts.
   it('a failed job is reported with the reason', async () => {
     await helper.load(ALL_NODES, flow({ fps: 60 }), credentials);
     const caught = collect(helper.getNode('caught'));

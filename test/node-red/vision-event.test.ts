@@ -1,7 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { NodeMessage } from 'node-red';
 import { API_KEY, eventually, startLocalServer, type RunningServer } from '../helpers/local-server';
 import { sceneImage } from '../helpers/media';
 import { ALL_NODES, collect, configNode, helper, onTab, recordStatuses, useUserDir, type FlowNode } from '../helpers/node-red-helper';
@@ -121,31 +120,14 @@ describe('Node-RED: vision-event', function () {
     assert.equal(stored.useCaseId, 'front-door');
   });
 
-  const bad: Array<[string, Record<string, unknown>, NodeMessage, RegExp]> = [
-    ['an unknown event type', {}, { payload: {}, eventType: 'party' }, /Unknown event type "party"/],
-    ['too many metadata keys', {}, { payload: Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`k${i}`, i])) }, /101 keys; at most 100/],
-    ['a metadata key with bad characters', {}, { payload: { 'a.b': 1 } }, /may only contain letters/],
-    ['an oversize metadata value', {}, { payload: { note: 'x'.repeat(1001) } }, /at most 1000/],
-    ['an image that is not an image', {}, { payload: {}, image: Buffer.from('hello') }, /not a JPEG or PNG/],
-    ['predictions without numbers', {}, { payload: {}, image: Buffer.from([0xff, 0xd8, 0xff]), predictions: [{ class: 'a' }] }, /no numeric x/],
-    ['a bad timestamp', {}, { payload: {}, timestamp: 'yesterday' }, /not a date/],
-    ['an unknown use case', { useCase: 'nowhere' }, { payload: {} }, /use case "nowhere" does not exist/],
-  ];
-  for (const [name, props, msg, text] of bad) {
-    it(`${name}: a clear error for that message, and the next one goes through`, async () => {
-      await helper.load(ALL_NODES, flow(props), credentials);
-      const node = helper.getNode('event');
-      const caught = collect(helper.getNode('caught'));
-      const out = collect(helper.getNode('out'));
-      node.receive(msg);
-      await eventually(() => caught.length === 1, 10_000, 'the error');
-      assert.match((caught[0].error as { message: string }).message, text);
-      if (!props.useCase) {
-        node.receive({ payload: { ok: true } });
-        await eventually(() => out.length === 1, 5_000, 'the next message');
-      }
-    });
-  }
+  // Bad messages: see test/reliability/bad-input.test.ts.
+  it('an unknown use case: a clear error naming it', async () => {
+    await helper.load(ALL_NODES, flow({ useCase: 'nowhere' }), credentials);
+    const caught = collect(helper.getNode('caught'));
+    helper.getNode('event').receive({ payload: {} });
+    await eventually(() => caught.length === 1, 10_000, 'the error');
+    assert.match((caught[0].error as { message: string }).message, /use case "nowhere" does not exist/);
+  });
 
   it('an event the service rejects later is reported against its message', async () => {
     await helper.load(ALL_NODES, flow({ deviceId: 'late' }), credentials);

@@ -168,6 +168,16 @@ export class StreamController {
     return { workspace: workspace.trim(), workflowId: workflowId.trim() };
   }
 
+  /** The node's parameters, with msg.parameters (an object, or JSON text) laid over them for this start. */
+  private parameters(msg: NodeMessage | undefined): Record<string, unknown> {
+    const fromNode = parseJson(this.config.parameters, this.t('label.parameters')) ?? {};
+    const given = (msg as { parameters?: unknown } | undefined)?.parameters;
+    if (given === undefined) return fromNode;
+    const fromMessage = typeof given === 'string' ? parseJson(given, 'msg.parameters') : given;
+    if (typeof fromMessage !== 'object' || fromMessage === null || Array.isArray(fromMessage)) throw new RoboflowError('invalid-input', 'msg.parameters must be an object (or JSON text of one)');
+    return { ...fromNode, ...(fromMessage as Record<string, unknown>) };
+  }
+
   private async start(msg: NodeMessage | undefined): Promise<void> {
     const config = configNode(this.RED, this.config.roboflow);
     const source = await this.source(msg);
@@ -179,7 +189,7 @@ export class StreamController {
       imageInput: this.config.imageInput?.trim() || 'image',
       dataOutputs: nameList(this.config.dataOutputs).length > 0 ? nameList(this.config.dataOutputs) : ['*'],
       streamOutputs: nameList(this.config.streamOutputs),
-      parameters: parseJson(this.config.parameters, this.t('label.parameters')) ?? {},
+      parameters: this.parameters(msg),
       ...(typeof this.config.realtime === 'boolean' ? { realtime: this.config.realtime } : {}),
       videoOutput: nameList(this.config.streamOutputs).length > 0 ? 'jpeg' : 'none',
       logger: { debug: (m) => this.node.debug(m), info: (m) => this.node.log(m), warn: (m) => this.node.warn(m), error: () => undefined },

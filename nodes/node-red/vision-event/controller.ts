@@ -92,14 +92,22 @@ export class VisionEventController {
 
   private wire(outbox: EventOutbox): void {
     outbox.on('sent', ({ eventIds }) => {
+      stalled = false;
       this.sent += eventIds.length;
       for (const id of eventIds) this.messages.delete(id);
       if (outbox.pending === 0) showStatus(this.node, 'live', this.t('status.sent', { count: this.sent }));
       else showStatus(this.node, 'busy', this.t('status.queued', { pending: outbox.pending }));
     });
+    // Events stay queued whatever the failure. Say why delivery stalls once per outage,
+    // not at every retry: an error when the user must act (a revoked key), else a warning.
+    let stalled = false;
     outbox.on('retrying', ({ pending, error }) => {
       showStatus(this.node, error.retryable ? 'retrying' : 'error', this.t('status.retrying', { pending }));
-      if (!error.retryable) reportError(this.node, error);
+      if (!stalled) {
+        if (error.retryable) this.node.warn(this.t('warn.retrying', { pending, reason: error.message }));
+        else reportError(this.node, error);
+      }
+      stalled = true;
     });
     outbox.on('rejected', ({ eventId, error }) => {
       const msg = this.messages.get(eventId) ?? { eventId };
