@@ -21,6 +21,10 @@ function split(frameId: number, payload: Uint8Array, size = 49_152): Uint8Array[
 const doc = (frameId: number, extra: Record<string, unknown> = {}): Uint8Array =>
   Buffer.from(JSON.stringify({ serialized_output_data: { count: frameId }, video_metadata: { frame_id: frameId, received_at: '2026-05-01T17:05:33.120345' }, errors: [], processing_complete: false, termination_reason: null, ...extra }));
 
+/** Fuzzing runs for a fixed time, not a fixed count: a few seconds always, a minute with ROBOFLOW_SOAK=1. */
+const FUZZ_SECONDS = process.env.ROBOFLOW_SOAK === '1' ? 60 : 3;
+const FUZZ_BUDGET = { numRuns: Number.MAX_SAFE_INTEGER, interruptAfterTimeLimit: FUZZ_SECONDS * 1000, markInterruptAsFailure: false };
+
 describe('result chunks', () => {
   it('reads the 12-byte little-endian header', () => {
     const parsed = parseResultChunk(chunk(0x01020304, 2, 5, new Uint8Array([9, 8])));
@@ -76,7 +80,8 @@ describe('result chunks', () => {
     assert.ok(small.heldBytes <= 200_000);
   });
 
-  it('survives random and hostile input (property test)', () => {
+  it(`survives random and hostile input (property test, ${FUZZ_SECONDS} s)`, function () {
+    this.timeout((FUZZ_SECONDS + 30) * 1000);
     fc.assert(
       fc.property(
         fc.array(
@@ -102,7 +107,25 @@ describe('result chunks', () => {
           }
         },
       ),
-      { numRuns: 300 },
+      FUZZ_BUDGET,
+    );
+  });
+
+  it(`text results: any string decodes or fails with a protocol error (property test, ${FUZZ_SECONDS} s)`, function () {
+    this.timeout((FUZZ_SECONDS + 30) * 1000);
+    const protocolOnly = (decode: () => unknown): void => {
+      try {
+        decode();
+      } catch (error) {
+        assert.ok(error instanceof RoboflowError && error.code === 'protocol', String(error));
+      }
+    };
+    fc.assert(
+      fc.property(fc.oneof(fc.string(), fc.json(), fc.uint8Array({ maxLength: 512 }).map((bytes) => gzipSync(bytes).toString('latin1'))), (text) => {
+        protocolOnly(() => decodeResultText(text));
+        protocolOnly(() => decodeResultPayload(new TextEncoder().encode(text)));
+      }),
+      FUZZ_BUDGET,
     );
   });
 

@@ -1,5 +1,8 @@
 import { strict as assert } from 'node:assert';
-import { buildEvent, toCustomMetadata, toObjectDetections } from '../../lib';
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EventOutbox, VisionEventsClient, buildEvent, resolveConnection, toCustomMetadata, toObjectDetections } from '../../lib';
 
 describe('vision event builder', () => {
   it('maps the simple form {use_case, timestamp, metadata} onto the REST form', () => {
@@ -52,5 +55,24 @@ describe('vision event builder', () => {
     assert.deepEqual(toObjectDetections(detections.predictions), toObjectDetections(detections));
     assert.throws(() => toObjectDetections({ nope: 1 }), /predictions must be/);
     assert.throws(() => toObjectDetections([{ class: 'a', x: 1 }]), /no numeric y/);
+  });
+});
+
+describe('vision event queue bound', () => {
+  it('keeps at most maxEntries: past it the oldest events (and their images) are dropped and reported', async () => {
+    const directory = mkdtempSync(join(tmpdir(), 'roboflow-outbox-'));
+    // Nothing listens on port 9: every delivery fails, so the queue only grows.
+    const client = new VisionEventsClient({ connection: resolveConnection({ apiKey: 'test-key-0123456789', apiUrl: 'http://127.0.0.1:9', serverUrl: 'http://127.0.0.1:9' }) });
+    const outbox = await EventOutbox.open({ client, directory, maxEntries: 3, retry: { initialMs: 60_000, maxMs: 60_000 }, logger: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined } });
+    const dropped: string[][] = [];
+    outbox.on('dropped', ({ eventIds }) => dropped.push(eventIds));
+    outbox.on('error', () => undefined);
+    const events = Array.from({ length: 5 }, () => buildEvent({ useCaseId: 'u' }));
+    for (const event of events) await outbox.enqueue(event, Buffer.from([0xff, 0xd8, 0xff]));
+    assert.deepEqual(dropped, [[events[0].eventId], [events[1].eventId]]);
+    assert.equal(outbox.pending, 3);
+    assert.deepEqual(readdirSync(join(directory, 'images')).sort(), events.slice(2).map((event) => `${event.eventId}.img`).sort());
+    await outbox.close();
+    assert.deepEqual((JSON.parse(readFileSync(join(directory, 'outbox.json'), 'utf8')) as Array<{ event: { eventId: string } }>).map((entry) => entry.event.eventId), events.slice(2).map((event) => event.eventId));
   });
 });
