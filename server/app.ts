@@ -16,6 +16,7 @@ import { addVisionEventRoutes } from './routes/vision-events';
 import { addWebrtcRoutes } from './routes/webrtc';
 import { VisionEventStore } from './vision-events';
 import { SessionRegistry } from './webrtc/registry';
+import { redact, registerSecret } from '../lib/redact';
 
 export interface LocalServerOptions {
   /** 0 = any free port. */
@@ -59,13 +60,17 @@ const VERSION = '0.1.0';
  * RTSP on its own port when asked).
  */
 export async function createLocalServer(options: LocalServerOptions = {}): Promise<LocalServer> {
-  const log = options.log ?? (() => undefined);
+  // Everything the server logs passes the package's one redaction helper: ffmpeg's
+  // errors quote camera URLs with their passwords, and a request may echo a key.
+  const sink = options.log ?? (() => undefined);
+  const log = (line: string): void => sink(redact(line));
   const ownsDataDir = !options.dataDir;
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'roboflow-local-')));
   await mkdir(dataDir, { recursive: true });
   const initialBehaviour: Behaviour = { ...DEFAULT_BEHAVIOUR, ...options.behaviour, failNext: { ...options.behaviour?.failNext } };
   const behaviour = copyBehaviour(initialBehaviour);
   const apiKey = options.apiKey ?? 'local-dev-key';
+  registerSecret(apiKey);
   let baseUrl = '';
   const context: ServerContext = { apiKey, behaviour, baseUrl: () => baseUrl, dataDir, log };
 
@@ -96,16 +101,20 @@ export async function createLocalServer(options: LocalServerOptions = {}): Promi
   const sessions = new SessionRegistry();
   const visionEvents = new VisionEventStore(options.useCases ?? ['demo']);
   const router = new Router();
+  // Requests per route name since start (or the last reset): how tests and benchmarks
+  // see how often a client asked, e.g. retries after a 429 or requests per 100 events.
+  const requestCounts = new Map<string, number>();
   addWebrtcRoutes(router, context, sessions);
   const { runner } = addVideoJobRoutes(router, context);
   addVisionEventRoutes(router, context, visionEvents);
-  addLocalRoutes(router, context, { sessions, cameraFiles, rtsp: () => rtsp, behaviour, initialBehaviour, version: VERSION });
+  addLocalRoutes(router, context, { sessions, cameraFiles, rtsp: () => rtsp, behaviour, initialBehaviour, requestCounts, version: VERSION });
 
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const found = router.match(req.method ?? 'GET', url.pathname);
     if (!found) return sendJson(res, 404, { message: `Not found: ${req.method} ${url.pathname}` });
     if ('allowed' in found) return sendJson(res, 405, { message: `Method not allowed (use ${found.allowed.join(', ')})` }, { allow: found.allowed.join(', ') });
+    requestCounts.set(found.route.name, (requestCounts.get(found.route.name) ?? 0) + 1);
     // Handlers may throw synchronously (key checks): run them inside the promise chain.
     Promise.resolve()
       .then(() => found.route.handler(req, res, found.params, url))

@@ -361,8 +361,9 @@ export class StreamSession extends TypedEmitter<StreamEvents> {
     } catch (caught) {
       this.counters.malformed++;
       this.emit('error', toRoboflowError(caught, 'protocol'));
-      // A frame we could not read still counts as received, or a paced server would wait for it forever.
-      if (frameId !== undefined) this.autoAck(frameId);
+      // A frame we could not read still counts as received, or a paced server would wait
+      // for it forever; the caller never sees it, so this ack is ours in either ack mode.
+      if (frameId !== undefined) this.ack(frameId);
       return;
     }
     const id = frameId as number; // Set on every path that did not throw.

@@ -64,6 +64,8 @@ export class EventOutbox extends TypedEmitter<OutboxEvents> {
   private readonly abort = new AbortController();
   private failures = 0;
   private saveTimer: NodeJS.Timeout | undefined;
+  /** Callers waiting for the next save (enqueue resolves once its event is on disk). */
+  private saveWaiters: Array<() => void> = [];
   private idleWaiters: Array<() => void> = [];
 
   private constructor(options: OutboxOptions) {
@@ -91,7 +93,10 @@ export class EventOutbox extends TypedEmitter<OutboxEvents> {
     return this.entries.length;
   }
 
-  /** Queues an event (and its image); delivery happens in the background. */
+  /**
+   * Queues an event (and its image); delivery happens in the background. With a
+   * directory, resolves once the event is on disk: a crash after that loses nothing.
+   */
   async enqueue(event: VisionEvent, image?: Buffer, detections?: ObjectDetection[]): Promise<void> {
     if (this.closed) throw new RoboflowError('invalid-input', 'The Vision Events queue is closed');
     const entry: OutboxEntry = { event, queuedAt: Date.now(), ...(detections && detections.length > 0 ? { detections } : {}) };
@@ -111,8 +116,9 @@ export class EventOutbox extends TypedEmitter<OutboxEvents> {
       this.logger.warn(`Vision Events queue full (${max}): dropped the ${dropped.length} oldest`);
       this.emit('dropped', { eventIds: dropped.map((old) => old.event.eventId), reason: `queue full (${max})` });
     }
-    this.scheduleSave();
+    const saved = this.scheduleSave();
     void this.pump();
+    await saved;
   }
 
   /** Resolves once the queue is empty (or after `timeoutMs`, rejecting). */
@@ -132,6 +138,7 @@ export class EventOutbox extends TypedEmitter<OutboxEvents> {
     this.closed = true;
     this.abort.abort();
     clearTimeout(this.saveTimer);
+    this.saveTimer = undefined;
     while (this.sending) await sleep(10);
     if (options.discard) {
       for (const entry of this.entries) await this.forgetImage(entry);
@@ -141,15 +148,35 @@ export class EventOutbox extends TypedEmitter<OutboxEvents> {
     } else {
       await this.file?.save(this.entries);
     }
+    this.releaseSaveWaiters();
   }
 
-  private scheduleSave(): void {
-    if (!this.file || this.saveTimer) return;
-    // Coalesce bursts: one write per 100 ms at most.
-    this.saveTimer = setTimeout(() => {
+  /**
+   * Saves the queue soon; resolves once a save that includes the current entries is done.
+   * Bursts are coalesced (group commit): one write per 50 ms at most, however many events.
+   */
+  private scheduleSave(): Promise<void> {
+    if (!this.file) return Promise.resolve();
+    const saved = new Promise<void>((resolve) => this.saveWaiters.push(resolve));
+    this.saveTimer ??= setTimeout(() => {
       this.saveTimer = undefined;
-      void this.file?.save(this.entries).catch((error: Error) => this.logger.error(`Could not save the Vision Events queue: ${error.message}`));
-    }, 100);
+      const waiters = this.takeSaveWaiters();
+      void this.file
+        ?.save(this.entries)
+        .catch((error: Error) => this.logger.error(`Could not save the Vision Events queue: ${error.message}`))
+        .finally(() => waiters.forEach((resolve) => resolve()));
+    }, 50);
+    return saved;
+  }
+
+  private takeSaveWaiters(): Array<() => void> {
+    const waiters = this.saveWaiters;
+    this.saveWaiters = [];
+    return waiters;
+  }
+
+  private releaseSaveWaiters(): void {
+    this.takeSaveWaiters().forEach((resolve) => resolve());
   }
 
   private async forgetImage(entry: OutboxEntry): Promise<void> {
@@ -171,13 +198,13 @@ export class EventOutbox extends TypedEmitter<OutboxEvents> {
     entry.event.images = [{ sourceId, ...(entry.detections ? { objectDetections: entry.detections } : {}) }, ...(entry.event.images ?? [])];
     await this.forgetImage(entry);
     entry.imageFile = undefined;
-    this.scheduleSave();
+    void this.scheduleSave();
   }
 
   private remove(batch: OutboxEntry[]): void {
     const done = new Set(batch);
     this.entries = this.entries.filter((entry) => !done.has(entry));
-    this.scheduleSave();
+    void this.scheduleSave();
   }
 
   private async pump(): Promise<void> {

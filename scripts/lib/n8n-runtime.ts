@@ -1,7 +1,8 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from './node-red-process';
+import { tapOutput } from './output-tap';
 
 /**
  * A real n8n for end-to-end tests, installed on demand into tools/n8n-runtime (ignored
@@ -64,7 +65,12 @@ export function n8nEnvironment(userFolder: string, extra: Record<string, string>
 
 /** Runs an n8n CLI command to completion and returns what it printed. */
 export function n8nCommand(runtime: N8nRuntime, env: NodeJS.ProcessEnv, args: string[]): string {
-  return execFileSync(runtime.node, [runtime.n8n, ...args], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 * 1024 * 1024 });
+  const result = spawnSync(runtime.node, [runtime.n8n, ...args], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 * 1024 * 1024 });
+  tapOutput(`n8n ${args[0]}`, result.stdout ?? '');
+  tapOutput(`n8n ${args[0]}`, result.stderr ?? '');
+  if (result.error) throw result.error;
+  if (result.status !== 0) throw new Error(`n8n ${args.join(' ')} failed (${result.status ?? result.signal}): ${(result.stderr || result.stdout).slice(-3000)}`);
+  return result.stdout;
 }
 
 /** Starts `n8n start` and resolves once its editor is up. */
@@ -74,6 +80,7 @@ export function startN8n(runtime: N8nRuntime, env: NodeJS.ProcessEnv, output: st
     const timer = setTimeout(() => reject(new Error(`n8n did not start: ${output.join('').slice(-3000)}`)), 120_000);
     const onText = (text: string): void => {
       output.push(text);
+      tapOutput('n8n', text);
       if (/Editor is now accessible/.test(text)) {
         clearTimeout(timer);
         resolve(child);

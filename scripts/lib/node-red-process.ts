@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { tapOutput } from './output-tap';
 
 /**
  * Runs a real Node-RED (the node-red package of this repository's dev dependencies)
@@ -106,8 +107,13 @@ export async function startNodeRed(userDir: string, options: NodeRedOptions = {}
     const timer = setTimeout(() => reject(new Error(`Node-RED did not start: ${output.join('').slice(-2000)}`)), 60_000);
     const onText = (text: string): void => {
       output.push(text);
+      tapOutput('Node-RED', text);
       log?.write(text);
-      if (text.includes('Server now running at')) {
+      // Ready once the flows of the start have started too (Node-RED prints "Started flows"
+      // after "Server now running", even with no flows; or it waits for missing types):
+      // a deploy made before that would take the start's message for its own.
+      const all = output.join('');
+      if (all.includes('Server now running at') && (all.includes('] Started flows') || all.includes('Waiting for missing types'))) {
         clearTimeout(timer);
         resolve();
       }

@@ -16,6 +16,8 @@ export interface LocalRoutesDeps {
   rtsp: () => RtspCameraServer | undefined;
   behaviour: Behaviour;
   initialBehaviour: Behaviour;
+  /** Requests per route name, counted by the dispatcher. */
+  requestCounts: Map<string, number>;
   version: string;
 }
 
@@ -36,6 +38,13 @@ export function addLocalRoutes(router: Router, context: ServerContext, deps: Loc
     const count = deps.sessions.activeCount;
     deps.sessions.endAll('dropped by DELETE /local/sessions');
     sendJson(res, 200, { dropped: count });
+  });
+
+  router.add('GET', '/local/requests', 'requests', (_req, res) => sendJson(res, 200, Object.fromEntries(deps.requestCounts)));
+
+  router.add('DELETE', '/local/requests', 'requests_reset', (_req, res) => {
+    deps.requestCounts.clear();
+    sendJson(res, 200, {});
   });
 
   router.add('GET', '/local/faults', 'faults', (_req, res) => sendJson(res, 200, deps.behaviour));

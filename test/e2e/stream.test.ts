@@ -5,6 +5,11 @@ import { HttpClient, ResilientStream, RoboflowError, StreamSession, resolveIceSe
 import { expectedBoxes, getScene } from '../../server/media/scenes';
 import { API_KEY, eventually, startLocalServer, type RunningServer } from '../helpers/local-server';
 import { MEDIA_DIR, sceneImage, sceneVideo } from '../helpers/media';
+import { secret } from '../helpers/secrets';
+
+const WRONG_KEY = secret('wrong-key-123');
+const CAMERA_PASSWORD = secret('pa55word');
+const UNREACHABLE_CAMERA_PASSWORD = secret('TopSecret99');
 
 interface Prediction {
   x: number;
@@ -45,7 +50,7 @@ describe('engine against the local server (real WebRTC on loopback)', function (
   const newSession = (extra: Partial<StreamOptions>): StreamSession => track(new StreamSession(options(extra)));
 
   before(async () => {
-    server = await startLocalServer(['--rtsp-port', '0', '--rtsp-auth', 'cam:pa55word']);
+    server = await startLocalServer(['--rtsp-port', '0', '--rtsp-auth', `cam:${CAMERA_PASSWORD}`]);
   });
   after(async () => {
     assert.equal(await server.stop(), 0);
@@ -125,7 +130,7 @@ describe('engine against the local server (real WebRTC on loopback)', function (
 
   it('RTSP source with credentials: the server pulls the camera and results flow', async () => {
     const camera = (await server.cameras()).find((c) => c.name === 'door')!;
-    const url = camera.rtsp_url!.replace('rtsp://', 'rtsp://cam:pa55word@');
+    const url = camera.rtsp_url!.replace('rtsp://', `rtsp://cam:${CAMERA_PASSWORD}@`);
     const session = newSession({ source: { kind: 'rtsp', url }, dataOutputs: ['predictions'] });
     const results: StreamResult[] = [];
     session.on('result', (result) => results.push(result));
@@ -141,11 +146,11 @@ describe('engine against the local server (real WebRTC on loopback)', function (
 
   it('RTSP camera that cannot be opened: a clear 504 error, password not shown', async () => {
     await server.faults({ sourceOpenTimeoutMs: 3_000 });
-    const session = newSession({ source: { kind: 'rtsp', url: 'rtsp://admin:TopSecret99@127.0.0.1:9/none' } });
+    const session = newSession({ source: { kind: 'rtsp', url: `rtsp://admin:${UNREACHABLE_CAMERA_PASSWORD}@127.0.0.1:9/none` } });
     await assert.rejects(session.start(), (error: RoboflowError) => {
       assert.equal(error.code, 'gateway-timeout');
       assert.match(error.message, /camera URL the server cannot open/);
-      assert.doesNotMatch(`${error.message} ${error.detail}`, /TopSecret99/);
+      assert.doesNotMatch(`${error.message} ${error.detail}`, new RegExp(UNREACHABLE_CAMERA_PASSWORD));
       return true;
     });
   });
@@ -386,7 +391,7 @@ describe('engine against the local server (real WebRTC on loopback)', function (
     });
 
     it('gives up at once on an error a retry cannot fix', async () => {
-      const stream = track(new ResilientStream({ ...options({ connection: server.connection({ apiKey: 'wrong-key-123' }) }), reconnect: { initialMs: 50 } }));
+      const stream = track(new ResilientStream({ ...options({ connection: server.connection({ apiKey: WRONG_KEY }) }), reconnect: { initialMs: 50 } }));
       const reconnects: unknown[] = [];
       stream.on('reconnecting', (info) => reconnects.push(info));
       const failed = stream.next('error');

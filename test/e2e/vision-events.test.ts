@@ -2,6 +2,9 @@ import { strict as assert } from 'node:assert';
 import { RoboflowError, VisionEventsClient, buildEvent, toObjectDetections } from '../../lib';
 import { API_KEY, startLocalServer, type RunningServer } from '../helpers/local-server';
 import { sceneImage } from '../helpers/media';
+import { secret } from '../helpers/secrets';
+
+const WRONG_KEY = secret('wrong-key-456');
 
 describe('Vision Events against the local server', function () {
   this.timeout(30_000);
@@ -69,7 +72,7 @@ describe('Vision Events against the local server', function () {
   });
 
   it('the key travels as a Bearer token only; a wrong key is 401', async () => {
-    const wrong = new VisionEventsClient({ connection: server.connection({ apiKey: 'wrong-key-456' }) });
+    const wrong = new VisionEventsClient({ connection: server.connection({ apiKey: WRONG_KEY }) });
     await assert.rejects(wrong.create(buildEvent({ useCaseId: 'front-door' })), (error: RoboflowError) => error.code === 'invalid-api-key');
     await wrong.close();
     const inQuery = await fetch(`${server.url}/vision-events?api_key=${API_KEY}`, { method: 'POST', body: '{}' });

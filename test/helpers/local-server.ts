@@ -1,10 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { resolveConnection, type RoboflowConnection } from '../../lib';
+import { tapOutput } from '../../scripts/lib/output-tap';
+import { secret } from './secrets';
 
 export const ROOT = join(__dirname, '..', '..');
 export const CLI = join(ROOT, 'dist', 'server', 'cli.js');
-export const API_KEY = 'test-key-0123456789';
+export const API_KEY = secret('test-key-0123456789');
 
 export interface SessionSummary {
   id: string;
@@ -48,6 +50,8 @@ export interface RunningServer {
   sessions(): Promise<Sessions>;
   cameras(): Promise<Array<{ name: string; mjpeg_url: string; rtsp_url: string | null }>>;
   json<T = unknown>(path: string, init?: RequestInit): Promise<T>;
+  /** How many requests the server has answered on a route (by its name, e.g. initialise_webrtc_worker). */
+  requestCount(route: string): Promise<number>;
   stop(): Promise<number | null>;
   /** Stops the server and starts it again on the same port (state is lost, as in a real restart). */
   restart(downMs?: number): Promise<void>;
@@ -86,6 +90,7 @@ export async function startLocalServer(args: string[] = [], env: Record<string, 
     sessions: () => json('/local/sessions'),
     cameras: () => json('/local/cameras'),
     json,
+    requestCount: async (route) => (await json<Record<string, number>>('/local/requests'))[route] ?? 0,
     stop,
     restart: async (downMs = 0) => {
       await stop();
@@ -103,12 +108,16 @@ async function spawnServer(args: string[], env: Record<string, string>, output: 
     env: { ...process.env, ...env },
   });
   child.stderr?.setEncoding('utf8');
-  child.stderr?.on('data', (text: string) => output.push(text));
+  child.stderr?.on('data', (text: string) => {
+    output.push(text);
+    tapOutput('local server', text);
+  });
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`local server did not start: ${output.join('')}`)), 30_000);
     child.stdout?.setEncoding('utf8');
     child.stdout?.on('data', (text: string) => {
       output.push(text);
+      tapOutput('local server', text);
       const match = /listening on (http:\/\/\S+)/.exec(text);
       if (match) {
         clearTimeout(timer);

@@ -1,5 +1,6 @@
 import { NodeOperationError, type IBinaryData, type IExecuteFunctions, type INode, type INodeExecutionData, type ITriggerFunctions } from 'n8n-workflow';
 import type { RoboflowApiCredential } from '../../nodes/n8n/shared/connection';
+import { scanner } from './secret-scan';
 
 /**
  * Minimal n8n function contexts, enough to run a node's execute/trigger for real
@@ -19,7 +20,13 @@ function parameterGetter(parameters: Parameters | ((index: number) => Parameters
   };
 }
 
-const silent = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+/** n8n's logger: quiet, but what a node logs goes to the secret scan (secret-scan.ts). */
+const silent = {
+  debug: (message: string, meta?: unknown) => scanner.value('n8n log', [message, meta]),
+  info: (message: string, meta?: unknown) => scanner.value('n8n log', [message, meta]),
+  warn: (message: string, meta?: unknown) => scanner.value('n8n log', [message, meta]),
+  error: (message: string, meta?: unknown) => scanner.value('n8n log', [message, meta]),
+};
 
 export interface ExecuteContextOptions {
   type: string;
@@ -67,9 +74,18 @@ export function triggerContext(options: { parameters: Parameters; credential: Ro
     getActivationMode: () => 'activate',
     getNodeParameter: parameterGetter(options.parameters),
     getCredentials: async () => options.credential,
-    emit: (data: INodeExecutionData[][]) => emitted.push(data),
-    emitError: (error: Error) => errors.push(error),
-    saveFailedExecution: (error: Error) => errors.push(error),
+    emit: (data: INodeExecutionData[][]) => {
+      scanner.value('n8n items', data);
+      emitted.push(data);
+    },
+    emitError: (error: Error) => {
+      scanner.value('n8n errors', error);
+      errors.push(error);
+    },
+    saveFailedExecution: (error: Error) => {
+      scanner.value('n8n errors', error);
+      errors.push(error);
+    },
     logger: silent,
     helpers: { returnJsonArray: (json: object[]) => json.map((entry) => ({ json: entry })) },
   };
@@ -79,4 +95,22 @@ export function triggerContext(options: { parameters: Parameters; credential: Ro
 /** A video or image as an n8n binary property. */
 export function binaryItem(data: Buffer, fileName: string, mimeType: string, json: Record<string, unknown> = {}): INodeExecutionData {
   return { json, binary: { data: { data: data.toString('base64'), fileName, mimeType } } } as INodeExecutionData;
+}
+
+/**
+ * Makes every run of a node type's `execute` feed the secret scan (secret-scan.ts): the
+ * items it returns and the error it throws are what n8n shows the user.
+ */
+export function scanExecutions(nodeType: { prototype: { execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> } }): void {
+  const original = nodeType.prototype.execute;
+  nodeType.prototype.execute = async function (this: IExecuteFunctions) {
+    try {
+      const output = await original.call(this);
+      scanner.value('n8n items', output);
+      return output;
+    } catch (error) {
+      scanner.value('n8n errors', error);
+      throw error;
+    }
+  };
 }

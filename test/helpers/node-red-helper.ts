@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import helper from 'node-red-node-test-helper';
 import type { Node, NodeMessage, NodeStatus } from 'node-red';
+import { scanner } from './secret-scan';
 
 // The nodes under test, as Node-RED loads them (module.exports = register).
 /* eslint-disable @typescript-eslint/no-require-imports */
@@ -15,6 +16,30 @@ export const visionEventNodeModule = require('../../nodes/node-red/vision-event'
 export const ALL_NODES = [configNodeModule, streamNodeModule, videoJobNodeModule, visionEventNodeModule];
 
 helper.init(require.resolve('node-red'));
+scanNodeRedOutput();
+
+/**
+ * Feeds the secret scan (secret-scan.ts) with what a user could see of the nodes: every
+ * status, log line and sent message (the Debug sidebar), and Node-RED's own log. Patched
+ * once, under the helper's per-load spies, so it sees every load of every suite.
+ */
+function scanNodeRedOutput(): void {
+  const internals = helper as unknown as { _NodePrototype: Record<string, (...args: unknown[]) => unknown>; _log: { log: (entry: unknown) => void } };
+  const prototype = internals._NodePrototype;
+  for (const method of ['status', 'send', 'log', 'warn', 'error', 'debug', 'trace']) {
+    const original = prototype[method];
+    prototype[method] = function (this: unknown, ...args: unknown[]) {
+      scanner.value(`node ${method}`, args);
+      return original.apply(this, args);
+    };
+  }
+  const log = internals._log;
+  const originalLog = log.log.bind(log);
+  log.log = (entry: unknown) => {
+    scanner.value('Node-RED log', entry);
+    originalLog(entry);
+  };
+}
 
 /** A fresh Node-RED user directory for each suite (video jobs and event queues are kept there). */
 export function useUserDir(): string {

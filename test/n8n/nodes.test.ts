@@ -9,7 +9,12 @@ import type { RoboflowApiCredential } from '../../nodes/n8n/shared/connection';
 import { getScene } from '../../server/media/scenes';
 import { API_KEY, eventually, startLocalServer, type RunningServer } from '../helpers/local-server';
 import { sceneImage, sceneVideo } from '../helpers/media';
-import { binaryItem, executeContext, triggerContext } from '../helpers/n8n-context';
+import { binaryItem, executeContext, scanExecutions, triggerContext } from '../helpers/n8n-context';
+import { secret } from '../helpers/secrets';
+
+const WRONG_KEY = secret('wrong-key-123');
+scanExecutions(RoboflowVideoJob);
+scanExecutions(RoboflowVisionEvent);
 
 describe('n8n nodes against the local server', function () {
   this.timeout(60_000);
@@ -48,7 +53,7 @@ describe('n8n nodes against the local server', function () {
 
     it('its test request passes with a good key and fails on a bad one', async () => {
       assert.equal(await runCredentialTest(credential), 200);
-      assert.equal(await runCredentialTest({ ...credential, apiKey: 'wrong-key-123' }), 401);
+      assert.equal(await runCredentialTest({ ...credential, apiKey: WRONG_KEY }), 401);
     });
   });
 
@@ -102,7 +107,7 @@ describe('n8n nodes against the local server', function () {
 
     it('a wrong key stops the trigger with a clear error (emitError), without retrying', async () => {
       const camera = (await server.cameras()).find((c) => c.name === 'door')!;
-      const { context, errors } = triggerContext({ mode: 'trigger', credential: { ...credential, apiKey: 'wrong-key-123' }, parameters: { ...saved, source: 'rtsp', url: camera.rtsp_url, dataOutputs: '', emit: 'frames', options: {} } });
+      const { context, errors } = triggerContext({ mode: 'trigger', credential: { ...credential, apiKey: WRONG_KEY }, parameters: { ...saved, source: 'rtsp', url: camera.rtsp_url, dataOutputs: '', emit: 'frames', options: {} } });
       const response = await node.trigger.call(context);
       await eventually(() => errors.length === 1, 10_000, 'emitError');
       assert.ok(errors[0] instanceof NodeOperationError);
@@ -112,7 +117,7 @@ describe('n8n nodes against the local server', function () {
 
     it('a wrong key in a manual run fails the run with the message', async () => {
       const camera = (await server.cameras()).find((c) => c.name === 'door')!;
-      const { context } = triggerContext({ mode: 'manual', credential: { ...credential, apiKey: 'wrong-key-123' }, parameters: { ...saved, source: 'rtsp', url: camera.rtsp_url, dataOutputs: '', emit: 'frames', options: {} } });
+      const { context } = triggerContext({ mode: 'manual', credential: { ...credential, apiKey: WRONG_KEY }, parameters: { ...saved, source: 'rtsp', url: camera.rtsp_url, dataOutputs: '', emit: 'frames', options: {} } });
       const response = await node.trigger.call(context);
       await assert.rejects(response.manualTriggerFunction!(), /API key rejected \(401\)/);
       await response.closeFunction!();
@@ -236,7 +241,7 @@ describe('n8n nodes against the local server', function () {
         /use case "nowhere" does not exist/,
       );
       await assert.rejects(
-        node.execute.call(executeContext({ type: 'roboflowVisionEvent', credential: { ...credential, apiKey: 'wrong-key-123' }, parameters: { useCase: 'demo', eventType: 'custom', fieldsFrom: 'item', options: {} } })),
+        node.execute.call(executeContext({ type: 'roboflowVisionEvent', credential: { ...credential, apiKey: WRONG_KEY }, parameters: { useCase: 'demo', eventType: 'custom', fieldsFrom: 'item', options: {} } })),
         /API key rejected \(401\)/,
       );
     });

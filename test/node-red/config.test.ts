@@ -2,6 +2,9 @@ import { strict as assert } from 'node:assert';
 import { API_KEY, startLocalServer, type RunningServer } from '../helpers/local-server';
 import { ALL_NODES, configNode, helper, useUserDir, type FlowNode } from '../helpers/node-red-helper';
 import type { RoboflowConfigNode } from '../../nodes/node-red/common/config';
+import { secret } from '../helpers/secrets';
+
+const WRONG_KEY = secret('wrong-key-7777');
 
 describe('Node-RED: roboflow-config', function () {
   this.timeout(30_000);
@@ -55,10 +58,10 @@ describe('Node-RED: roboflow-config', function () {
 
     it('reports a wrong key clearly, without echoing it', async () => {
       await helper.load(ALL_NODES, []);
-      const answer = await post({ apiKey: 'wrong-key-7777', serverUrl: server.url, apiUrl: server.url });
+      const answer = await post({ apiKey: WRONG_KEY, serverUrl: server.url, apiUrl: server.url });
       assert.equal(answer.ok, false);
       assert.match(answer.message, /API key rejected \(401\)/);
-      assert.doesNotMatch(answer.message, /wrong-key-7777/);
+      assert.doesNotMatch(answer.message, new RegExp(WRONG_KEY));
     });
 
     it('reports an unreachable server and a missing key', async () => {

@@ -6,6 +6,9 @@ import { getScene } from '../../server/media/scenes';
 import { API_KEY, eventually, startLocalServer, type RunningServer } from '../helpers/local-server';
 import { MEDIA_DIR, sceneImage, sceneVideo } from '../helpers/media';
 import { ALL_NODES, collect, configNode, helper, recordErrors, recordStatuses, useUserDir, onTab, type FlowNode } from '../helpers/node-red-helper';
+import { secret } from '../helpers/secrets';
+
+const WRONG_KEY = secret('a-wrong-key-123');
 
 describe('Node-RED: roboflow-stream', function () {
   this.timeout(60_000);
@@ -141,11 +144,11 @@ describe('Node-RED: roboflow-stream', function () {
       assert.doesNotMatch(printed, new RegExp(API_KEY));
     }
 
-    it('wrong API key', async () => expectFailure({ source: 'file', url: await sceneVideo('two-squares') }, /API key rejected \(401\)/, /check the API key/, { cfg: { apiKey: 'a-wrong-key-123' } }));
+    it('wrong API key', async () => expectFailure({ source: 'file', url: await sceneVideo('two-squares') }, /API key rejected \(401\)/, /check the API key/, { cfg: { apiKey: WRONG_KEY } }));
 
     it('wrong API key on a live camera: fails at once, no reconnect loop', async () => {
       const camera = (await server.cameras()).find((c) => c.name === 'door')!;
-      await expectFailure({ source: 'rtsp', url: camera.rtsp_url }, /API key rejected \(401\)/, /API key rejected/, { cfg: { apiKey: 'a-wrong-key-123' } });
+      await expectFailure({ source: 'rtsp', url: camera.rtsp_url }, /API key rejected \(401\)/, /API key rejected/, { cfg: { apiKey: WRONG_KEY } });
       const started = (await server.sessions()).started;
       await new Promise((resolve) => setTimeout(resolve, 1_500));
       assert.equal((await server.sessions()).started, started);

@@ -7,6 +7,9 @@ import type { NodeMessage } from 'node-red';
 import { API_KEY, eventually, startLocalServer, type RunningServer } from '../helpers/local-server';
 import { MEDIA_DIR, sceneImage, sceneVideo } from '../helpers/media';
 import { ALL_NODES, collect, configNode, helper, onTab, recordErrors, recordStatuses, useUserDir, type FlowNode } from '../helpers/node-red-helper';
+import { secret } from '../helpers/secrets';
+
+const CAMERA_PASSWORD = secret('Secret123');
 
 type Target = 'stream' | 'file-stream' | 'camera-stream' | 'job' | 'event';
 
@@ -60,7 +63,7 @@ const BAD_INPUTS: BadInput[] = [
   { name: 'a FIFO instead of a file', target: 'file-stream', message: () => ({ payload: fifo() }), error: /Not a regular file/ },
   { name: 'parameters that are not JSON', target: 'file-stream', message: async () => ({ payload: await sceneVideo('two-squares'), parameters: '{"colors": ' }), error: /msg.parameters is not valid JSON/ },
   { name: 'parameters that are a list', target: 'file-stream', message: async () => ({ payload: await sceneVideo('two-squares'), parameters: [1, 2] }), error: /msg.parameters must be an object/ },
-  { name: 'an invalid RTSP URL (password hidden)', target: 'camera-stream', message: () => ({ url: 'http://user:Secret123@camera/stream' }), error: /Invalid RTSP URL "http:\/\/user:\*\*\*@camera\/stream"/ },
+  { name: 'an invalid RTSP URL (password hidden)', target: 'camera-stream', message: () => ({ url: `http://user:${CAMERA_PASSWORD}@camera/stream` }), error: /Invalid RTSP URL "http:\/\/user:\*\*\*@camera\/stream"/ },
   // Roboflow Video Job
   { name: 'a missing video file', target: 'job', message: () => ({ payload: join(MEDIA_DIR, 'missing.mp4') }), error: /Video file not found/ },
   { name: 'a directory instead of a file', target: 'job', message: () => ({ payload: MEDIA_DIR }), error: /found a directory/ },
@@ -159,7 +162,7 @@ describe('reliability: bad input gets one clear error and the node goes on', fun
         assert.match((caught[0].error as { message: string }).message, input.error);
         assert.ok(statuses.some((status) => status.fill === 'red' && (status.text ?? '').length > 0), 'the status shows the error');
       }
-      assert.doesNotMatch(JSON.stringify([caught.map((msg) => msg.error), statuses, warnings]), /Secret123|test-key-0123456789/, 'no secret in the error, the status or the log');
+      assert.doesNotMatch(JSON.stringify([caught.map((msg) => msg.error), statuses, warnings]), new RegExp(`${CAMERA_PASSWORD}|${API_KEY}`), 'no secret in the error, the status or the log');
 
       await server.resetFaults();
       node.receive(await GOOD[input.target]());

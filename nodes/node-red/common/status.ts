@@ -17,8 +17,8 @@ const STYLE: Record<StatusKind, { fill: 'red' | 'green' | 'yellow' | 'blue' | 'g
   error: { fill: 'red', shape: 'ring' },
 };
 
-/** Status text is kept short: the editor shows one line under the node. */
-const MAX_TEXT = 48;
+/** Status text is kept short: the editor shows one line under the node (long enough for "workspace stream limit reached (10), retrying (100)"). */
+const MAX_TEXT = 56;
 
 export function showStatus(node: Node, kind: StatusKind, text: string): void {
   const short = text.length > MAX_TEXT ? `${text.slice(0, MAX_TEXT - 1)}…` : text;

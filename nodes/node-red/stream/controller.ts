@@ -192,6 +192,9 @@ export class StreamController {
       parameters: this.parameters(msg),
       ...(typeof this.config.realtime === 'boolean' ? { realtime: this.config.realtime } : {}),
       videoOutput: nameList(this.config.streamOutputs).length > 0 ? 'jpeg' : 'none',
+      // With realtime off a frame is acknowledged once its message reached the next node
+      // (see the result handler): a slow flow holds the server back instead of queueing.
+      ackMode: 'manual',
       logger: { debug: (m) => this.node.debug(m), info: (m) => this.node.log(m), warn: (m) => this.node.warn(m), error: () => undefined },
     };
     await this.stop();
@@ -255,6 +258,10 @@ export class StreamController {
       const msg: NodeMessage = { topic: this.topic, payload: result.data, frame: result.metadata, errors: result.errors };
       if (this.currentFile) msg.file = this.currentFile;
       send([msg, null]);
+      // Node-RED delivers a message in a setImmediate of its own; this one runs after it,
+      // i.e. after the next node's synchronous work on the message. Only then may the
+      // server go on (ack pacing; ignored in realtime mode).
+      setImmediate(() => stream.ack(result.frameId));
     });
     stream.on('video-frame', (frame) => {
       send([null, { topic: this.topic, payload: frame.data, frame: { index: frame.index, width: frame.width, height: frame.height, received_at: frame.receivedAt.toISOString() } }]);

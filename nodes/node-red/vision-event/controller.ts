@@ -118,14 +118,19 @@ export class VisionEventController {
   }
 
   async handle(msg: NodeMessageInFlow, send: (msg: NodeMessage) => void, done: (error?: Error) => void): Promise<void> {
+    const cooldownMs = Math.max(0, Number(this.config.cooldown ?? 1) || 0) * 1000;
+    const now = Date.now();
+    if (cooldownMs > 0 && now - this.lastAccepted < cooldownMs) {
+      showStatus(this.node, 'idle', this.t('status.cooldown'));
+      done();
+      return;
+    }
+    // Claim the cooldown slot now: messages arriving while this one is being queued are
+    // inside it. A message that fails gives the slot back.
+    const previousAccepted = this.lastAccepted;
+    this.lastAccepted = now;
+    let eventId: string | undefined;
     try {
-      const cooldownMs = Math.max(0, Number(this.config.cooldown ?? 1) || 0) * 1000;
-      const now = Date.now();
-      if (cooldownMs > 0 && now - this.lastAccepted < cooldownMs) {
-        showStatus(this.node, 'idle', this.t('status.cooldown'));
-        done();
-        return;
-      }
       const event = await this.build(msg);
       const image = msg.image === undefined || msg.image === null ? undefined : toImageBuffer(msg.image);
       const detections = msg.predictions === undefined || msg.predictions === null ? undefined : toObjectDetections(msg.predictions);
@@ -134,13 +139,17 @@ export class VisionEventController {
         this.node.warn(this.t('warn.predictionsWithoutImage'));
       }
       const outbox = await this.open();
-      await outbox.enqueue(event, image, image ? detections : undefined);
-      this.lastAccepted = now;
-      this.messages.set(event.eventId, msg);
+      // Known before it is queued: delivery starts at once and may be refused at once.
+      eventId = event.eventId;
+      this.messages.set(eventId, msg);
       if (this.messages.size > KEEP_MESSAGES) this.messages.delete(this.messages.keys().next().value as string);
-      send({ ...msg, eventId: event.eventId });
+      // Resolves once the event is on disk: the message goes on only when a crash can no longer lose it.
+      await outbox.enqueue(event, image, image ? detections : undefined);
+      send({ ...msg, eventId });
       done();
     } catch (caught) {
+      this.lastAccepted = previousAccepted;
+      if (eventId) this.messages.delete(eventId);
       const error = toRoboflowError(caught, 'invalid-input');
       showStatus(this.node, 'error', statusText(error));
       done(asError(error));
