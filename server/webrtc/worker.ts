@@ -41,6 +41,8 @@ export interface WorkerSummary {
   state: 'negotiating' | 'running' | 'complete' | 'ended';
   framesReceived: number;
   framesProcessed: number;
+  /** The highest frame id the client acknowledged (0 before its first ack). */
+  framesAcknowledged: number;
   framesDropped: number;
   startedAt: string;
   endedAt?: string;
@@ -126,6 +128,7 @@ export class WorkerSession {
       state: this.state,
       framesReceived: this.received,
       framesProcessed: this.processed,
+      framesAcknowledged: this.lastAck,
       framesDropped: this.dropped,
       startedAt: this.startedAt.toISOString(),
       ...(this.endedAt ? { endedAt: this.endedAt.toISOString() } : {}),

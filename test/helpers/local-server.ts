@@ -13,6 +13,7 @@ export interface SessionSummary {
   state: string;
   source: string;
   framesProcessed: number;
+  framesAcknowledged: number;
   startedAt: string;
   endedAt?: string;
   endedReason?: string;

@@ -52,8 +52,14 @@ describe('reliability: file results are complete with a slow flow', function () 
     ]), { cfg: { apiKey: API_KEY } });
     const errors = recordErrors(helper.getNode('stream'));
 
-    // Watch how far the server gets ahead of the flow while the file streams.
+    // Watch how far the server gets ahead of the flow while the file streams. Pacing starts
+    // with the client's first ack (as on the hosted server): frames the server ran through
+    // before that are a start-up burst, not a breach; from the first sample where the
+    // server is within its ack window, the window must hold until the end.
     let maxAhead = 0;
+    let maxAckedAhead = Number.NEGATIVE_INFINITY;
+    let burst = 0;
+    let paced = false;
     let samples = 0;
     const watching = (async () => {
       while (!received.some((msg) => (msg as { complete?: boolean }).complete)) {
@@ -62,8 +68,14 @@ describe('reliability: file results are complete with a slow flow', function () 
         // overstates how far ahead the server was when it counted.
         const handled = received.length;
         if (session) {
-          maxAhead = Math.max(maxAhead, session.framesProcessed - handled);
-          samples++;
+          maxAckedAhead = Math.max(maxAckedAhead, session.framesAcknowledged - handled);
+          if (!paced && session.framesAcknowledged > 0 && session.framesProcessed <= session.framesAcknowledged + ackWindow) paced = true;
+          if (paced) {
+            maxAhead = Math.max(maxAhead, session.framesProcessed - handled);
+            samples++;
+          } else {
+            burst = Math.max(burst, session.framesProcessed);
+          }
         }
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
@@ -77,9 +89,11 @@ describe('reliability: file results are complete with a slow flow', function () 
     assert.ok((received.at(-1) as { complete?: boolean }).complete, 'complete comes last');
     assert.deepEqual((received.at(-1) as NodeMessage).payload, { frames, terminationReason: null });
     assert.deepEqual(errors, []);
-    assert.ok(samples >= 20, `the server was watched while streaming (${samples} samples)`);
-    // The server processes frame n+1 only when frame n - ackWindow + 1 was acknowledged; a
-    // frame is acknowledged once the slow node returned from it: at most ackWindow + 1 ahead.
-    assert.ok(maxAhead <= ackWindow + 1, `the server stayed at most ${ackWindow + 1} frames ahead of the flow (was ${maxAhead})`);
+    assert.ok(samples >= 20, `the server was watched while paced (${samples} samples; start-up burst ${burst} frames)`);
+    // The node acknowledges a frame only after the slow node returned from it.
+    assert.ok(maxAckedAhead <= 0, `no frame was acknowledged before the flow handled it (ack ran ${maxAckedAhead} ahead)`);
+    // The server processes frame n + 1 only when n + 1 <= last ack + ackWindow: once paced it
+    // is at most ackWindow frames past the last ack, hence past what the flow has handled.
+    assert.ok(maxAhead <= ackWindow, `the server stayed at most ${ackWindow} frame(s) ahead of the flow (was ${maxAhead})`);
   });
 });
