@@ -22,11 +22,16 @@ export function parseResultChunk(message: Uint8Array): ResultChunk | undefined {
 /** Builds an upload chunk: 8-byte header (index, total) then the file bytes. */
 export function encodeUploadChunk(chunkIndex: number, totalChunks: number, data: Uint8Array): Uint8Array<ArrayBuffer> {
   const message = new Uint8Array(UPLOAD_HEADER_BYTES + data.byteLength);
-  const header = new DataView(message.buffer);
-  header.setUint32(0, chunkIndex, true);
-  header.setUint32(4, totalChunks, true);
+  writeUploadHeader(message, chunkIndex, totalChunks);
   message.set(data, UPLOAD_HEADER_BYTES);
   return message;
+}
+
+/** Writes the 8-byte upload header (chunk_index, total_chunks; little-endian uint32) at the start of `message`. */
+export function writeUploadHeader(message: Uint8Array, chunkIndex: number, totalChunks: number): void {
+  const header = new DataView(message.buffer, message.byteOffset, UPLOAD_HEADER_BYTES);
+  header.setUint32(0, chunkIndex, true);
+  header.setUint32(4, totalChunks, true);
 }
 
 export interface ReassemblerLimits {

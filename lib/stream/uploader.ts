@@ -1,7 +1,7 @@
 import { open, stat } from 'node:fs/promises';
 import { RoboflowError } from '../errors';
-import { encodeUploadChunk } from './chunks';
-import { CHUNK_PAYLOAD_BYTES, UPLOAD_BUFFER_LIMIT } from './protocol';
+import { writeUploadHeader } from './chunks';
+import { CHUNK_PAYLOAD_BYTES, UPLOAD_BUFFER_LIMIT, UPLOAD_HEADER_BYTES } from './protocol';
 
 export interface UploadProgress {
   sentBytes: number;
@@ -85,16 +85,22 @@ export class FileUploader {
     try {
       let sentBytes = 0;
       let lastPercent = -1;
+      // One message buffer for every chunk: the file is read straight behind the header.
+      // send() copies the bytes into WebRTC's own buffer before it returns, so reusing it
+      // is safe, and a 1 GB upload allocates nothing per chunk (no garbage to collect).
+      const message = Buffer.allocUnsafe(UPLOAD_HEADER_BYTES + CHUNK_PAYLOAD_BYTES);
       for (let index = 0; index < totalChunks; index++) {
         await drained(this.channel, UPLOAD_BUFFER_LIMIT, () => this.cancelled);
         if (this.cancelled) throw new RoboflowError('aborted', 'Upload cancelled');
-        const buffer = Buffer.allocUnsafe(Math.min(CHUNK_PAYLOAD_BYTES, totalBytes - sentBytes));
-        const { bytesRead } = await file.read(buffer, 0, buffer.byteLength, sentBytes);
-        if (bytesRead !== buffer.byteLength) {
+        const length = Math.min(CHUNK_PAYLOAD_BYTES, totalBytes - sentBytes);
+        const { bytesRead } = await file.read(message, UPLOAD_HEADER_BYTES, length, sentBytes);
+        if (bytesRead !== length) {
           throw new RoboflowError('invalid-input', `Video file changed while uploading: ${this.path}`);
         }
         if (this.channel.readyState !== 'open') throw new RoboflowError('network', 'Upload interrupted: the connection closed', { retryable: true });
-        this.channel.send(encodeUploadChunk(index, totalChunks, buffer));
+        writeUploadHeader(message, index, totalChunks);
+        // The last chunk is usually shorter: send it in a buffer of its own size.
+        this.channel.send(length === CHUNK_PAYLOAD_BYTES ? message : Buffer.from(message.subarray(0, UPLOAD_HEADER_BYTES + length)));
         sentBytes += bytesRead;
         const percent = Math.floor((sentBytes / totalBytes) * 100);
         if (percent !== lastPercent) {

@@ -26,6 +26,12 @@ export interface OutboxOptions {
   maxEntries?: number;
   /** Events per request (at most 100). */
   batchSize?: number;
+  /**
+   * Under load, how long to let a partly filled batch fill up before sending it (ms).
+   * The first event after a quiet spell goes at once; only back-to-back batches wait,
+   * so a steady stream of events goes in full batches. Default 100.
+   */
+  lingerMs?: number;
   retry?: Partial<BackoffOptions>;
   logger?: Logger;
 }
@@ -67,6 +73,8 @@ export class EventOutbox extends TypedEmitter<OutboxEvents> {
   /** Callers waiting for the next save (enqueue resolves once its event is on disk). */
   private saveWaiters: Array<() => void> = [];
   private idleWaiters: Array<() => void> = [];
+  /** Wakes a lingering pump once a full batch is queued (or the outbox closes). */
+  private batchFilled: (() => void) | undefined;
 
   private constructor(options: OutboxOptions) {
     const logger = safeLogger(options.logger);
@@ -117,6 +125,7 @@ export class EventOutbox extends TypedEmitter<OutboxEvents> {
       this.emit('dropped', { eventIds: dropped.map((old) => old.event.eventId), reason: `queue full (${max})` });
     }
     const saved = this.scheduleSave();
+    if (this.entries.length >= this.batchLimit()) this.batchFilled?.();
     void this.pump();
     await saved;
   }
@@ -137,6 +146,7 @@ export class EventOutbox extends TypedEmitter<OutboxEvents> {
   async close(options: { discard?: boolean } = {}): Promise<void> {
     this.closed = true;
     this.abort.abort();
+    this.batchFilled?.();
     clearTimeout(this.saveTimer);
     this.saveTimer = undefined;
     while (this.sending) await sleep(10);
@@ -212,7 +222,7 @@ export class EventOutbox extends TypedEmitter<OutboxEvents> {
     this.sending = true;
     try {
       while (!this.closed && this.entries.length > 0) {
-        const batch = this.entries.slice(0, Math.min(MAX_BATCH, this.options.batchSize ?? MAX_BATCH));
+        const batch = this.entries.slice(0, this.batchLimit());
         try {
           for (const entry of batch) await this.attachImage(entry);
           const outcomes = await deliverEvents(this.options.client, batch.map((entry) => entry.event), this.abort.signal);
@@ -221,6 +231,8 @@ export class EventOutbox extends TypedEmitter<OutboxEvents> {
           if (sent.length > 0) this.emit('sent', { eventIds: sent, requests: 1 });
           for (const outcome of outcomes) if (!outcome.ok) this.emit('rejected', { eventId: outcome.eventId, error: outcome.error });
           this.failures = 0;
+          // Busy: give the next batch a moment to fill rather than send a few events per request.
+          if (this.entries.length > 0 && this.entries.length < this.batchLimit()) await this.lingerForBatch();
         } catch (caught) {
           if (this.closed) break;
           if (!(await this.waitAfter(toRoboflowError(caught, 'network')))) break;
@@ -230,6 +242,23 @@ export class EventOutbox extends TypedEmitter<OutboxEvents> {
       this.sending = false;
       if (this.entries.length === 0) for (const wake of this.idleWaiters.splice(0)) wake();
     }
+  }
+
+  private batchLimit(): number {
+    return Math.max(1, Math.min(MAX_BATCH, this.options.batchSize ?? MAX_BATCH));
+  }
+
+  private lingerForBatch(): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(wake, this.options.lingerMs ?? 100);
+      const self = this;
+      function wake(): void {
+        clearTimeout(timer);
+        if (self.batchFilled === wake) self.batchFilled = undefined;
+        resolve();
+      }
+      this.batchFilled = wake;
+    });
   }
 
   /** Reports a failure and waits before the next try; false when closing cut the wait short. */

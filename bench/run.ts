@@ -1,0 +1,291 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, openSync, closeSync, rmSync, statSync, writeSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { prepareUserDir, REPO_ROOT, startNodeRed } from '../scripts/lib/node-red-process';
+import { generateSceneVideo } from '../server/media/generate';
+import { getScene } from '../server/media/scenes';
+import { API_KEY, startLocalServer, type RunningServer } from '../test/helpers/local-server';
+
+/**
+ * `npm run bench`: every figure measured side by side with its reference in this run,
+ * printed as a ratio and written to bench/results/latest.json and latest.md.
+ * `--smoke` runs each benchmark briefly with small inputs (npm test uses it to keep the
+ * benchmarks working: it checks that figures come out, not that they are fast).
+ * `--out DIR` writes the results elsewhere.
+ *
+ * On a machine with two or more cores the local server is pinned to core 1 and every
+ * client process to core 0, so a client's CPU time and the server's never mix.
+ */
+
+const args = process.argv.slice(2);
+const SMOKE = args.includes('--smoke');
+const OUT = args.includes('--out') ? args[args.indexOf('--out') + 1] : join(REPO_ROOT, 'bench', 'results');
+const PIN = !SMOKE && cpus().length >= 2 && spawnSync('taskset', ['-V']).status === 0;
+const WORK = join(REPO_ROOT, '.tmp', 'bench');
+const WARMUP_MS = SMOKE ? 1_000 : 6_000;
+const UPLOAD_BYTES = SMOKE ? 16 * 1024 * 1024 : 1024 * 1024 * 1024;
+
+type Json = Record<string, unknown>;
+
+interface Row {
+  section: string;
+  metric: string;
+  ours: number;
+  reference: number | null;
+  referenceName: string;
+  /** ours / reference, or the figure against its budget. */
+  ratio: number | null;
+  target: string;
+  met: boolean;
+}
+
+const rows: Row[] = [];
+const raw: Record<string, unknown> = {};
+
+function row(section: string, metric: string, ours: number, reference: number | null, referenceName: string, ratio: number | null, target: string, met: boolean): void {
+  rows.push({ section, metric, ours, reference, referenceName, ratio: ratio === null ? null : Math.round(ratio * 100) / 100, target, met });
+}
+
+function log(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+/** Runs one worker (a separate process: its CPU and memory are its own) and returns its result line. */
+function worker<T = Json>(name: string, workerArgs: Array<string | number>): Promise<T> {
+  const command = [process.execPath, '--require', 'tsx/cjs', join(REPO_ROOT, 'bench', 'workers', `${name}.ts`), ...workerArgs.map(String)];
+  const [file, ...rest] = PIN ? ['taskset', '-c', '0', ...command] : command;
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, rest, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
+    child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+    child.on('exit', (code) => {
+      const line = stdout.split('\n').find((text) => text.startsWith('BENCH_RESULT '));
+      if (code !== 0 || !line) return reject(new Error(`bench worker ${name} failed (${code}): ${stderr.slice(-2000)}`));
+      resolve(JSON.parse(line.slice('BENCH_RESULT '.length)) as T);
+    });
+  });
+}
+
+function pinProcess(pid: number | undefined, core: number): void {
+  if (PIN && pid) spawnSync('taskset', ['-a', '-p', '-c', String(core), String(pid)], { stdio: 'ignore' });
+}
+
+/**
+ * Waits until the server runs no session: a client that just exited leaves its session
+ * to the server's disconnect detection, and the next run must not share the server with it.
+ */
+async function serverIdle(server: RunningServer): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while ((await server.sessions()).active.length > 0) {
+    if (Date.now() > deadline) {
+      log('warning: sessions still running on the server after 30 s; ending them');
+      await server.json('/local/sessions', { method: 'DELETE' });
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+async function latencyAndCpu(server: RunningServer): Promise<void> {
+  const seconds = SMOKE ? 2 : 10;
+  for (const [width, height] of [[640, 480], [1280, 720]] as const) {
+    // In ABBA order, averaged: drift in the machine's speed during the runs cancels out.
+    const live = async (client: string): Promise<LiveResult> => {
+      await serverIdle(server);
+      return worker<LiveResult>('live', [client, server.url, API_KEY, width, height, 30, seconds, 1, WARMUP_MS]);
+    };
+    const runs = SMOKE ? [await live('ours'), await live('sdk')] : [await live('ours'), await live('sdk'), await live('sdk'), await live('ours')];
+    const ours = averageLive(runs.filter((_, i) => i === 0 || i === 3));
+    const sdk = averageLive(runs.filter((_, i) => i === 1 || i === 2));
+    raw[`live-${width}x${height}`] = { runs, ours, sdk };
+    const label = `${width}x${height}@30`;
+    log(`live ${label}: ours p50 ${ours.latencyMs.p50} ms, SDK ${sdk.latencyMs.p50} ms`);
+    row('1. Frame -> result latency', `${label} p50 (ms)`, ours.latencyMs.p50, sdk.latencyMs.p50, 'official SDK', ours.latencyMs.p50 / sdk.latencyMs.p50, '<= 1.10x', ours.latencyMs.p50 <= 1.1 * sdk.latencyMs.p50);
+    row('1. Frame -> result latency', `${label} p95 (ms)`, ours.latencyMs.p95, sdk.latencyMs.p95, 'official SDK', ours.latencyMs.p95 / sdk.latencyMs.p95, '-', true);
+    row('1. Frame -> result latency', `${label} p99 (ms)`, ours.latencyMs.p99, sdk.latencyMs.p99, 'official SDK', ours.latencyMs.p99 / sdk.latencyMs.p99, '<= 1.25x', ours.latencyMs.p99 <= 1.25 * sdk.latencyMs.p99);
+    row('2. CPU and memory per stream', `${label} CPU s / 1,000 frames`, ours.cpuSecondsPer1000Frames, sdk.cpuSecondsPer1000Frames, 'official SDK', ours.cpuSecondsPer1000Frames / sdk.cpuSecondsPer1000Frames, '<= 1.00x', ours.cpuSecondsPer1000Frames <= sdk.cpuSecondsPer1000Frames);
+    row('2. CPU and memory per stream', `${label} steady RSS (MB)`, ours.steadyRssMb, sdk.steadyRssMb, 'official SDK', ours.steadyRssMb / sdk.steadyRssMb, '-', true);
+  }
+}
+
+interface LiveResult {
+  latencyMs: { p50: number; p95: number; p99: number };
+  cpuSecondsPer1000Frames: number;
+  steadyRssMb: number;
+  resultsPerSecondPerStream: number;
+  streams: number;
+}
+
+function averageLive(runs: LiveResult[]): LiveResult {
+  const mean = (pick: (run: LiveResult) => number): number => Math.round((runs.reduce((sum, run) => sum + pick(run), 0) / runs.length) * 1000) / 1000;
+  return {
+    streams: runs[0].streams,
+    latencyMs: { p50: mean((run) => run.latencyMs.p50), p95: mean((run) => run.latencyMs.p95), p99: mean((run) => run.latencyMs.p99) },
+    cpuSecondsPer1000Frames: mean((run) => run.cpuSecondsPer1000Frames),
+    steadyRssMb: mean((run) => run.steadyRssMb),
+    resultsPerSecondPerStream: mean((run) => run.resultsPerSecondPerStream),
+  };
+}
+
+/** Streams at 15 fps (640x480) in one client process on one core, more each round, until results fall behind. */
+async function concurrency(server: RunningServer): Promise<void> {
+  const counts = SMOKE ? [1, 2] : [1, 2, 4, 6, 8, 10];
+  const fps = 15;
+  let sustained = 0;
+  const rounds: LiveResult[] = [];
+  for (const streams of counts) {
+    await serverIdle(server);
+    const result = await worker<LiveResult>('live', ['ours', server.url, API_KEY, 640, 480, fps, SMOKE ? 2 : 6, streams, WARMUP_MS]);
+    rounds.push(result);
+    // Behind: some stream gets under 90 % of its frames' results, or p95 latency passes 500 ms.
+    const keepsUp = result.resultsPerSecondPerStream >= 0.9 * fps && result.latencyMs.p95 <= 500;
+    log(`concurrency ${streams} streams: ${result.resultsPerSecondPerStream} results/s per stream, p95 ${result.latencyMs.p95} ms${keepsUp ? '' : ' (behind)'}`);
+    if (!keepsUp) break;
+    sustained = streams;
+  }
+  raw.concurrency = rounds;
+  const last = rounds.at(-1)!;
+  row('2. CPU and memory per stream', 'streams one client core sustains at 15 fps', sustained, null, `(next step: ${last.resultsPerSecondPerStream} results/s, p95 ${last.latencyMs.p95} ms)`, null, 'measured', true);
+}
+
+/** The Stream node in a real Node-RED vs the bare engine: result messages per second for the same file, realtime off. */
+async function nodeOverhead(server: RunningServer): Promise<void> {
+  mkdirSync(WORK, { recursive: true });
+  const loops = SMOKE ? 4 : 40;
+  const video = join(WORK, `two-squares-x${loops}.mp4`);
+  if (!existsSync(video)) await generateSceneVideo(getScene('two-squares'), video, { loops });
+  const bare = await worker<{ resultsPerSecond: number; results: number }>('file-rate', [server.url, API_KEY, video]);
+  const userDir = mkdtempSync(join(tmpdir(), 'roboflow-bench-nr-'));
+  prepareUserDir(userDir, { linkRepository: true });
+  const nodeRed = await startNodeRed(userDir);
+  pinProcess(nodeRed.process.pid, 0);
+  try {
+    // A Function node counts results and reports first-to-last timing on `complete`.
+    const count = [
+      'const now = Date.now();',
+      "if (msg.complete) { node.warn('BENCH_NODE ' + JSON.stringify({ results: context.get('n') || 0, ms: (context.get('last') || now) - (context.get('first') || now) })); return null; }",
+      "context.set('n', (context.get('n') || 0) + 1);",
+      "if (!context.get('first')) context.set('first', now);",
+      "context.set('last', now);",
+      'return null;',
+    ].join('\n');
+    await nodeRed.deploy([
+      { id: 'tab', type: 'tab', label: 'bench' },
+      { id: 'cfg', type: 'roboflow-config', name: 'local', serverUrl: server.url, apiUrl: server.url, region: 'us', plan: 'webrtc-gpu-small', version: 1, credentials: { apiKey: API_KEY } },
+      { id: 'stream', z: 'tab', x: 100, y: 100, type: 'roboflow-stream', roboflow: 'cfg', workspace: 'bench', workspaceType: 'str', workflow: 'image-stats', workflowType: 'str', dataOutputs: 'brightness', streamOutputs: '', source: 'file', url: video, urlType: 'str', start: 'deploy', realtime: false, version: 1, wires: [['count'], []] },
+      { id: 'count', z: 'tab', x: 300, y: 100, type: 'function', func: count, outputs: 1, wires: [[]] },
+    ]);
+    const deadline = Date.now() + 120_000;
+    let match: RegExpExecArray | null = null;
+    while (!(match = /BENCH_NODE (\{[^}]*\})/.exec(nodeRed.output.join(''))) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    if (!match) throw new Error(`the Stream node did not complete: ${nodeRed.output.join('').slice(-2000)}`);
+    const inNode = JSON.parse(match[1]) as { results: number; ms: number };
+    const nodeRate = (inNode.results - 1) / (inNode.ms / 1000);
+    raw.nodeOverhead = { bare, node: inNode };
+    log(`node overhead: bare ${bare.resultsPerSecond}/s, Node-RED ${Math.round(nodeRate)}/s (${inNode.results} results)`);
+    row('3. Node overhead', 'result messages / s (file, realtime off)', Math.round(nodeRate), bare.resultsPerSecond, 'bare engine', nodeRate / bare.resultsPerSecond, '>= 0.80x', nodeRate >= 0.8 * bare.resultsPerSecond && inNode.results === bare.results);
+  } finally {
+    await nodeRed.stop();
+    rmSync(userDir, { recursive: true, force: true });
+  }
+}
+
+/** A file of random bytes (nothing compresses it on the way). */
+function uploadFile(): string {
+  mkdirSync(WORK, { recursive: true });
+  const path = join(WORK, `upload-${UPLOAD_BYTES}.bin`);
+  if (existsSync(path) && statSync(path).size === UPLOAD_BYTES) return path;
+  const fd = openSync(path, 'w');
+  const block = Buffer.alloc(4 * 1024 * 1024);
+  for (let written = 0; written < UPLOAD_BYTES; written += block.byteLength) {
+    for (let i = 0; i < block.byteLength; i += 4) block.writeUInt32LE((Math.random() * 0x100000000) >>> 0, i);
+    writeSync(fd, block, 0, Math.min(block.byteLength, UPLOAD_BYTES - written));
+  }
+  closeSync(fd);
+  return path;
+}
+
+async function uploads(server: RunningServer): Promise<void> {
+  const file = uploadFile();
+  const size = SMOKE ? '16 MB' : '1 GB';
+  const run = async (mode: string): Promise<{ megabytesPerSecond: number; peakRssGrowthMb: number }> => {
+    await serverIdle(server);
+    const result = await worker<{ megabytesPerSecond: number; peakRssGrowthMb: number }>('upload', [mode, server.url, API_KEY, file]);
+    log(`upload ${mode}: ${result.megabytesPerSecond} MB/s, peak RSS +${result.peakRssGrowthMb} MB`);
+    // Each upload leaves its file in the server's data dir; end the sessions between runs.
+    await server.json('/local/sessions', { method: 'DELETE' });
+    return result;
+  };
+  const dcOurs = await run('datachannel-ours');
+  const dcSdk = await run('datachannel-sdk');
+  const putOurs = await run('put-ours');
+  const putReference = await run('put-reference');
+  raw.upload = { bytes: UPLOAD_BYTES, dcOurs, dcSdk, putOurs, putReference };
+  row('4. File upload', `data channel, ${size} (MB/s)`, dcOurs.megabytesPerSecond, dcSdk.megabytesPerSecond, 'official SDK', dcOurs.megabytesPerSecond / dcSdk.megabytesPerSecond, '>= 0.90x', dcOurs.megabytesPerSecond >= 0.9 * dcSdk.megabytesPerSecond);
+  row('4. File upload', `data channel, ${size}: peak RSS growth (MB)`, dcOurs.peakRssGrowthMb, dcSdk.peakRssGrowthMb, 'official SDK', dcOurs.peakRssGrowthMb / dcSdk.peakRssGrowthMb, '< 64 MB', dcOurs.peakRssGrowthMb < 64);
+  row('4. File upload', `signed-URL PUT, ${size} (MB/s)`, putOurs.megabytesPerSecond, putReference.megabytesPerSecond, 'createReadStream -> PUT', putOurs.megabytesPerSecond / putReference.megabytesPerSecond, '>= 0.80x', putOurs.megabytesPerSecond >= 0.8 * putReference.megabytesPerSecond);
+  row('4. File upload', `signed-URL PUT, ${size}: peak RSS growth (MB)`, putOurs.peakRssGrowthMb, putReference.peakRssGrowthMb, 'createReadStream -> PUT', putOurs.peakRssGrowthMb / putReference.peakRssGrowthMb, '< 64 MB', putOurs.peakRssGrowthMb < 64);
+}
+
+async function visionEvents(server: RunningServer): Promise<void> {
+  const count = SMOKE ? 2_000 : 20_000;
+  const offered = SMOKE ? 2_000 : 5_000;
+  const requestsBefore = await server.json<Record<string, number>>('/local/requests');
+  const result = await worker<{ eventsPerSecond: number; dropped: number }>('events', [server.url, API_KEY, count, offered]);
+  const requestsAfter = await server.json<Record<string, number>>('/local/requests');
+  const requests = ['vision_events', 'vision_events_batch'].reduce((sum, route) => sum + (requestsAfter[route] ?? 0) - (requestsBefore[route] ?? 0), 0);
+  const per100 = Math.round((requests / count) * 10000) / 100;
+  raw.visionEvents = { ...result, requestsOnServer: requests };
+  log(`vision events: ${result.eventsPerSecond}/s offered ${offered}/s, ${requests} requests for ${count}`);
+  row('5. Vision Events', `events / s sustained (${offered} / s offered, durable queue)`, result.eventsPerSecond, 2000, 'target', result.eventsPerSecond / 2000, '>= 2,000 / s', result.eventsPerSecond >= 2000 && result.dropped === 0);
+  row('5. Vision Events', 'requests per 100 events (counted by the server)', per100, 1, 'target', per100, '<= 1', per100 <= 1);
+}
+
+async function frameSource(): Promise<void> {
+  const result = await worker<{ msPerFrame: { p50: number; p95: number }; budgetMs: number }>('frame-source', [SMOKE ? 10 : 200]);
+  raw.frameSource = result;
+  log(`frame source: 720p JPEG -> I420 p50 ${result.msPerFrame.p50} ms`);
+  row('6. Frame source', '720p JPEG decode + I420, p50 (ms)', result.msPerFrame.p50, result.budgetMs, '30 fps budget (33 ms)', result.msPerFrame.p50 / result.budgetMs, '< 8 ms', result.msPerFrame.p50 < 8);
+}
+
+function markdown(): string {
+  const lines = [
+    `| Benchmark | Ours | Reference | Ratio | Target | Met |`,
+    `| --- | ---: | --- | ---: | --- | :---: |`,
+    ...rows.map((r) => `| ${r.section.replace(/^\d\. /, '')}: ${r.metric} | ${r.ours} | ${r.reference ?? ''} ${r.referenceName} | ${r.ratio === null ? '' : `${r.ratio}x`} | ${r.target} | ${r.met ? 'yes' : '**no**'} |`),
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const server = await startLocalServer(['--cameras', '']);
+  pinProcess(server.process.pid, 1);
+  try {
+    await latencyAndCpu(server);
+    await concurrency(server);
+    await nodeOverhead(server);
+    await uploads(server);
+    await visionEvents(server);
+    await frameSource();
+  } finally {
+    await server.stop();
+  }
+  const table = markdown();
+  const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'CPU'}, Node ${process.versions.node}${PIN ? ', server pinned to core 1, clients to core 0' : ''}`;
+  mkdirSync(OUT, { recursive: true });
+  writeFileSync(join(OUT, 'latest.json'), `${JSON.stringify({ date: new Date().toISOString(), smoke: SMOKE, machine, seconds: Math.round((Date.now() - started) / 1000), rows, raw }, null, 2)}\n`);
+  writeFileSync(join(OUT, 'latest.md'), `${machine}${SMOKE ? ' (smoke run: tiny inputs, figures not meaningful)' : ''}\n\n${table}`);
+  process.stdout.write(`\n${table}\n${machine}; ${Math.round((Date.now() - started) / 1000)} s. Written to ${join(OUT, 'latest.json')} and latest.md\n`);
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
+    process.exit(1);
+  },
+);
