@@ -111,6 +111,11 @@ describe('Node-RED: roboflow-stream', function () {
     node.receive({ topic: 'start', url: camera.rtsp_url });
     await eventually(() => results.length >= 3, 15_000, 'results after start');
     assert.deepEqual(Object.keys(results[0].payload as object), ['count']);
+    // "streaming" at once, the rate once a second has been measured (never a first "0 fps").
+    await eventually(() => statuses.some((s) => /^streaming [1-9]\d* fps$/.test(s.text ?? '')), 5_000, 'the measured rate on the status');
+    const live = statuses.filter((s) => s.text?.startsWith('streaming'));
+    assert.equal(live[0].text, 'streaming', 'the first live status has no rate yet');
+    assert.equal(live[0].fill, 'green');
     node.receive({ topic: 'reconfigure', payload: { dataOutputs: ['predictions'] } });
     await eventually(() => results.length > 0 && 'predictions' in (results[results.length - 1].payload as object), 10_000, 'reconfigured outputs');
     node.receive({ topic: 'stop' });

@@ -209,7 +209,6 @@ export class StreamController {
     config.streams.add(this.node.id);
     this.wire(stream, config.streams);
     stream.start();
-    this.startTicker();
   }
 
   private async stop(): Promise<void> {
@@ -227,8 +226,10 @@ export class StreamController {
     }
   }
 
+  /** Measures the result rate from the moment the stream is live (again). */
   private startTicker(): void {
     clearInterval(this.ticker);
+    this.resultsAtLastTick = this.results;
     this.ticker = setInterval(() => {
       this.fps = this.results - this.resultsAtLastTick;
       this.resultsAtLastTick = this.results;
@@ -241,7 +242,11 @@ export class StreamController {
     stream.on('state', (state) => {
       if (this.stream !== stream) return;
       if (state === 'connecting') showStatus(this.node, 'connecting', this.t('status.connecting'));
-      else if (state === 'streaming') showStatus(this.node, 'live', this.t('status.streaming', { fps: this.fps }));
+      else if (state === 'streaming') {
+        // Before its first second there is no rate to show yet ("0 fps" would alarm).
+        this.startTicker();
+        showStatus(this.node, 'live', this.t('status.started'));
+      }
       else if (state === 'idle') showStatus(this.node, 'idle', this.t('status.waitingFrames'));
       if (state === 'complete' || state === 'failed' || state === 'idle' || state === 'stopped') streams.delete(this.node.id);
       if (state === 'failed') void this.nextFile();
