@@ -28,3 +28,4 @@ export { JsonFile } from './persist';
 export { EventOutbox, type OutboxOptions, type OutboxEvents } from './vision-events/outbox';
 export { splitPayload, toImageBuffer } from './vision-events/builder';
 export { deliverEvents, isEventFault, type DeliveryOutcome } from './vision-events/deliver';
+export * from './objects';

@@ -1,0 +1,5 @@
+export { anchorOf, crosses, crossingDirection, insidePolygon, iou, type Anchor, type Box, type CrossingDirection, type Point } from './geometry';
+export { ObjectTracker, predict, type Detection, type Track, type TrackerOptions } from './tracker';
+export { ObjectEvents, type LineSpec, type ObjectCounts, type ObjectEvent, type ObjectEventsOptions, type ObjectState, type ZoneSpec } from './object-events';
+export { AlertPolicy, type AlertDecision, type AlertPolicyOptions } from './alert-policy';
+export { renderSnapshot, type Snapshot, type SnapshotBox, type SnapshotOptions } from './snapshot';
