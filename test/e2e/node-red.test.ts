@@ -33,10 +33,10 @@ describe('end to end: the packed package in a real Node-RED', function () {
     await server?.stop();
   });
 
-  it('installs from the tarball and registers all four nodes without errors', async () => {
+  it('installs from the tarball and registers all five nodes without errors', async () => {
     const nodes = (await (await nodeRed.request('/nodes', { headers: { accept: 'application/json' } })).json()) as Array<{ module: string; types: string[]; enabled: boolean; err?: string }>;
     const ours = nodes.filter((set) => set.module === PACKAGE_NAME);
-    assert.deepEqual(ours.flatMap((set) => set.types).sort(), ['roboflow-config', 'roboflow-stream', 'roboflow-video-job', 'vision-event']);
+    assert.deepEqual(ours.flatMap((set) => set.types).sort(), ['roboflow-config', 'roboflow-objects', 'roboflow-stream', 'roboflow-video-job', 'vision-event']);
     assert.ok(ours.every((set) => set.enabled && !set.err), JSON.stringify(ours));
     const installed = JSON.parse(readFileSync(join(userDir, 'node_modules', ...PACKAGE_NAME.split('/'), 'package.json'), 'utf8')) as { name: string };
     assert.equal(installed.name, PACKAGE_NAME);
@@ -57,8 +57,8 @@ describe('end to end: the packed package in a real Node-RED', function () {
   it('deploys every example with credentials; streams run; the key is never exported or printed', async () => {
     const flows = examplesFor({ url: server.url, rtspPort: Number(new URL((await server.cameras())[0].rtsp_url!).port), apiKey: API_KEY });
     await nodeRed.deploy(flows);
-    // Example 1 and 4 stream the RTSP camera; example 3 streams frames fetched every second.
-    await eventually(async () => (await server.sessions()).active.length === 3, 30_000, 'three sessions on the server');
+    // Examples 1, 4 and 5 stream the RTSP camera; example 3 streams frames fetched every second.
+    await eventually(async () => (await server.sessions()).active.length === 4, 30_000, 'four sessions on the server');
     await eventually(async () => (await server.sessions()).active.every((s) => s.framesProcessed > 5), 30_000, 'frames processed in every session');
     await eventually(async () => (await server.json<{ events: unknown[] }>('/local/vision-events')).events.length > 0, 30_000, 'a Vision Event from example 4');
     const exported = JSON.stringify(await nodeRed.getFlows());
@@ -76,8 +76,8 @@ describe('end to end: the packed package in a real Node-RED', function () {
     const flows = (await nodeRed.getFlows()) as Array<Record<string, unknown>>;
     // A full redeploy restarts every node (credentials are kept by Node-RED).
     await nodeRed.deploy(flows.map((node) => (node.type === 'roboflow-stream' ? { ...node, name: `${String(node.name)} (edited)` } : node)));
-    await eventually(async () => (await server.sessions()).endedTotal >= before.endedTotal + 3, 20_000, 'old sessions ended');
-    await eventually(async () => (await server.sessions()).active.length === 3, 30_000, 'new sessions running');
+    await eventually(async () => (await server.sessions()).endedTotal >= before.endedTotal + 4, 20_000, 'old sessions ended');
+    await eventually(async () => (await server.sessions()).active.length === 4, 30_000, 'new sessions running');
     await nodeRed.deploy([]);
     await eventually(async () => (await server.sessions()).active.length === 0, 20_000, 'every session ended after the delete');
     const ended = (await server.sessions()).ended.slice(0, 3);

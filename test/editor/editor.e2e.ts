@@ -39,7 +39,7 @@ import {
 const SHOTS = join(REPO_ROOT, '.tmp', 'editor-screenshots');
 const DOCS = join(REPO_ROOT, 'docs');
 /** The screenshots the README shows, by the name this test saves them under. */
-const DOC_SHOTS = ['editor-palette', 'editor-config-dialog', 'editor-stream-dialog', 'editor-video-job-dialog', 'editor-vision-event-dialog', 'editor-example-running'];
+const DOC_SHOTS = ['editor-palette', 'editor-config-dialog', 'editor-stream-dialog', 'editor-video-job-dialog', 'editor-vision-event-dialog', 'editor-objects-dialog', 'editor-example-running'];
 const WRONG_KEY = secret('wrong-editor-key-42');
 
 /** The flow nodes of the package, as the palette must show them. */
@@ -47,6 +47,7 @@ const PALETTE = [
   { type: 'roboflow-stream', label: 'Roboflow Stream', icon: 'roboflow-stream.svg' },
   { type: 'roboflow-video-job', label: 'Roboflow Video Job', icon: 'roboflow-video-job.svg' },
   { type: 'vision-event', label: 'Roboflow Vision Event', icon: 'vision-event.svg' },
+  { type: 'roboflow-objects', label: 'Roboflow Objects', icon: 'roboflow-objects.svg' },
 ];
 
 describe('the editor in a real browser', function () {
@@ -216,8 +217,30 @@ describe('the editor in a real browser', function () {
     assert.equal(await showsInvalid(workspaceNode(page, 'front-door: safety_alert')), false);
   });
 
+  it('a Roboflow Objects node: every field and its validation', async () => {
+    await dragOntoWorkspace(page, 'roboflow-objects', 560, 200);
+    const node = workspaceNode(page, 'Roboflow Objects');
+    await node.waitFor();
+    const dialog = await openEditDialog(page, node);
+    assert.deepEqual(await visibleFields(dialog, 'node-input'), ['name', 'predictions', 'classes', 'minConfidence', 'anchor', 'leaveAfter', 'updateEvery', 'clock', 'areas', 'alertClasses', 'alertConfidence', 'alertDwell', 'alertZones', 'alertRate', 'snapshot']);
+    assertLabelled(await visibleLabelTexts(dialog));
+    await typeInto(page, 'node-input-areas', '{"zones": [');
+    assert.ok(await markedInvalid(page, 'node-input-areas'), 'zones that are not JSON are marked invalid');
+    await typeInto(page, 'node-input-areas', '{"zones": [{"name": "door", "polygon": [[430, 200], [640, 200], [640, 360], [430, 360]]}]}');
+    assert.equal(await markedInvalid(page, 'node-input-areas'), false);
+    await typeInto(page, 'node-input-alertConfidence', 'high');
+    assert.ok(await markedInvalid(page, 'node-input-alertConfidence'), 'an alert confidence that is neither a number nor JSON is marked invalid');
+    await typeInto(page, 'node-input-alertConfidence', '{"person": 0.8, "*": 0.5}');
+    assert.equal(await markedInvalid(page, 'node-input-alertConfidence'), false);
+    await typeInto(page, 'node-input-alertZones', 'door');
+    await typeInto(page, 'node-input-name', 'people at the door');
+    await screenshot(page, SHOTS, 'editor-objects-dialog');
+    await page.locator('#node-dialog-ok').click();
+    assert.equal(await showsInvalid(workspaceNode(page, 'people at the door')), false);
+  });
+
   it('the help sidebar shows each node\'s help', async () => {
-    for (const [type, label] of [['roboflow-stream', 'Door camera'], ['roboflow-video-job', 'detect-colors'], ['vision-event', 'front-door: safety_alert']]) {
+    for (const [type, label] of [['roboflow-stream', 'Door camera'], ['roboflow-video-job', 'detect-colors'], ['vision-event', 'front-door: safety_alert'], ['roboflow-objects', 'people at the door']]) {
       await workspaceNode(page, label).locator('.red-ui-flow-node').first().click();
       await page.locator('#red-ui-tab-help-link-button').click();
       const help = page.locator('#red-ui-sidebar-content');
@@ -304,6 +327,9 @@ describe('the editor in a real browser', function () {
     await page.locator('#red-ui-workspace-tabs .red-ui-tab', { hasText: jobTab }).first().click();
     await workspaceNode(page, 'process the demo video').locator('.red-ui-flow-node-button').click();
     await eventually(async () => (await debugFrom('job results').count()) >= 1, 90_000, 'the video job results in the Debug sidebar');
+
+    // Example 5: one alert per visit of the person at the door, with a snapshot.
+    await eventually(async () => (await debugFrom('alert (replace with a notification)').count()) >= 1, 60_000, 'an alert from example 5 in the Debug sidebar');
 
     // Example 4: a person in view is logged as a Vision Event.
     await eventually(async () => (await server.json<{ events: unknown[] }>('/local/vision-events')).events.length > 0, 60_000, 'a Vision Event from example 4');

@@ -12,8 +12,9 @@ export const configNodeModule = require('../../nodes/node-red/roboflow-config');
 export const streamNodeModule = require('../../nodes/node-red/roboflow-stream');
 export const videoJobNodeModule = require('../../nodes/node-red/roboflow-video-job');
 export const visionEventNodeModule = require('../../nodes/node-red/vision-event');
+export const objectsNodeModule = require('../../nodes/node-red/roboflow-objects');
 /* eslint-enable @typescript-eslint/no-require-imports */
-export const ALL_NODES = [configNodeModule, streamNodeModule, videoJobNodeModule, visionEventNodeModule];
+export const ALL_NODES = [configNodeModule, streamNodeModule, videoJobNodeModule, visionEventNodeModule, objectsNodeModule];
 
 helper.init(require.resolve('node-red'));
 scanNodeRedOutput();

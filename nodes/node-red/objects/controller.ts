@@ -1,0 +1,313 @@
+import type { Node, NodeMessage, NodeMessageInFlow } from 'node-red';
+import { AlertPolicy, ObjectEvents, RoboflowError, renderSnapshot, toImageBuffer, toRoboflowError, type Anchor, type Detection, type LineSpec, type ObjectEvent, type ObjectState, type ZoneSpec } from '../../../lib';
+import type { Translate } from '../common/i18n';
+import { nameList } from '../common/properties';
+import { asError, statusText } from '../common/report';
+import { showStatus } from '../common/status';
+
+export interface ObjectsProperties {
+  name: string;
+  /** Where the detections are in msg.payload (default "predictions"). */
+  predictions: string;
+  anchor: Anchor;
+  /** "arrival": times are when results arrive (live sources); "video": the frame's time in the video (files, deterministic). */
+  clock: 'arrival' | 'video';
+  /** Seconds unseen before an object has left. */
+  leaveAfter: number | string;
+  /** Seconds between update events of an object (0: none). */
+  updateEvery: number | string;
+  classes: string;
+  minConfidence: number | string;
+  /** JSON: {"zones": [{name, polygon}], "lines": [{name, from, to}]}. */
+  areas: string;
+  alertClasses: string;
+  /** A number, or JSON {"person": 0.8, "*": 0.5}. */
+  alertConfidence: string;
+  /** Seconds present before an alert. */
+  alertDwell: number | string;
+  alertZones: string;
+  /** Alerts per minute at most (0: no cap). */
+  alertRate: number | string;
+  snapshot: boolean | string;
+  version: number;
+}
+
+type Send = (msg: Array<NodeMessage | null>) => void;
+type Done = (error?: Error) => void;
+
+interface Areas {
+  zones: ZoneSpec[];
+  lines: LineSpec[];
+}
+
+function isPoint(value: unknown): value is [number, number] {
+  return Array.isArray(value) && value.length === 2 && value.every((n) => typeof n === 'number' && Number.isFinite(n));
+}
+
+/** Parses the zones-and-lines JSON, saying what is wrong in terms a user can fix. */
+export function parseAreas(text: string): Areas {
+  if (!text || !text.trim()) return { zones: [], lines: [] };
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new RoboflowError('invalid-input', `Zones and lines are not valid JSON: ${(error as Error).message}`);
+  }
+  const record = (value ?? {}) as { zones?: unknown; lines?: unknown };
+  const zones = Array.isArray(record.zones) ? record.zones : [];
+  const lines = Array.isArray(record.lines) ? record.lines : [];
+  const names = new Set<string>();
+  const named = (item: { name?: unknown }, kind: string, index: number): string => {
+    const name = typeof item.name === 'string' && item.name.trim() ? item.name.trim() : '';
+    if (!name) throw new RoboflowError('invalid-input', `${kind} ${index + 1} needs a "name"`);
+    if (names.has(name)) throw new RoboflowError('invalid-input', `Two zones or lines are called "${name}"`);
+    names.add(name);
+    return name;
+  };
+  return {
+    zones: zones.map((item: { name?: unknown; polygon?: unknown }, index) => {
+      const name = named(item, 'Zone', index);
+      if (!Array.isArray(item.polygon) || item.polygon.length < 3 || !item.polygon.every(isPoint)) throw new RoboflowError('invalid-input', `Zone "${name}" needs a "polygon" of at least 3 [x, y] points`);
+      return { name, polygon: item.polygon as Array<[number, number]> };
+    }),
+    lines: lines.map((item: { name?: unknown; from?: unknown; to?: unknown }, index) => {
+      const name = named(item, 'Line', index);
+      if (!isPoint(item.from) || !isPoint(item.to)) throw new RoboflowError('invalid-input', `Line "${name}" needs "from" and "to" as [x, y] points`);
+      return { name, from: item.from, to: item.to };
+    }),
+  };
+}
+
+function seconds(value: number | string, fallback: number): number {
+  const n = Number(value);
+  return value === '' || !Number.isFinite(n) || n < 0 ? fallback : n;
+}
+
+function confidenceRule(text: string): number | Record<string, number> | undefined {
+  if (!text || !String(text).trim()) return undefined;
+  const n = Number(text);
+  if (Number.isFinite(n)) return n;
+  try {
+    const value = JSON.parse(text) as unknown;
+    if (value && typeof value === 'object' && Object.values(value).every((v) => typeof v === 'number')) return value as Record<string, number>;
+  } catch {
+    // Reported below.
+  }
+  throw new RoboflowError('invalid-input', 'Alert confidence must be a number or JSON such as {"person": 0.8, "*": 0.5}');
+}
+
+/** A workflow image output in the results ({type: "base64", value}), rendered by the workflow with its boxes. */
+function renderedImage(payload: unknown): Buffer | undefined {
+  if (!payload || typeof payload !== 'object') return undefined;
+  for (const value of Object.values(payload as Record<string, unknown>)) {
+    if (value && typeof value === 'object' && (value as { type?: unknown }).type === 'base64' && typeof (value as { value?: unknown }).value === 'string') {
+      return toImageBuffer(value);
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Maps a Roboflow Objects node onto the engine's objects module: results messages of a
+ * Roboflow Stream node in, alerts (with a snapshot), object events and counts out.
+ * Processed video frames (the Stream node's second output, wired in too) are kept as the
+ * picture for the next alert.
+ */
+export class ObjectsController {
+  private readonly objects: ObjectEvents;
+  private readonly policy: AlertPolicy;
+  private readonly snapshot: boolean;
+  private readonly field: string;
+  private latestFrame: Buffer | undefined;
+  private lastCounts = '';
+  private readonly ticker: NodeJS.Timeout | undefined;
+  private send: Send = (msg) => this.node.send(msg);
+  private alerts = 0;
+  private lastTime = 0;
+
+  constructor(
+    private readonly node: Node,
+    private readonly config: ObjectsProperties,
+    private readonly t: Translate,
+  ) {
+    const areas = parseAreas(config.areas);
+    this.field = config.predictions?.trim() || 'predictions';
+    this.objects = new ObjectEvents({
+      zones: areas.zones,
+      lines: areas.lines,
+      anchor: config.anchor === 'center' ? 'center' : 'bottom',
+      leaveAfterMs: seconds(config.leaveAfter, 1) * 1000,
+      updateEveryMs: seconds(config.updateEvery, 0) * 1000,
+      classes: nameList(config.classes),
+      minConfidence: seconds(config.minConfidence, 0),
+    });
+    const known = new Set(areas.zones.map((zone) => zone.name));
+    const alertZones = nameList(config.alertZones);
+    const unknown = alertZones.filter((zone) => !known.has(zone));
+    if (unknown.length > 0) throw new RoboflowError('invalid-input', `Alert zones not defined in the zones: ${unknown.join(', ')}`);
+    this.policy = new AlertPolicy({
+      classes: nameList(config.alertClasses),
+      minConfidence: confidenceRule(config.alertConfidence),
+      minDwellMs: seconds(config.alertDwell, 0) * 1000,
+      zones: alertZones,
+      maxPerMinute: seconds(config.alertRate, 0) > 0 ? seconds(config.alertRate, 0) : undefined,
+    });
+    this.snapshot = config.snapshot !== false && config.snapshot !== 'false';
+    // With live sources, objects must also leave when results stop coming.
+    if (config.clock !== 'video') this.ticker = setInterval(() => void this.emit(this.objects.expire(Date.now()), [], Date.now()), 500);
+    showStatus(this.node, 'idle', this.t('status.waiting'));
+  }
+
+  async handle(msg: NodeMessageInFlow, send: Send, done: Done): Promise<void> {
+    this.send = send;
+    try {
+      if (msg.topic === 'reset') {
+        this.objects.end();
+        this.lastCounts = '';
+        this.sendCounts(true);
+        return done();
+      }
+      if (msg.topic === 'counts') {
+        this.sendCounts(true);
+        return done();
+      }
+      // A processed video frame from the Stream node's second output: the next snapshot.
+      if (Buffer.isBuffer(msg.payload)) {
+        this.latestFrame = msg.payload;
+        return done();
+      }
+      if ((msg as { complete?: unknown }).complete === true) {
+        await this.emit(this.objects.end(), [], this.lastTime, msg);
+        return done();
+      }
+      const now = this.timeOf(msg);
+      this.lastTime = now;
+      const detections = this.detectionsOf(msg);
+      const events = this.objects.update(detections.list, now);
+      await this.emit(events, detections.list, now, msg, detections.size);
+      done();
+    } catch (caught) {
+      // One error per message: on the status, and to the log and Catch nodes through done().
+      const error = toRoboflowError(caught, 'invalid-input');
+      showStatus(this.node, 'error', statusText(error));
+      done(asError(error));
+    }
+  }
+
+  close(): void {
+    clearInterval(this.ticker);
+  }
+
+  private timeOf(msg: NodeMessageInFlow): number {
+    if (this.config.clock !== 'video') return Date.now();
+    const frame = (msg as { frame?: { frame_id?: unknown; declared_fps?: unknown; pts?: unknown; time_base?: unknown } }).frame;
+    const pts = Number(frame?.pts);
+    const timeBase = Number(frame?.time_base);
+    // The frame's presentation time; else its number at the declared rate.
+    if (frame?.pts !== null && frame?.time_base !== null && Number.isFinite(pts) && Number.isFinite(timeBase) && timeBase > 0) return Math.round(pts * timeBase * 1000);
+    const id = Number(frame?.frame_id);
+    if (!Number.isFinite(id)) throw new RoboflowError('invalid-input', 'With the "video time" clock each message needs msg.frame (from a Roboflow Stream node)');
+    return Math.round(((id - 1) * 1000) / (Number(frame?.declared_fps) || 30));
+  }
+
+  private detectionsOf(msg: NodeMessageInFlow): { list: Detection[]; size?: { width: number; height: number } } {
+    const payload = msg.payload as Record<string, unknown> | undefined;
+    const value = payload && typeof payload === 'object' ? payload[this.field] : undefined;
+    const list = Array.isArray(value) ? value : (value as { predictions?: unknown } | undefined)?.predictions;
+    if (!Array.isArray(list)) {
+      throw new RoboflowError('invalid-input', `No detections in msg.payload.${this.field}: wire a Roboflow Stream node whose data outputs include "${this.field}"`);
+    }
+    const valid = list.filter(
+      (d): d is Detection => !!d && typeof d === 'object' && ['x', 'y', 'width', 'height', 'confidence'].every((key) => typeof (d as Record<string, unknown>)[key] === 'number') && typeof (d as { class?: unknown }).class === 'string',
+    );
+    const image = (value as { image?: { width?: unknown; height?: unknown } } | undefined)?.image;
+    const size = typeof image?.width === 'number' && typeof image?.height === 'number' ? { width: image.width, height: image.height } : undefined;
+    return { list: valid, size };
+  }
+
+  private async emit(events: ObjectEvent[], detections: Detection[], now: number, msg?: NodeMessageInFlow, size?: { width: number; height: number }): Promise<void> {
+    const send = this.send;
+    for (const event of events) {
+      if (event.type === 'leave') this.policy.forget(event.object.id);
+      send([null, { topic: event.type, payload: this.eventPayload(event) }, null]);
+    }
+    const decision = this.policy.check(this.objects.objects(), now);
+    for (const object of decision.alerts) {
+      this.alerts++;
+      const alert: NodeMessage = { topic: 'alert', payload: this.alertPayload(object), object: this.describe(object), predictions: { image: size, predictions: [this.detectionOf(object, detections)] } };
+      if (this.snapshot && msg) {
+        const image = await this.snapshotFor(object, msg, detections, size);
+        if (image) alert.image = image;
+      }
+      send([alert, null, null]);
+    }
+    this.sendCounts(false);
+  }
+
+  private sendCounts(always: boolean): void {
+    const counts = this.objects.counts();
+    const text = JSON.stringify(counts);
+    const zones = Object.entries(counts.zones).map(([name, zone]) => `${name}: ${zone.count}`);
+    showStatus(this.node, counts.objects > 0 ? 'live' : 'idle', this.t('status.counts', { objects: counts.objects, alerts: this.alerts }) + (zones.length ? ` · ${zones.join(', ')}` : ''));
+    if (!always && text === this.lastCounts) return;
+    this.lastCounts = text;
+    this.send([null, null, { topic: 'counts', payload: counts }]);
+  }
+
+  private async snapshotFor(object: ObjectState, msg: NodeMessageInFlow, detections: Detection[], size?: { width: number; height: number }): Promise<Buffer | undefined> {
+    const rendered = renderedImage(msg.payload);
+    const image = rendered ?? (Buffer.isBuffer((msg as { image?: unknown }).image) ? ((msg as { image?: Buffer }).image as Buffer) : this.latestFrame);
+    if (!image) return undefined;
+    const boxes = detections.map((detection) => ({ box: detection, label: `${detection.class} ${detection.confidence.toFixed(2)}`, highlight: false }));
+    const mine = this.detectionOf(object, detections);
+    const drawn = [...boxes.filter((b) => b.box !== mine), { box: mine, label: `${object.class} ${object.confidence.toFixed(2)}`, highlight: true }];
+    const snapshot = await renderSnapshot(image, drawn, { draw: !rendered, sourceSize: size });
+    return snapshot.jpeg;
+  }
+
+  /** The detection of this frame that is the object (its last box). */
+  private detectionOf(object: ObjectState, detections: Detection[]): Detection {
+    return detections.find((d) => d.x === object.box.x && d.y === object.box.y && d.class === object.class) ?? { ...object.box, class: object.class, confidence: object.confidence };
+  }
+
+  private time(ms: number): string | number {
+    return this.config.clock === 'video' ? ms / 1000 : new Date(ms).toISOString();
+  }
+
+  private describe(object: ObjectState): Record<string, unknown> {
+    return {
+      id: object.id,
+      class: object.class,
+      confidence: object.confidence,
+      box: object.box,
+      zones: object.zones,
+      firstSeen: this.time(object.firstSeen),
+      lastSeen: this.time(object.lastSeen),
+      dwell: object.dwellMs / 1000,
+    };
+  }
+
+  private eventPayload(event: ObjectEvent): Record<string, unknown> {
+    return {
+      event: event.type,
+      time: this.time(event.time),
+      ...('zone' in event ? { zone: event.zone } : {}),
+      ...('line' in event ? { line: event.line, direction: event.direction } : {}),
+      object: this.describe(event.object),
+    };
+  }
+
+  /** Shaped for the Vision Event node: alertType and description become a safety alert's event data, the rest custom metadata. */
+  private alertPayload(object: ObjectState): Record<string, unknown> {
+    const where = object.zones.length > 0 ? ` in ${object.zones.join(', ')}` : '';
+    return {
+      alertType: object.class,
+      description: `${object.class}${where}`,
+      objectId: object.id,
+      class: object.class,
+      confidence: Math.round(object.maxConfidence * 1000) / 1000,
+      zones: object.zones.join(', '),
+      dwell: object.dwellMs / 1000,
+    };
+  }
+}
