@@ -29,3 +29,4 @@ export { EventOutbox, type OutboxOptions, type OutboxEvents } from './vision-eve
 export { splitPayload, toImageBuffer } from './vision-events/builder';
 export { deliverEvents, isEventFault, type DeliveryOutcome } from './vision-events/deliver';
 export * from './objects';
+export { StreamMetrics, type StreamMetricsSnapshot } from './stream/metrics';

@@ -3,3 +3,5 @@ export { ObjectTracker, predict, type Detection, type Track, type TrackerOptions
 export { ObjectEvents, type LineSpec, type ObjectCounts, type ObjectEvent, type ObjectEventsOptions, type ObjectState, type ZoneSpec } from './object-events';
 export { AlertPolicy, type AlertDecision, type AlertPolicyOptions } from './alert-policy';
 export { renderSnapshot, type Snapshot, type SnapshotBox, type SnapshotOptions } from './snapshot';
+export { describeEvent, describeObject, detectionsIn, videoTimeMs, type FoundDetections, type TimeFormat } from './results';
+export { parseZonesAndLines, type ZonesAndLines } from './areas';

@@ -95,6 +95,38 @@ describe('n8n nodes against the local server', function () {
       assert.equal(withDetections.length, scene.frames - 2 + 1);
     });
 
+    it('object events: one execution per arriving person, zone and line events at the times of the video', async () => {
+      // The door scene (server/media/scenes.ts): the person's feet cross x = 300 at 2.3 s, enter the door zone at 3.5 s, leave it at 7.3 s.
+      const zones = { zones: [{ name: 'door', polygon: [[430, 200], [640, 200], [640, 360], [430, 360]] }], lines: [{ name: 'threshold', from: [300, 150], to: [300, 360] }] };
+      const parameters = {
+        ...saved, source: 'file', filePath: await sceneVideo('door'), dataOutputs: 'predictions', emit: 'objects', detectionsOutput: 'predictions',
+        objectEvents: ['enter', 'zone-enter', 'line-cross', 'leave'], zonesAndLines: JSON.stringify(zones), objectClasses: 'person', leaveAfterSeconds: 1,
+        options: { parameters: JSON.stringify({ class_names: { red: 'person', green: 'door' } }) },
+      };
+      const { context, emitted } = triggerContext({ mode: 'trigger', credential, parameters });
+      const response = await node.trigger.call(context);
+      await eventually(() => emitted.some((data) => data[0][0].json.complete === true), 30_000, 'the completion item');
+      await response.closeFunction!();
+      assert.ok(emitted.every((data) => data[0].length === 1), 'one item per execution');
+      const events = emitted.map((data) => data[0][0].json).filter((json) => json.complete !== true);
+      assert.deepEqual(
+        events.map((json) => `${json.event} ${json.time}${json.zone ? ` ${json.zone}` : ''}${json.direction ? ` ${json.direction}` : ''}`),
+        ['enter 0', 'line-cross 2.3 left-to-right', 'zone-enter 3.5 door', 'line-cross 7.9 right-to-left', 'leave 8.9'],
+      );
+      assert.deepEqual((events[0].object as { class: string; id: string }).class, 'person');
+      assert.ok(events.every((json) => (json.object as { id: string }).id === (events[0].object as { id: string }).id), 'one object, one id');
+    });
+
+    it('object events in a manual run: the first events, then the stream closes', async () => {
+      const camera = (await server.cameras()).find((c) => c.name === 'two-squares')!;
+      const { context, emitted } = triggerContext({ mode: 'manual', credential, parameters: { ...saved, source: 'rtsp', url: camera.rtsp_url, dataOutputs: 'predictions', emit: 'objects', objectEvents: ['enter'], detectionsOutput: 'predictions', zonesAndLines: '', objectClasses: '', leaveAfterSeconds: 1, options: { manualItems: 2 } } });
+      const response = await node.trigger.call(context);
+      await response.manualTriggerFunction!();
+      assert.equal(emitted.length, 1);
+      assert.deepEqual(emitted[0][0].map((item) => [item.json.event, (item.json.object as { class: string }).class].join(' ')).sort(), ['enter blue', 'enter red']);
+      await response.closeFunction!();
+    });
+
     it('throttles to one item per interval', async () => {
       const camera = (await server.cameras()).find((c) => c.name === 'two-squares')!;
       const { context, emitted } = triggerContext({ mode: 'trigger', credential, parameters: { ...saved, source: 'rtsp', url: camera.rtsp_url, dataOutputs: 'count', emit: 'frames', options: { throttleSeconds: 1 } } });

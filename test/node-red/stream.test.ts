@@ -100,6 +100,28 @@ describe('Node-RED: roboflow-stream', function () {
     assert.ok(Buffer.isBuffer(jpeg) && jpeg[0] === 0xff && jpeg[1] === 0xd8, 'a JPEG on output 2');
   });
 
+  it('stats on demand (msg.topic "stats") and on the status: rates, delay from frame to result, drops, reconnects', async () => {
+    await helper.load(ALL_NODES, flow({ source: 'frames', dataOutputs: 'count', streamOutputs: '' }), credentials);
+    const node = helper.getNode('stream');
+    const statuses = recordStatuses(node);
+    const results = collect(helper.getNode('results'));
+    for (let index = 0; index < 25; index++) {
+      node.receive({ payload: await sceneImage('two-squares', index % 30) });
+      await new Promise((resolve) => setTimeout(resolve, 60));
+    }
+    await eventually(() => results.length >= 15, 10_000, 'results');
+    node.receive({ topic: 'stats' });
+    const answer = await eventually(() => results.find((msg) => msg.topic === 'stats'), 5_000, 'the stats message');
+    const stats = answer.payload as { fpsIn: number; fpsOut: number; results: number; dropped: number; latencyMs: { p50: number; max: number } | null; reconnects: number; windowSeconds: number };
+    assert.ok(stats.fpsIn > 4 && stats.fpsIn < 20, `frames in per second (one every 60 ms plus decoding): ${stats.fpsIn}`);
+    assert.ok(stats.fpsOut > 3, `results per second: ${stats.fpsOut}`);
+    assert.ok(stats.results >= 15);
+    assert.ok(stats.latencyMs && stats.latencyMs.p50 > 0 && stats.latencyMs.p50 <= stats.latencyMs.max && stats.latencyMs.max < 5_000, JSON.stringify(stats.latencyMs));
+    assert.equal(stats.reconnects, 0);
+    assert.ok(stats.windowSeconds > 1 && stats.windowSeconds <= 5);
+    assert.ok(statuses.some((s) => /^streaming \d+ fps · \d+ ms/.test(s.text ?? '')), `the delay on the status: ${statuses.map((s) => s.text).join(' | ')}`);
+  });
+
   it('start and stop by message, and reconfigure outputs while running (RTSP source)', async () => {
     const camera = (await server.cameras()).find((c) => c.name === 'two-squares')!;
     await helper.load(ALL_NODES, flow({ source: 'rtsp', url: '', start: 'message', dataOutputs: 'count' }), credentials);

@@ -2,7 +2,22 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { IDataObject, INodeExecutionData, ITriggerFunctions, ITriggerResponse } from 'n8n-workflow';
-import { HttpClient, ResilientStream, RoboflowError, type Logger, type StreamResult, type StreamSource, type WorkflowRef } from '../../../lib';
+import {
+  HttpClient,
+  ObjectEvents,
+  ResilientStream,
+  RoboflowError,
+  describeEvent,
+  detectionsIn,
+  parseZonesAndLines,
+  videoTimeMs,
+  type Logger,
+  type ObjectEvent,
+  type ObjectEventsOptions,
+  type StreamResult,
+  type StreamSource,
+  type WorkflowRef,
+} from '../../../lib';
 import { connectionOf } from '../shared/connection';
 import { nodeError } from '../shared/errors';
 import { jsonObject, nameList } from '../shared/parse';
@@ -18,6 +33,8 @@ interface TriggerSettings {
   parameters: Record<string, unknown>;
   realtime?: boolean;
   manualItems: number;
+  /** Set in "Object Events" mode: which events to emit, and how to follow the objects. */
+  objects?: { events: Set<string>; field: string; options: ObjectEventsOptions };
 }
 
 /** How long "Test step" waits for the first analysed frames. */
@@ -52,7 +69,71 @@ function readSettings(context: ITriggerFunctions): TriggerSettings {
     parameters: jsonObject(options.parameters, 'Parameters') ?? {},
     ...(realtime === undefined ? {} : { realtime }),
     manualItems: Math.max(1, Number(options.manualItems ?? 1)),
+    ...(context.getNodeParameter('emit', 'frames') === 'objects' ? { objects: objectSettings(context) } : {}),
   };
+}
+
+function objectSettings(context: ITriggerFunctions): NonNullable<TriggerSettings['objects']> {
+  const events = new Set((context.getNodeParameter('objectEvents', ['enter']) as string[]).map(String));
+  if (events.size === 0) throw new RoboflowError('invalid-input', 'Choose at least one object event to emit');
+  const field = String(context.getNodeParameter('detectionsOutput', 'predictions')).trim() || 'predictions';
+  const areas = parseZonesAndLines(context.getNodeParameter('zonesAndLines', ''));
+  return {
+    events,
+    field,
+    options: {
+      ...areas,
+      classes: nameList(context.getNodeParameter('objectClasses', '')),
+      leaveAfterMs: Math.max(0, Number(context.getNodeParameter('leaveAfterSeconds', 1))) * 1000,
+      updateEveryMs: events.has('update') ? 1000 : 0,
+    },
+  };
+}
+
+/**
+ * Object events from the stream's results: files on the video's own clock (so times and
+ * dwell are seconds into the video), cameras on the wall clock (objects also leave when
+ * results stop coming, checked every half second).
+ */
+class ObjectEventEmitter {
+  private readonly objects: ObjectEvents;
+  private readonly ticker: NodeJS.Timeout | undefined;
+  private warned = false;
+
+  constructor(
+    private readonly settings: NonNullable<TriggerSettings['objects']>,
+    private readonly videoClock: boolean,
+    private readonly emit: (items: INodeExecutionData[]) => void,
+    private readonly logger: Logger,
+  ) {
+    this.objects = new ObjectEvents(settings.options);
+    if (!videoClock) this.ticker = setInterval(() => this.send(this.objects.expire(Date.now())), 500);
+  }
+
+  result(result: StreamResult): void {
+    const found = detectionsIn(result.data, this.settings.field);
+    if (!found) {
+      if (!this.warned) this.logger.warn(`Roboflow stream: no "${this.settings.field}" output in the results; set Detections Output to the workflow's detections`);
+      this.warned = true;
+      return;
+    }
+    const now = this.videoClock ? (videoTimeMs(result.metadata) ?? Date.now()) : Date.now();
+    this.send(this.objects.update(found.detections, now));
+  }
+
+  /** The source ended: everyone still there leaves. */
+  end(): void {
+    this.send(this.objects.end());
+  }
+
+  close(): void {
+    clearInterval(this.ticker);
+  }
+
+  private send(events: ObjectEvent[]): void {
+    const items = events.filter((event) => this.settings.events.has(event.type)).map((event) => ({ json: describeEvent(event, this.videoClock ? 'video' : 'wall') as IDataObject }));
+    if (items.length > 0) this.emit(items);
+  }
 }
 
 /** True when a frame's outputs hold at least one prediction. */
@@ -148,19 +229,36 @@ export async function runStreamTrigger(context: ITriggerFunctions): Promise<ITri
       await new Promise<void>((resolve, reject) => {
         let lastError: RoboflowError | undefined;
         const timer = setTimeout(() => reject(nodeError(node, new RoboflowError('timeout', `No analysed frame within ${MANUAL_TIMEOUT_MS / 1000} s`))), MANUAL_TIMEOUT_MS);
+        let finished = false;
         const finish = (): void => {
+          if (finished) return;
+          finished = true;
           clearTimeout(timer);
           // In a manual run only the first emit counts: send everything at once.
           context.emit([items]);
           resolve();
         };
+        const objects = settings.objects
+          ? new ObjectEventEmitter(settings.objects, isFile(settings), (events) => {
+              if (items.length >= settings.manualItems) return;
+              items.push(...events.slice(0, settings.manualItems - items.length));
+              if (items.length >= settings.manualItems) finish();
+            }, logger)
+          : undefined;
+        running.on('state', (state) => {
+          if (state === 'stopped' || state === 'failed' || state === 'complete') objects?.close();
+        });
         running.on('result', (result) => {
           results++;
-          if (items.length >= settings.manualItems || !wanted(result)) return;
+          if (items.length >= settings.manualItems) return;
+          if (objects) return objects.result(result);
+          if (!wanted(result)) return;
           items.push(frameItem(result, settings.workflow));
           if (items.length >= settings.manualItems) finish();
         });
         running.on('complete', ({ reason }) => {
+          objects?.end();
+          if (finished) return;
           items.push(completionItem(results, reason));
           finish();
         });
@@ -182,11 +280,17 @@ export async function runStreamTrigger(context: ITriggerFunctions): Promise<ITri
   });
   let results = 0;
   let lastError: RoboflowError | undefined;
+  // One execution per event: a workflow runs once per arriving person, not once per frame.
+  const objects = settings.objects ? new ObjectEventEmitter(settings.objects, isFile(settings), (items) => items.forEach((item) => context.emit([[item]])), logger) : undefined;
   stream.on('result', (result) => {
     results++;
-    if (wanted(result)) context.emit([[frameItem(result, settings.workflow)]]);
+    if (objects) objects.result(result);
+    else if (wanted(result)) context.emit([[frameItem(result, settings.workflow)]]);
   });
-  stream.on('complete', ({ reason }) => context.emit([[completionItem(results, reason)]]));
+  stream.on('complete', ({ reason }) => {
+    objects?.end();
+    context.emit([[completionItem(results, reason)]]);
+  });
   stream.on('error', (error) => {
     lastError = error;
     logger.warn(`Roboflow stream: ${error.message}`);
@@ -198,5 +302,14 @@ export async function runStreamTrigger(context: ITriggerFunctions): Promise<ITri
     if (state === 'failed') context.emitError(nodeError(node, lastError ?? new RoboflowError('network', 'The stream failed')));
   });
   stream.start();
-  return { closeFunction: () => cleanUp(stream) };
+  return {
+    closeFunction: async () => {
+      objects?.close();
+      await cleanUp(stream);
+    },
+  };
+}
+
+function isFile(settings: TriggerSettings): boolean {
+  return settings.source === 'file' || settings.source === 'videoUrl';
 }

@@ -1,5 +1,22 @@
 import type { Node, NodeMessage, NodeMessageInFlow } from 'node-red';
-import { AlertPolicy, ObjectEvents, RoboflowError, renderSnapshot, toImageBuffer, toRoboflowError, type Anchor, type Detection, type LineSpec, type ObjectEvent, type ObjectState, type ZoneSpec } from '../../../lib';
+import {
+  AlertPolicy,
+  ObjectEvents,
+  RoboflowError,
+  describeEvent,
+  describeObject,
+  detectionsIn,
+  parseZonesAndLines,
+  renderSnapshot,
+  toImageBuffer,
+  toRoboflowError,
+  videoTimeMs,
+  type Anchor,
+  type Detection,
+  type ObjectEvent,
+  type ObjectState,
+  type TimeFormat,
+} from '../../../lib';
 import type { Translate } from '../common/i18n';
 import { nameList } from '../common/properties';
 import { asError, statusText } from '../common/report';
@@ -34,49 +51,6 @@ export interface ObjectsProperties {
 
 type Send = (msg: Array<NodeMessage | null>) => void;
 type Done = (error?: Error) => void;
-
-interface Areas {
-  zones: ZoneSpec[];
-  lines: LineSpec[];
-}
-
-function isPoint(value: unknown): value is [number, number] {
-  return Array.isArray(value) && value.length === 2 && value.every((n) => typeof n === 'number' && Number.isFinite(n));
-}
-
-/** Parses the zones-and-lines JSON, saying what is wrong in terms a user can fix. */
-export function parseAreas(text: string): Areas {
-  if (!text || !text.trim()) return { zones: [], lines: [] };
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw new RoboflowError('invalid-input', `Zones and lines are not valid JSON: ${(error as Error).message}`);
-  }
-  const record = (value ?? {}) as { zones?: unknown; lines?: unknown };
-  const zones = Array.isArray(record.zones) ? record.zones : [];
-  const lines = Array.isArray(record.lines) ? record.lines : [];
-  const names = new Set<string>();
-  const named = (item: { name?: unknown }, kind: string, index: number): string => {
-    const name = typeof item.name === 'string' && item.name.trim() ? item.name.trim() : '';
-    if (!name) throw new RoboflowError('invalid-input', `${kind} ${index + 1} needs a "name"`);
-    if (names.has(name)) throw new RoboflowError('invalid-input', `Two zones or lines are called "${name}"`);
-    names.add(name);
-    return name;
-  };
-  return {
-    zones: zones.map((item: { name?: unknown; polygon?: unknown }, index) => {
-      const name = named(item, 'Zone', index);
-      if (!Array.isArray(item.polygon) || item.polygon.length < 3 || !item.polygon.every(isPoint)) throw new RoboflowError('invalid-input', `Zone "${name}" needs a "polygon" of at least 3 [x, y] points`);
-      return { name, polygon: item.polygon as Array<[number, number]> };
-    }),
-    lines: lines.map((item: { name?: unknown; from?: unknown; to?: unknown }, index) => {
-      const name = named(item, 'Line', index);
-      if (!isPoint(item.from) || !isPoint(item.to)) throw new RoboflowError('invalid-input', `Line "${name}" needs "from" and "to" as [x, y] points`);
-      return { name, from: item.from, to: item.to };
-    }),
-  };
-}
 
 function seconds(value: number | string, fallback: number): number {
   const n = Number(value);
@@ -130,7 +104,7 @@ export class ObjectsController {
     private readonly config: ObjectsProperties,
     private readonly t: Translate,
   ) {
-    const areas = parseAreas(config.areas);
+    const areas = parseZonesAndLines(config.areas);
     this.field = config.predictions?.trim() || 'predictions';
     this.objects = new ObjectEvents({
       zones: areas.zones,
@@ -167,6 +141,8 @@ export class ObjectsController {
         this.sendCounts(true);
         return done();
       }
+      // The Stream node's stats answer travels on the results output: not detections.
+      if (msg.topic === 'stats') return done();
       if (msg.topic === 'counts') {
         this.sendCounts(true);
         return done();
@@ -200,29 +176,15 @@ export class ObjectsController {
 
   private timeOf(msg: NodeMessageInFlow): number {
     if (this.config.clock !== 'video') return Date.now();
-    const frame = (msg as { frame?: { frame_id?: unknown; declared_fps?: unknown; pts?: unknown; time_base?: unknown } }).frame;
-    const pts = Number(frame?.pts);
-    const timeBase = Number(frame?.time_base);
-    // The frame's presentation time; else its number at the declared rate.
-    if (frame?.pts !== null && frame?.time_base !== null && Number.isFinite(pts) && Number.isFinite(timeBase) && timeBase > 0) return Math.round(pts * timeBase * 1000);
-    const id = Number(frame?.frame_id);
-    if (!Number.isFinite(id)) throw new RoboflowError('invalid-input', 'With the "video time" clock each message needs msg.frame (from a Roboflow Stream node)');
-    return Math.round(((id - 1) * 1000) / (Number(frame?.declared_fps) || 30));
+    const time = videoTimeMs((msg as { frame?: unknown }).frame);
+    if (time === undefined) throw new RoboflowError('invalid-input', 'With the "video time" clock each message needs msg.frame (from a Roboflow Stream node)');
+    return time;
   }
 
   private detectionsOf(msg: NodeMessageInFlow): { list: Detection[]; size?: { width: number; height: number } } {
-    const payload = msg.payload as Record<string, unknown> | undefined;
-    const value = payload && typeof payload === 'object' ? payload[this.field] : undefined;
-    const list = Array.isArray(value) ? value : (value as { predictions?: unknown } | undefined)?.predictions;
-    if (!Array.isArray(list)) {
-      throw new RoboflowError('invalid-input', `No detections in msg.payload.${this.field}: wire a Roboflow Stream node whose data outputs include "${this.field}"`);
-    }
-    const valid = list.filter(
-      (d): d is Detection => !!d && typeof d === 'object' && ['x', 'y', 'width', 'height', 'confidence'].every((key) => typeof (d as Record<string, unknown>)[key] === 'number') && typeof (d as { class?: unknown }).class === 'string',
-    );
-    const image = (value as { image?: { width?: unknown; height?: unknown } } | undefined)?.image;
-    const size = typeof image?.width === 'number' && typeof image?.height === 'number' ? { width: image.width, height: image.height } : undefined;
-    return { list: valid, size };
+    const found = detectionsIn(msg.payload, this.field);
+    if (!found) throw new RoboflowError('invalid-input', `No detections in msg.payload.${this.field}: wire a Roboflow Stream node whose data outputs include "${this.field}"`);
+    return { list: found.detections, size: found.imageSize };
   }
 
   private async emit(events: ObjectEvent[], detections: Detection[], now: number, msg?: NodeMessageInFlow, size?: { width: number; height: number }): Promise<void> {
@@ -270,31 +232,16 @@ export class ObjectsController {
     return detections.find((d) => d.x === object.box.x && d.y === object.box.y && d.class === object.class) ?? { ...object.box, class: object.class, confidence: object.confidence };
   }
 
-  private time(ms: number): string | number {
-    return this.config.clock === 'video' ? ms / 1000 : new Date(ms).toISOString();
-  }
-
   private describe(object: ObjectState): Record<string, unknown> {
-    return {
-      id: object.id,
-      class: object.class,
-      confidence: object.confidence,
-      box: object.box,
-      zones: object.zones,
-      firstSeen: this.time(object.firstSeen),
-      lastSeen: this.time(object.lastSeen),
-      dwell: object.dwellMs / 1000,
-    };
+    return describeObject(object, this.timeFormat);
   }
 
   private eventPayload(event: ObjectEvent): Record<string, unknown> {
-    return {
-      event: event.type,
-      time: this.time(event.time),
-      ...('zone' in event ? { zone: event.zone } : {}),
-      ...('line' in event ? { line: event.line, direction: event.direction } : {}),
-      object: this.describe(event.object),
-    };
+    return describeEvent(event, this.timeFormat);
+  }
+
+  private get timeFormat(): TimeFormat {
+    return this.config.clock === 'video' ? 'video' : 'wall';
   }
 
   /** Shaped for the Vision Event node: alertType and description become a safety alert's event data, the rest custom metadata. */

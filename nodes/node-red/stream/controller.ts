@@ -1,5 +1,5 @@
 import type { Node, NodeAPI, NodeMessage, NodeMessageInFlow } from 'node-red';
-import { ResilientStream, RoboflowError, toRoboflowError, type StreamOptions, type StreamSource, type WorkflowRef } from '../../../lib';
+import { ResilientStream, RoboflowError, StreamMetrics, toRoboflowError, type StreamOptions, type StreamSource, type WorkflowRef } from '../../../lib';
 import { configNode } from '../common/config';
 import type { Translate } from '../common/i18n';
 import { evaluate, nameList } from '../common/properties';
@@ -58,6 +58,9 @@ export class StreamController {
   private stream: ResilientStream | undefined;
   private readonly fileQueue: NodeMessage[] = [];
   private results = 0;
+  /** Kept across sessions of this node: reconnects and drops add up. */
+  private readonly metrics = new StreamMetrics();
+  private reconnecting = false;
   private resultsAtLastTick = 0;
   private fps = 0;
   private ticker: NodeJS.Timeout | undefined;
@@ -92,7 +95,10 @@ export class StreamController {
   async handle(msg: NodeMessageInFlow, done: Done): Promise<void> {
     const topic = typeof msg.topic === 'string' ? msg.topic.toLowerCase() : '';
     try {
-      if (topic === 'stop') {
+      if (topic === 'stats') {
+        // On demand: the stream's health, on the results output.
+        this.node.send([{ topic: 'stats', payload: this.metrics.snapshot() }, null]);
+      } else if (topic === 'stop') {
         this.fileQueue.length = 0;
         await this.stop();
         showStatus(this.node, 'idle', this.t('status.stopped'));
@@ -130,7 +136,8 @@ export class StreamController {
     const stream = this.stream;
     if (!stream) return;
     if (stream.state === 'reconnecting') return; // Dropped: the status says why.
-    await stream.pushFrame(image);
+    const outcome = await stream.pushFrame(image);
+    this.metrics.frameSent(outcome.sent);
   }
 
   private reconfigure(msg: NodeMessageInFlow): void {
@@ -226,6 +233,15 @@ export class StreamController {
     }
   }
 
+  /** "streaming 10 fps · 85 ms · 3 dropped": the rate, and the delay and drops when there are any to tell. */
+  private liveStatus(): string {
+    const stats = this.metrics.snapshot();
+    let text = this.t('status.streaming', { fps: this.fps });
+    if (stats.latencyMs) text += ` · ${this.t('status.latency', { ms: stats.latencyMs.p50 })}`;
+    if (stats.dropped > 0) text += ` · ${this.t('status.dropped', { dropped: stats.dropped })}`;
+    return text;
+  }
+
   /** Measures the result rate from the moment the stream is live (again). */
   private startTicker(): void {
     clearInterval(this.ticker);
@@ -233,7 +249,7 @@ export class StreamController {
     this.ticker = setInterval(() => {
       this.fps = this.results - this.resultsAtLastTick;
       this.resultsAtLastTick = this.results;
-      if (this.stream?.state === 'streaming') showStatus(this.node, 'live', this.t('status.streaming', { fps: this.fps }));
+      if (this.stream?.state === 'streaming') showStatus(this.node, 'live', this.liveStatus());
     }, 1_000);
   }
 
@@ -243,6 +259,8 @@ export class StreamController {
       if (this.stream !== stream) return;
       if (state === 'connecting') showStatus(this.node, 'connecting', this.t('status.connecting'));
       else if (state === 'streaming') {
+        this.metrics.sessionStarted(this.reconnecting);
+        this.reconnecting = false;
         // Before its first second there is no rate to show yet ("0 fps" would alarm).
         this.startTicker();
         showStatus(this.node, 'live', this.t('status.started'));
@@ -252,6 +270,7 @@ export class StreamController {
       if (state === 'failed') void this.nextFile();
     });
     stream.on('reconnecting', ({ attempt, error }) => {
+      this.reconnecting = true;
       // A full workspace is not a fault to wait out quietly: name it, as the service does.
       const text = error.code === 'stream-limit' ? this.t('status.streamLimit', { limit: error.message.split(':')[0].toLowerCase(), attempt }) : this.t('status.reconnecting', { attempt });
       showStatus(this.node, 'retrying', text);
@@ -260,6 +279,7 @@ export class StreamController {
     stream.on('progress', ({ percent }) => showStatus(this.node, 'busy', this.t('status.uploading', { percent })));
     stream.on('result', (result) => {
       this.results++;
+      this.metrics.result(result.frameId);
       const msg: NodeMessage = { topic: this.topic, payload: result.data, frame: result.metadata, errors: result.errors };
       if (this.currentFile) msg.file = this.currentFile;
       send([msg, null]);
