@@ -46,6 +46,8 @@ describe('end to end: the packed package in a real Node-RED', function () {
   it("the editor's test-connection endpoint needs Node-RED's permissions", async () => {
     const anonymous = await fetch(`${nodeRed.url}/roboflow/test-connection`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
     assert.equal(anonymous.status, 401);
+    const frame = await fetch(`${nodeRed.url}/roboflow-objects/any/frame`);
+    assert.equal(frame.status, 401, "the Objects node's frame preview needs a login too");
     const allowed = await nodeRed.request('/roboflow/test-connection', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

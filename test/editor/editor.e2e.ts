@@ -39,7 +39,7 @@ import {
 const SHOTS = join(REPO_ROOT, '.tmp', 'editor-screenshots');
 const DOCS = join(REPO_ROOT, 'docs');
 /** The screenshots the README shows, by the name this test saves them under. */
-const DOC_SHOTS = ['editor-palette', 'editor-config-dialog', 'editor-stream-dialog', 'editor-video-job-dialog', 'editor-vision-event-dialog', 'editor-objects-dialog', 'editor-example-running'];
+const DOC_SHOTS = ['editor-palette', 'editor-config-dialog', 'editor-stream-dialog', 'editor-video-job-dialog', 'editor-vision-event-dialog', 'editor-objects-dialog', 'editor-objects-preview', 'editor-example-running'];
 const WRONG_KEY = secret('wrong-editor-key-42');
 
 /** The flow nodes of the package, as the palette must show them. */
@@ -330,6 +330,19 @@ describe('the editor in a real browser', function () {
 
     // Example 5: one alert per visit of the person at the door, with a snapshot.
     await eventually(async () => (await debugFrom('alert (replace with a notification)').count()) >= 1, 60_000, 'an alert from example 5 in the Debug sidebar');
+
+    // Its Objects node's dialog draws the zone and the line over the camera's latest frame.
+    const objectsTab = (examples[4].flow.find((node) => node.type === 'tab') as { label: string }).label;
+    await page.locator('#red-ui-workspace-tabs .red-ui-tab', { hasText: objectsTab }).first().click();
+    await openEditDialog(page, workspaceNode(page, 'people at the door'));
+    const preview = page.locator('#roboflow-objects-preview');
+    await preview.locator('img').waitFor({ state: 'visible', timeout: 15_000 });
+    assert.deepEqual(await preview.locator('img').evaluate((img) => [(img as HTMLImageElement).naturalWidth, (img as HTMLImageElement).naturalHeight]), [640, 360], "the camera's frame");
+    assert.equal(await preview.locator('polygon.roboflow-zone').count(), 1, 'the door zone drawn');
+    assert.equal(await preview.locator('line.roboflow-line').count(), 1, 'the threshold line drawn');
+    await preview.scrollIntoViewIfNeeded();
+    await screenshot(page, SHOTS, 'editor-objects-preview');
+    await page.locator('#node-dialog-cancel').click();
 
     // Example 4: a person in view is logged as a Vision Event.
     await eventually(async () => (await server.json<{ events: unknown[] }>('/local/vision-events')).events.length > 0, 60_000, 'a Vision Event from example 4');

@@ -158,6 +158,8 @@ export class ObjectsController {
       }
       const now = this.timeOf(msg);
       this.lastTime = now;
+      const picture = renderedImage(msg.payload) ?? (Buffer.isBuffer((msg as { image?: unknown }).image) ? ((msg as { image?: Buffer }).image as Buffer) : undefined);
+      if (picture) this.latestFrame = picture;
       const detections = this.detectionsOf(msg);
       const events = this.objects.update(detections.list, now);
       await this.emit(events, detections.list, now, msg, detections.size);
@@ -172,6 +174,11 @@ export class ObjectsController {
 
   close(): void {
     clearInterval(this.ticker);
+  }
+
+  /** The latest picture of the scene (for the editor's zone preview), if any came in. */
+  get preview(): Buffer | undefined {
+    return this.latestFrame;
   }
 
   private timeOf(msg: NodeMessageInFlow): number {
