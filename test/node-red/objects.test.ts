@@ -167,4 +167,18 @@ describe('Node-RED: roboflow-objects', function () {
     await eventually(() => events.length === 1, 5_000, 'the enter event');
     assert.equal(events[0].topic, 'enter');
   });
+
+  it('reset forgets every object and its alert: the same tracker id alerts again', async () => {
+    await helper.load(ALL_NODES, onTab([{ id: 'objects', type: 'roboflow-objects', clock: 'arrival', snapshot: false, version: 1, wires: [['alerts'], [], []] }, { id: 'alerts', type: 'helper' }]), {});
+    const node = helper.getNode('objects');
+    const alerts = collect(helper.getNode('alerts'));
+    const seen = { payload: { predictions: { predictions: [{ x: 50, y: 50, width: 10, height: 10, confidence: 0.9, class: 'cat', tracker_id: 4 }] } } };
+    node.receive(seen);
+    node.receive(seen);
+    await eventually(() => alerts.length === 1, 5_000, 'the first alert');
+    node.receive({ topic: 'reset' });
+    node.receive(seen);
+    await eventually(() => alerts.length === 2, 5_000, 'an alert after the reset');
+    assert.deepEqual(alerts.map((msg) => (msg.payload as { objectId: string }).objectId), ['t4', 't4']);
+  });
 });

@@ -136,7 +136,8 @@ export class ObjectsController {
     this.send = send;
     try {
       if (msg.topic === 'reset') {
-        this.objects.end();
+        // Everyone is forgotten, alerts included: a workflow tracker id seen again alerts again.
+        for (const event of this.objects.end()) if (event.type === 'leave') this.policy.forget(event.object.id);
         this.lastCounts = '';
         this.sendCounts(true);
         return done();
