@@ -12,7 +12,7 @@ export { HttpClient, DEFAULT_RETRY, type RequestOptions, type HttpResponse, type
 export * from './stream/protocol';
 export { ResultReassembler, parseResultChunk, encodeUploadChunk, type ReassemblyOutcome, type ReassemblerLimits } from './stream/chunks';
 export { decodeResultPayload, decodeResultText, normaliseDocument } from './stream/payload';
-export { buildInitRequest, normaliseIceServers, resolveIceServers, type WorkflowRef, type InitRequestBody } from './stream/signaling';
+export { DEFAULT_PROCESSING_TIMEOUT_S, buildInitRequest, normaliseIceServers, resolveIceServers, type WorkflowRef, type InitRequestBody } from './stream/signaling';
 export { StreamSession, type StreamOptions, type StreamSource, type StreamResult, type StreamCompletion, type StreamEvents, type StreamStats, type CloseReason } from './stream/session';
 export { ResilientStream, type ResilientStreamOptions, type ResilientState, type ResilientStreamEvents } from './stream/resilient-stream';
 export { DEFAULT_RECONNECT, isFatal, reconnectDelay, type ReconnectPolicy } from './stream/reconnect';

@@ -10,7 +10,7 @@ import { ImageFrameSource, type PushOutcome } from './frame-source';
 import { waitForConnected, waitForIceGathering } from './ice';
 import { decodeResultPayload, decodeResultText } from './payload';
 import { INFERENCE_CHANNEL, UPLOAD_CHANNEL, type ControlMessage, type ResultDocument, type VideoMetadata } from './protocol';
-import { buildInitRequest, initialiseWorker, resolveIceServers, terminatePipeline, type WorkflowRef } from './signaling';
+import { DEFAULT_PROCESSING_TIMEOUT_S, buildInitRequest, initialiseWorker, resolveIceServers, terminatePipeline, type WorkflowRef } from './signaling';
 import { FileUploader, checkVideoFile, type UploadProgress } from './uploader';
 import { ProcessedVideoSink, type VideoFrameEvent, type VideoOutputFormat } from './video-sink';
 import { loadWrtc } from './wrtc';
@@ -36,8 +36,14 @@ export interface StreamOptions {
   /** Realtime drops frames the server cannot keep up with; off processes every frame, paced by acks. Default: off for files, on otherwise. */
   realtime?: boolean;
   declaredFps?: number;
-  /** Seconds the server may run the session (server default 3600). */
-  processingTimeout?: number;
+  /**
+   * Seconds the server may run the session before it ends it itself (`timeout_reached`).
+   * Default 3600, the service's own default, sent explicitly; `null` asks for the
+   * service maximum (a week). Live streams start a new session when it runs out.
+   */
+  processingTimeout?: number | null;
+  /** Skip the workflow's sink blocks (email, webhooks, ...): a dry run while testing a flow. */
+  disableSinks?: boolean;
   /** Explicit ICE servers; by default TURN is fetched for Roboflow's own hosts and none used elsewhere. */
   iceServers?: RTCIceServer[];
   /** What to do with the returned video track. Default `none`. */
@@ -276,7 +282,8 @@ export class StreamSession extends TypedEmitter<StreamEvents> {
         parameters: options.parameters ?? {},
         realtime: this.realtime,
         declaredFps: options.declaredFps,
-        processingTimeout: options.processingTimeout,
+        processingTimeout: options.processingTimeout === undefined ? DEFAULT_PROCESSING_TIMEOUT_S : options.processingTimeout,
+        disableSinks: options.disableSinks,
         rtspUrl: source.kind === 'rtsp' ? source.url : undefined,
         mjpegUrl: source.kind === 'mjpeg' ? source.url : undefined,
         iceServers,

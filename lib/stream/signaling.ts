@@ -4,8 +4,11 @@ import { RoboflowError } from '../errors';
 import type { HttpClient } from '../http/client';
 import type { Logger } from '../logger';
 
-/** Which workflow runs: a saved one (workspace + id) or an inline specification. */
-export type WorkflowRef = { workspace: string; workflowId: string } | { specification: Record<string, unknown> };
+/** Which workflow runs: a saved one (workspace + id, optionally a pinned version) or an inline specification. */
+export type WorkflowRef = { workspace: string; workflowId: string; versionId?: string } | { specification: Record<string, unknown> };
+
+/** The service's default `processing_timeout` (seconds): a hosted session ends itself after this. */
+export const DEFAULT_PROCESSING_TIMEOUT_S = 3600;
 
 export interface InitOptions {
   workflow: WorkflowRef;
@@ -17,7 +20,10 @@ export interface InitOptions {
   parameters: Record<string, unknown>;
   realtime: boolean;
   declaredFps?: number;
-  processingTimeout?: number;
+  /** Seconds the server runs the session; `null` asks for the service maximum. Always sent. */
+  processingTimeout: number | null;
+  /** Skip the workflow's sink blocks (email, webhooks, ...): a dry run. */
+  disableSinks?: boolean;
   rtspUrl?: string;
   mjpegUrl?: string;
   iceServers: RTCIceServer[] | null;
@@ -32,6 +38,8 @@ export interface InitRequestBody {
     workspace_name?: string;
     workflow_id?: string;
     workflow_specification?: Record<string, unknown>;
+    workflow_version_id?: string;
+    disable_sinks?: boolean;
     image_input_name: string;
     video_metadata_input_name: string;
     workflows_parameters: Record<string, unknown>;
@@ -46,7 +54,7 @@ export interface InitRequestBody {
   declared_fps?: number;
   rtsp_url?: string;
   mjpeg_url?: string;
-  processing_timeout?: number;
+  processing_timeout: number | null;
   requested_plan?: string;
   requested_region?: string;
 }
@@ -66,7 +74,12 @@ export function buildInitRequest(connection: RoboflowConnection, options: InitOp
       type: 'WorkflowConfiguration',
       ...('specification' in workflow
         ? { workflow_specification: workflow.specification }
-        : { workspace_name: workflow.workspace, workflow_id: workflow.workflowId }),
+        : {
+            workspace_name: workflow.workspace,
+            workflow_id: workflow.workflowId,
+            ...(workflow.versionId ? { workflow_version_id: workflow.versionId } : {}),
+          }),
+      ...(options.disableSinks ? { disable_sinks: true } : {}),
       image_input_name: options.imageInput,
       video_metadata_input_name: 'video_metadata',
       workflows_parameters: options.parameters,
@@ -78,11 +91,11 @@ export function buildInitRequest(connection: RoboflowConnection, options: InitOp
     webrtc_realtime_processing: options.realtime,
     stream_output: options.streamOutputs,
     data_output: options.dataOutputs,
+    processing_timeout: options.processingTimeout,
   };
   if (options.declaredFps !== undefined) body.declared_fps = options.declaredFps;
   if (options.rtspUrl) body.rtsp_url = options.rtspUrl;
   if (options.mjpegUrl) body.mjpeg_url = options.mjpegUrl;
-  if (options.processingTimeout !== undefined) body.processing_timeout = options.processingTimeout;
   if (connection.plan) body.requested_plan = connection.plan;
   if (connection.region) body.requested_region = connection.region;
   return body;

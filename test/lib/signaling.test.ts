@@ -3,7 +3,7 @@ import { buildInitRequest, normaliseIceServers, resolveConnection } from '../../
 
 describe('signaling', () => {
   const offer = { sdp: 'v=0...', type: 'offer' as const };
-  const base = { imageInput: 'image', dataOutputs: ['predictions'], streamOutputs: [], parameters: { min_area: 10 }, realtime: true, iceServers: [] };
+  const base = { imageInput: 'image', dataOutputs: ['predictions'], streamOutputs: [], parameters: { min_area: 10 }, realtime: true, iceServers: [], processingTimeout: 3600 as number | null };
 
   it('builds the initialise_webrtc_worker body of PROTOCOL.md §1.1 for a saved workflow', () => {
     const connection = resolveConnection({ apiKey: 'k-123456', plan: 'webrtc-gpu-medium', region: 'eu' });
@@ -43,6 +43,18 @@ describe('signaling', () => {
     assert.deepEqual(body.webrtc_config, { iceServers: turn });
     assert.equal(body.requested_plan, undefined);
     assert.equal(body.requested_region, undefined);
+    assert.equal(body.processing_timeout, 3600, 'the timeout is always sent, so the renewal is planned, not a surprise');
+  });
+
+  it('pins a workflow version, skips sinks on request, and asks for the service maximum with a null timeout', () => {
+    const connection = resolveConnection({ apiKey: 'k-123456' });
+    const body = buildInitRequest(connection, { ...base, workflow: { workspace: 'ws', workflowId: 'wf', versionId: 'v7' }, disableSinks: true, processingTimeout: null }, offer);
+    assert.equal(body.workflow_configuration.workflow_version_id, 'v7');
+    assert.equal(body.workflow_configuration.disable_sinks, true);
+    assert.ok('processing_timeout' in body && body.processing_timeout === null, 'null is sent, not omitted');
+    const plain = buildInitRequest(connection, { ...base, workflow: { workspace: 'ws', workflowId: 'wf' } }, offer);
+    assert.equal('workflow_version_id' in plain.workflow_configuration, false);
+    assert.equal('disable_sinks' in plain.workflow_configuration, false);
   });
 
   it('accepts the three TURN config shapes', () => {
