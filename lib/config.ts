@@ -1,8 +1,11 @@
 import { RoboflowError } from './errors';
 import { registerSecret } from './redact';
 
+/** The regions the editors offer; the service accepts others too (e.g. `eu-west`), passed on as given. */
 export const REGIONS = ['us', 'eu', 'ap'] as const;
-export type Region = (typeof REGIONS)[number];
+export type Region = string;
+/** A region name as the hosting platform spells them: letters, digits, dashes. */
+const REGION_PATTERN = /^[a-z0-9][a-z0-9-]{0,39}$/i;
 
 export const PLANS = ['webrtc-gpu-small', 'webrtc-gpu-medium', 'webrtc-gpu-large'] as const;
 export type Plan = (typeof PLANS)[number];
@@ -55,8 +58,8 @@ export function resolveConnection(input: ConnectionInput): RoboflowConnection {
   registerSecret(apiKey);
   const region = (input.region ?? '').trim();
   const plan = (input.plan ?? '').trim();
-  if (region && !(REGIONS as readonly string[]).includes(region)) {
-    throw new RoboflowError('invalid-input', `Unknown region "${region}": use one of ${REGIONS.join(', ')}`);
+  if (region && !REGION_PATTERN.test(region)) {
+    throw new RoboflowError('invalid-input', `Invalid region "${region}": use a region name such as ${REGIONS.join(', ')} (letters, digits and dashes)`);
   }
   if (plan && !(PLANS as readonly string[]).includes(plan)) {
     throw new RoboflowError('invalid-input', `Unknown plan "${plan}": use one of ${PLANS.join(', ')}`);
@@ -65,16 +68,19 @@ export function resolveConnection(input: ConnectionInput): RoboflowConnection {
     apiKey,
     serverUrl: normaliseUrl(input.serverUrl, DEFAULT_SERVER_URL, 'Server URL'),
     apiUrl: normaliseUrl(input.apiUrl, DEFAULT_API_URL, 'API URL'),
-    ...(region ? { region: region as Region } : {}),
+    ...(region ? { region } : {}),
     ...(plan ? { plan: plan as Plan } : {}),
   };
 }
 
-/** True for Roboflow's own hosts, which need TURN and know about plans and regions. */
+/**
+ * True for Roboflow's own hosts, which need TURN and know about plans and regions:
+ * `*.roboflow.com`, `*.roboflow.eu` and `*.roboflow-eu.one` (docs/protocol.md §1).
+ */
 export function isRoboflowHosted(url: string): boolean {
   try {
-    const host = new URL(url).hostname;
-    return /(^|\.)roboflow\.(com|eu|one)$/.test(host);
+    const host = new URL(url).hostname.toLowerCase();
+    return /(^|\.)(roboflow\.com|roboflow\.eu|roboflow-eu\.one)$/.test(host);
   } catch {
     return false;
   }

@@ -26,6 +26,8 @@ export type ErrorCode =
   | 'protocol'
   | 'invalid-input'
   | 'job-failed'
+  /** A live source's session was completed by the server (the camera or track ended). */
+  | 'source-ended'
   | 'aborted';
 
 export interface RoboflowErrorOptions {

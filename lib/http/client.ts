@@ -74,6 +74,7 @@ export class HttpClient {
   private readonly dispatcher: Dispatcher;
   private readonly ownsDispatcher: boolean;
   private readonly userAgent: string;
+  private closed = false;
 
   constructor(options: HttpClientOptions) {
     this.apiKey = options.apiKey;
@@ -94,12 +95,16 @@ export class HttpClient {
   }
 
   async request<T = unknown>(options: RequestOptions): Promise<HttpResponse<T>> {
+    // A closed client is a node that was redeployed or deleted: whatever still calls it
+    // must stop, not retry (undici's "The client is destroyed" would look transient).
+    if (this.closed) throw closedError();
     const policy: RetryPolicy | undefined = options.retry === false ? undefined : { ...DEFAULT_RETRY, ...options.retry };
     const attempts = policy?.attempts ?? 1;
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.once<T>(options);
       } catch (caught) {
+        if (this.closed) throw closedError();
         const error = errorFromTransport(caught, options.url);
         const retry = error.retryable && (options.retryIf?.(error) ?? true);
         if (!policy || !retry || attempt >= attempts || options.signal?.aborted) throw error;
@@ -165,6 +170,7 @@ export class HttpClient {
 
   /** Streams a URL's body into a file (constant memory); returns the bytes written. No key is sent. */
   async download(url: string, path: string, options: { operation: Operation; signal?: AbortSignal; timeoutMs?: number }): Promise<number> {
+    if (this.closed) throw closedError();
     let response: Awaited<ReturnType<typeof request>>;
     try {
       response = await request(url, {
@@ -198,8 +204,13 @@ export class HttpClient {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     if (this.ownsDispatcher) await this.dispatcher.close();
   }
+}
+
+function closedError(): RoboflowError {
+  return new RoboflowError('aborted', 'The Roboflow connection was closed (its node was redeployed or deleted)');
 }
 
 export { FormData };

@@ -4,14 +4,23 @@ import { TypedEmitter } from '../events';
 import { safeLogger, type Logger } from '../logger';
 import type { PushOutcome } from './frame-source';
 import { DEFAULT_RECONNECT, isFatal, reconnectDelay, type ReconnectPolicy } from './reconnect';
-import { StreamSession, type CloseReason, type StreamEvents, type StreamOptions, type StreamStats } from './session';
+import { StreamSession, checkReconfigure, type CloseReason, type StreamCompletion, type StreamEvents, type StreamOptions, type StreamStats } from './session';
 
-/** `idle`: not started, or a lost session that `shouldReconnect` chose not to replace (start() again to resume). */
-export type ResilientState = 'idle' | 'connecting' | 'streaming' | 'reconnecting' | 'complete' | 'failed' | 'stopped';
+/**
+ * `idle`: not started, or a lost session that `shouldReconnect` chose not to replace
+ * (start() again to resume). `renewing`: a live stream's session reached its processing
+ * timeout and a new one is being opened at once.
+ */
+export type ResilientState = 'idle' | 'connecting' | 'streaming' | 'renewing' | 'reconnecting' | 'complete' | 'failed' | 'stopped';
 
 export interface ResilientStreamEvents extends StreamEvents {
-  /** A live stream lost its session (or could not open one) and will try again. */
+  /**
+   * A live stream lost its session (or could not open one) and will try again. `error`
+   * says why; code `source-ended` when the camera (or the track) ended the session.
+   */
   reconnecting: [{ attempt: number; delayMs: number; error: RoboflowError }];
+  /** A live stream's session ended at its processing timeout; a new one starts at once (docs/protocol.md §2.7). */
+  renewing: [{ renewals: number }];
   state: [ResilientState];
 }
 
@@ -25,14 +34,22 @@ export interface ResilientStreamOptions extends StreamOptions {
   shouldReconnect?: (error: RoboflowError) => boolean;
 }
 
-/** Events passed through from each session unchanged. */
-const FORWARDED = ['connected', 'result', 'video-frame', 'progress', 'complete', 'error'] as const;
+/** Events passed through from each session unchanged ('complete' only for files: see run()). */
+const FORWARDED = ['connected', 'result', 'video-frame', 'progress', 'error'] as const;
+
+type Outputs = { dataOutputs?: string[]; streamOutputs?: string[] };
 
 /**
  * A stream that heals: live sources (frames, RTSP, MJPEG) reconnect with capped
  * exponential backoff and jitter after a dropped connection or a transient failure,
  * never running two sessions at once. Errors a retry cannot fix (bad key, unknown
  * workflow, ...) end it. Files never reconnect: a restart would repeat results.
+ *
+ * For a live source the server's `processing_complete` is not the end of the work: the
+ * hosted worker ends every session when its processing timeout runs out, and when the
+ * camera it pulls ends (docs/protocol.md §2.7). A timeout is renewed at once; a camera
+ * that ended is reconnected with the normal backoff (so one that keeps ending within
+ * seconds is not hammered). Only files end with `complete`.
  */
 export class ResilientStream extends TypedEmitter<ResilientStreamEvents> {
   private readonly options: ResilientStreamOptions;
@@ -45,7 +62,9 @@ export class ResilientStream extends TypedEmitter<ResilientStreamEvents> {
   private _state: ResilientState = 'idle';
   private attempts = 0;
   private totalReconnects = 0;
-  private outputs: { dataOutputs?: string[]; streamOutputs?: string[] } = {};
+  private totalRenewals = 0;
+  /** Outputs changed by reconfigure(): applied to the running session and every later one. */
+  private outputs: Outputs = {};
 
   constructor(options: ResilientStreamOptions) {
     const logger = safeLogger(options.logger);
@@ -62,6 +81,11 @@ export class ResilientStream extends TypedEmitter<ResilientStreamEvents> {
   /** Reconnects so far, over the stream's whole life. */
   get reconnects(): number {
     return this.totalReconnects;
+  }
+
+  /** Sessions replaced at their processing timeout, over the stream's whole life. */
+  get renewals(): number {
+    return this.totalRenewals;
   }
 
   get stats(): StreamStats | undefined {
@@ -100,8 +124,13 @@ export class ResilientStream extends TypedEmitter<ResilientStreamEvents> {
     return session.pushFrame(image);
   }
 
-  /** Changes outputs now and for every later session. */
-  reconfigure(outputs: { dataOutputs?: string[]; streamOutputs?: string[] }): void {
+  /**
+   * Changes outputs now and for every later session. While a session is still being
+   * opened the change is applied as soon as it streams. Throws for a change the service
+   * would ignore or answer with an error on every frame (see checkReconfigure).
+   */
+  reconfigure(outputs: Outputs): void {
+    checkReconfigure(this.options.streamOutputs, outputs);
     this.outputs = { ...this.outputs, ...outputs };
     if (this.session?.state === 'streaming') this.session.reconfigure(outputs);
   }
@@ -118,17 +147,21 @@ export class ResilientStream extends TypedEmitter<ResilientStreamEvents> {
 
   private async run(): Promise<void> {
     const live = this.options.source.kind !== 'file';
+    let renewing = false;
     while (!this.stopping.signal.aborted) {
-      this.setState(this.attempts === 0 ? 'connecting' : 'reconnecting');
-      const session = new StreamSession({
-        ...this.options,
-        ...(this.outputs.dataOutputs ? { dataOutputs: this.outputs.dataOutputs } : {}),
-        ...(this.outputs.streamOutputs ? { streamOutputs: this.outputs.streamOutputs } : {}),
-      });
+      this.setState(renewing ? 'renewing' : this.attempts === 0 ? 'connecting' : 'reconnecting');
+      renewing = false;
+      const requested = { ...this.outputs };
+      const session = new StreamSession({ ...this.options, ...requested });
       this.session = session;
       for (const event of FORWARDED) {
         session.on(event, (...args: unknown[]) => (this.emit as (name: string, ...rest: unknown[]) => boolean)(event, ...args));
       }
+      let completion: StreamCompletion | undefined;
+      session.on('complete', (done) => {
+        completion = done;
+        if (!live) this.emit('complete', done);
+      });
       const closed = new Promise<{ reason: CloseReason; error?: RoboflowError }>((resolve) => session.once('closed', resolve));
 
       let failure: RoboflowError | undefined;
@@ -136,14 +169,32 @@ export class ResilientStream extends TypedEmitter<ResilientStreamEvents> {
       try {
         await session.start();
         connectedAt = Date.now();
+        this.applyLateReconfigure(session, requested);
         this.setState('streaming');
         const end = await closed;
         if (end.reason === 'stopped') break;
-        if (end.reason === 'complete') {
+        if (end.reason === 'complete' && !live) {
           this.setState('complete');
           return;
         }
-        failure = end.error ?? new RoboflowError('network', 'The stream ended unexpectedly', { retryable: true });
+        if (end.reason === 'complete' && completion?.reason === 'timeout_reached') {
+          // Planned: the session ran its processing timeout. Renew at once, no backoff.
+          if (this.options.shouldReconnect && !this.options.shouldReconnect(new RoboflowError('source-ended', 'The session reached its processing timeout', { retryable: true }))) {
+            this.logger.info('Stream session reached its processing timeout; not renewing until started again');
+            this.setState('idle');
+            return;
+          }
+          this.attempts = 0;
+          this.totalRenewals++;
+          this.logger.info(`Stream session reached its processing timeout; renewing (${this.totalRenewals})`);
+          this.emit('renewing', { renewals: this.totalRenewals });
+          renewing = true;
+          continue;
+        }
+        failure =
+          end.reason === 'complete'
+            ? new RoboflowError('source-ended', 'The camera ended the stream (the server completed the session)', { retryable: true })
+            : (end.error ?? new RoboflowError('network', 'The stream ended unexpectedly', { retryable: true }));
       } catch (caught) {
         if (this.stopping.signal.aborted) break;
         failure = toRoboflowError(caught, 'webrtc');
@@ -171,6 +222,19 @@ export class ResilientStream extends TypedEmitter<ResilientStreamEvents> {
       } catch {
         break;
       }
+    }
+  }
+
+  /** A reconfigure() that arrived while the session was being opened is sent now. */
+  private applyLateReconfigure(session: StreamSession, requested: Outputs): void {
+    const late: Outputs = {};
+    if (this.outputs.dataOutputs && this.outputs.dataOutputs !== requested.dataOutputs) late.dataOutputs = this.outputs.dataOutputs;
+    if (this.outputs.streamOutputs && this.outputs.streamOutputs !== requested.streamOutputs) late.streamOutputs = this.outputs.streamOutputs;
+    if (!late.dataOutputs && !late.streamOutputs) return;
+    try {
+      session.reconfigure(late);
+    } catch (error) {
+      this.emit('error', toRoboflowError(error, 'invalid-input'));
     }
   }
 }

@@ -51,7 +51,8 @@ export interface StreamOptions {
   jpegQuality?: number;
   /** `auto` acks each result after its listeners ran; `manual` leaves `ack()` to the caller. */
   ackMode?: 'auto' | 'manual';
-  timeouts?: { iceGatheringMs?: number; connectMs?: number };
+  /** `answerMs`: how long to wait for the server's answer (default 90 s: docs/protocol.md §2.1). */
+  timeouts?: { iceGatheringMs?: number; connectMs?: number; answerMs?: number };
   /** File sessions: 1-byte keepalive pings on the upload channel while results are pending (server idle watchdog: 60 s). Default 15 s. */
   keepaliveIntervalMs?: number;
   logger?: Logger;
@@ -100,6 +101,23 @@ export interface StreamEvents {
 
 const DEFAULT_ICE_GATHERING_MS = 6_000;
 const DEFAULT_CONNECT_MS = 30_000;
+
+/**
+ * Refuses a reconfigure the service would not honour: switching the returned video on
+ * a session started without it is silently ignored, and `stream_output: []` makes every
+ * later frame carry an error (docs/protocol.md §2.6). `startedWith` is the session's
+ * `streamOutputs` option (undefined = the default, no video back).
+ */
+export function checkReconfigure(startedWith: string[] | null | undefined, outputs: { dataOutputs?: string[]; streamOutputs?: string[] }): void {
+  if (outputs.streamOutputs === undefined) return;
+  const hasVideo = startedWith === null || (Array.isArray(startedWith) && startedWith.length > 0);
+  if (!hasVideo) {
+    throw new RoboflowError('invalid-input', 'This stream was started without video outputs, so its video output cannot be changed: set the video outputs on the node and start it again');
+  }
+  if (outputs.streamOutputs.length === 0) {
+    throw new RoboflowError('invalid-input', 'The video output cannot be switched off while streaming: name another image output, or stop and start the stream without video outputs');
+  }
+}
 
 function validateSource(source: StreamSource): void {
   if (source.kind === 'rtsp') {
@@ -206,6 +224,7 @@ export class StreamSession extends TypedEmitter<StreamEvents> {
 
   /** Changes data and/or rendered outputs while running (`[]` none, `['*']` all data outputs). */
   reconfigure(outputs: { dataOutputs?: string[]; streamOutputs?: string[] }): void {
+    checkReconfigure(this.options.streamOutputs, outputs);
     const message: ControlMessage = {};
     if (outputs.dataOutputs) message.data_output = outputs.dataOutputs;
     if (outputs.streamOutputs) message.stream_output = outputs.streamOutputs;
@@ -290,7 +309,7 @@ export class StreamSession extends TypedEmitter<StreamEvents> {
       },
       pc.localDescription ?? offer,
     );
-    const initialising = initialiseWorker(this.http, options.connection, body, this.abort.signal);
+    const initialising = initialiseWorker(this.http, options.connection, body, this.abort.signal, options.timeouts?.answerMs);
     this.initialising = initialising;
     const answer = await initialising;
     this.pipelineId = answer.pipelineId;
@@ -376,6 +395,11 @@ export class StreamSession extends TypedEmitter<StreamEvents> {
     const id = frameId as number; // Set on every path that did not throw.
 
     if (document.processing_complete) {
+      if (this.options.source.kind === 'file' && this.counters.results === 0) {
+        // The hosted worker completes a track whose first read fails after zero results.
+        void this.shutdown('error', new RoboflowError('invalid-input', 'No frame of this video could be read: is it a video file? (the server ended the upload without a single result)'));
+        return;
+      }
       this.logger.info(`Stream complete after frame ${this.counters.lastFrameId ?? 'none'}${document.termination_reason ? ` (${document.termination_reason})` : ''}`);
       this.emit('complete', { frameId: id, reason: document.termination_reason });
       void this.shutdown('complete');

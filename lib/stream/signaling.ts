@@ -1,7 +1,7 @@
 import type { RoboflowConnection } from '../config';
 import { isRoboflowHosted } from '../config';
 import { RoboflowError } from '../errors';
-import type { HttpClient } from '../http/client';
+import type { HttpClient, HttpResponse } from '../http/client';
 import type { Logger } from '../logger';
 
 /** Which workflow runs: a saved one (workspace + id, optionally a pinned version) or an inline specification. */
@@ -108,27 +108,46 @@ interface RawAnswer {
   context?: { pipeline_id?: unknown } | null;
 }
 
+/** How long the hosted service may take to answer: its own look-ups, then up to 60 s waiting for a worker (docs/protocol.md §2.1). */
+export const ANSWER_TIMEOUT_MS = 90_000;
+
 /**
- * Posts the offer and returns the server's answer. Retries only what may pass (502,
- * 503, 504, network); a stream-limit 429 is left to the caller's slower reconnect.
+ * Posts the offer and returns the server's answer. The key travels both as a Bearer
+ * header (what the service prefers since 2026-08) and in the body (what older
+ * self-hosted servers read). Retries only what may pass at once (502, 503, 504,
+ * network); a stream-limit 429 and a timeout (already a long wait) are left to the
+ * caller's slower reconnect.
  */
 export async function initialiseWorker(
   http: HttpClient,
   connection: RoboflowConnection,
   body: InitRequestBody,
   signal?: AbortSignal,
+  timeoutMs: number = ANSWER_TIMEOUT_MS,
 ): Promise<WorkerAnswer> {
-  const response = await http.request<RawAnswer>({
-    method: 'POST',
-    url: `${connection.serverUrl}/initialise_webrtc_worker`,
-    json: body,
-    operation: 'stream',
-    // The server waits up to 60 s for its worker before answering 504.
-    timeoutMs: 75_000,
-    retry: { attempts: 3 },
-    retryIf: (error) => error.code !== 'stream-limit' && error.code !== 'rate-limited',
-    signal,
-  });
+  let response: HttpResponse<RawAnswer>;
+  try {
+    response = await http.request<RawAnswer>({
+      method: 'POST',
+      url: `${connection.serverUrl}/initialise_webrtc_worker`,
+      auth: 'bearer',
+      json: body,
+      operation: 'stream',
+      timeoutMs,
+      retry: { attempts: 3 },
+      retryIf: (error) => error.code !== 'stream-limit' && error.code !== 'rate-limited' && error.code !== 'timeout',
+      signal,
+    });
+  } catch (error) {
+    if (error instanceof RoboflowError && error.code === 'timeout') {
+      throw new RoboflowError(
+        'timeout',
+        `No worker within ${Math.round(timeoutMs / 1000)} s: a cold start or a busy service (Roboflow starts a worker per stream); retrying`,
+        { retryable: true, cause: error },
+      );
+    }
+    throw error;
+  }
   const answer = response.body;
   if (!answer || typeof answer.sdp !== 'string' || (answer.type !== 'answer' && answer.type !== 'pranswer')) {
     throw new RoboflowError('protocol', 'The server answered without a WebRTC answer (sdp and type)');

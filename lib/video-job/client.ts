@@ -23,7 +23,17 @@ export interface ModelSpec {
   inferenceParams?: Record<string, unknown>;
 }
 
-export type JobTarget = { generation: 'model'; models: ModelSpec[] } | { generation: 'workflow'; workspace: string; workflow: string };
+export type JobTarget =
+  | { generation: 'model'; models: ModelSpec[] }
+  | {
+      generation: 'workflow';
+      workspace: string;
+      workflow: string;
+      /** Pin a workflow version (`workflow_version_id`). */
+      versionId?: string;
+      /** Skip the workflow's sink blocks (a dry run). */
+      disableSinks?: boolean;
+    };
 
 /** Everything needed to resume polling after a restart. Holds no secret: safe to persist. */
 export interface JobHandle {
@@ -164,8 +174,9 @@ export class VideoJobClient {
       const signed = pick(response.body ?? {}, 'signed_url', 'signedUrl');
       if (typeof signed !== 'string') throw new RoboflowError('protocol', 'The upload request returned no signed URL');
       putUrl = signed;
-      // The object's own URL is the signed URL without its signature.
-      inputUrl = signed.split('?')[0];
+      // The job reads the video through the signed URL itself, signature and all
+      // (docs/protocol.md §3.1): the bare object URL is not readable by the service.
+      inputUrl = signed;
     } else {
       const response = await this.http.request<Record<string, unknown>>({ method: 'POST', url: base, auth: 'query', query: { file_name: fileName }, operation: 'video-upload', signal: options.signal });
       const signed = pick(response.body ?? {}, 'signedUrl', 'signed_url');
@@ -222,7 +233,16 @@ export class VideoJobClient {
     const response = await this.http.request<Record<string, unknown>>({
       method: 'POST',
       url,
-      json: { api_key: this.connection.apiKey, workspace: target.workspace, workflow: target.workflow, video_url: inputUrl, fps },
+      json: {
+        api_key: this.connection.apiKey,
+        workspace: target.workspace,
+        workflow: target.workflow,
+        video_url: inputUrl,
+        fps,
+        // The same switches as a stream's WorkflowConfiguration (docs/protocol.md §2.1).
+        ...(target.versionId ? { workflow_version_id: target.versionId } : {}),
+        ...(target.disableSinks ? { disable_sinks: true } : {}),
+      },
       operation: 'video-job',
       retry: { attempts: 2 },
       signal,

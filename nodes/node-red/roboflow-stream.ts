@@ -1,9 +1,13 @@
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { translator } from './common/i18n';
 import { migrate, type Migration } from './common/migrate';
-import { StreamController, type StreamProperties } from './stream/controller';
+import { StreamController, type StreamCredentials, type StreamProperties } from './stream/controller';
 
-/** Version 1 is the first release: fill in what older or hand-written flows lack. */
+/**
+ * Version 1 is the first release: fill in what older or hand-written flows lack.
+ * Version 2: the session's processing timeout (3600 s: what the service used when
+ * nothing was sent), a pinned workflow version, and dry runs.
+ */
 const migrations: Migration[] = [
   (config) => ({
     workspaceType: 'str',
@@ -19,6 +23,7 @@ const migrations: Migration[] = [
     start: 'deploy',
     ...config,
   }),
+  (config) => ({ processingTimeout: 3600, workflowVersion: '', disableSinks: false, ...config }),
 ];
 
 export = function register(RED: NodeAPI): void {
@@ -26,7 +31,7 @@ export = function register(RED: NodeAPI): void {
   function RoboflowStream(this: Node, def: NodeDef): void {
     RED.nodes.createNode(this, def);
     const config = migrate<StreamProperties>(def as unknown as Record<string, unknown>, migrations);
-    const controller = new StreamController(RED, this, config, t);
+    const controller = new StreamController(RED, this, config, t, (this.credentials ?? {}) as StreamCredentials);
     this.on('input', (msg, _send, done) => void controller.handle(msg, done));
     this.on('close', (_removed: boolean, done: () => void) => {
       void controller.close().finally(() => {
@@ -36,5 +41,8 @@ export = function register(RED: NodeAPI): void {
     });
     void controller.init();
   }
-  RED.nodes.registerType('roboflow-stream', RoboflowStream);
+  RED.nodes.registerType('roboflow-stream', RoboflowStream, {
+    // The camera's login lives in Node-RED's credential store, never in the flow.
+    credentials: { cameraUser: { type: 'text' }, cameraPassword: { type: 'password' } },
+  });
 };

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { HttpClient, ResilientStream, RoboflowError, StreamSession, resolveIceServers, silentLogger, type StreamOptions, type StreamResult, type VideoFrameEvent } from '../../lib';
 import { expectedBoxes, getScene } from '../../server/media/scenes';
-import { API_KEY, eventually, startLocalServer, type RunningServer } from '../helpers/local-server';
+import { API_KEY, eventually, peakConcurrency, startLocalServer, type RunningServer } from '../helpers/local-server';
 import { MEDIA_DIR, sceneImage, sceneVideo } from '../helpers/media';
 import { secret } from '../helpers/secrets';
 
@@ -388,6 +388,56 @@ describe('engine against the local server (real WebRTC on loopback)', function (
       assert.equal(stream.state, 'stopped');
       assert.ok(maxActive <= 1, `at most one session at a time (saw ${maxActive})`);
       assert.ok(stream.reconnects >= 2);
+    });
+
+    it('a live camera outlives the processing timeout: sessions renew at once for 20 s, never two at once, no complete', async function () {
+      this.timeout(60_000);
+      const camera = (await server.cameras()).find((c) => c.name === 'door')!;
+      const url = camera.rtsp_url!.replace('rtsp://', `rtsp://cam:${CAMERA_PASSWORD}@`);
+      const before = await server.sessions();
+      const stream = track(new ResilientStream(options({ source: { kind: 'rtsp', url }, processingTimeout: 2, dataOutputs: ['count'] })));
+      const arrivals: number[] = [];
+      const states: string[] = [];
+      let completes = 0;
+      let renewals = 0;
+      const reconnects: unknown[] = [];
+      stream.on('result', () => arrivals.push(Date.now()));
+      stream.on('complete', () => completes++);
+      stream.on('renewing', () => renewals++);
+      stream.on('reconnecting', (info) => reconnects.push(info));
+      stream.on('state', (state) => states.push(state));
+      stream.start();
+      await eventually(() => arrivals.length > 0, 20_000, 'the first result');
+      const start = Date.now();
+      await new Promise((resolve) => setTimeout(resolve, 20_000));
+      await stream.stop();
+      // Results kept coming across the whole window: no gap longer than a renewal takes.
+      const inWindow = arrivals.filter((at) => at >= start);
+      const gaps = inWindow.slice(1).map((at, i) => at - inWindow[i]);
+      assert.ok(inWindow.length > 40, `results during 20 s: ${inWindow.length}`);
+      assert.ok(Math.max(...gaps, Date.now() - inWindow[inWindow.length - 1] - 1_000) < 5_000, `longest gap ${Math.max(...gaps)} ms`);
+      assert.equal(completes, 0, 'a live stream never completes');
+      assert.deepEqual(reconnects, [], 'a planned renewal is not a reconnect');
+      assert.ok(renewals >= 4, `renewed ${renewals} times`);
+      assert.ok(states.includes('renewing'));
+      const sessions = await server.sessions();
+      const ours = sessions.ended.filter((s) => !before.ended.some((b) => b.id === s.id));
+      assert.ok(ours.length >= 5, `sessions on the server: ${ours.length}`);
+      assert.equal(peakConcurrency({ ...sessions, ended: ours, active: sessions.active }), 1, 'never two sessions at once');
+    });
+
+    it('a reconfigure sent while still connecting is applied once the stream runs (not silently dropped)', async () => {
+      const camera = (await server.cameras()).find((c) => c.name === 'two-squares')!;
+      const stream = track(new ResilientStream(options({ source: { kind: 'mjpeg', url: camera.mjpeg_url }, dataOutputs: ['predictions'] })));
+      const results: StreamResult[] = [];
+      stream.on('result', (result) => results.push(result));
+      stream.start();
+      assert.equal(stream.state, 'connecting');
+      stream.reconfigure({ dataOutputs: ['count'] });
+      await eventually(() => results.some((result) => result.data && 'count' in result.data), 15_000, 'results with the reconfigured output');
+      const last = results[results.length - 1];
+      assert.deepEqual(Object.keys(last.data ?? {}), ['count']);
+      assert.throws(() => stream.reconfigure({ streamOutputs: ['output_image'] }), /started without video outputs/);
     });
 
     it('gives up at once on an error a retry cannot fix', async () => {

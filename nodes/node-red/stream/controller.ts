@@ -1,5 +1,16 @@
 import type { Node, NodeAPI, NodeMessage, NodeMessageInFlow } from 'node-red';
-import { ResilientStream, RoboflowError, StreamMetrics, toRoboflowError, type StreamOptions, type StreamSource, type WorkflowRef } from '../../../lib';
+import {
+  ResilientStream,
+  RoboflowError,
+  StreamMetrics,
+  splitCameraLogin,
+  toRoboflowError,
+  withCameraLogin,
+  type CameraLogin,
+  type StreamOptions,
+  type StreamSource,
+  type WorkflowRef,
+} from '../../../lib';
 import { configNode } from '../common/config';
 import type { Translate } from '../common/i18n';
 import { evaluate, nameList } from '../common/properties';
@@ -26,7 +37,19 @@ export interface StreamProperties {
   /** true, false, or '' (auto: every frame for files, realtime for live sources). */
   realtime: boolean | '';
   start: 'deploy' | 'message';
+  /** Seconds before the service ends a session (it is renewed at once); '' = the service maximum. */
+  processingTimeout: number | string;
+  /** Pin a workflow version (empty: the current one). */
+  workflowVersion: string;
+  /** Skip the workflow's sinks (email, webhooks, ...) while testing a flow. */
+  disableSinks: boolean;
   version: number;
+}
+
+/** The Stream node's credentials: the camera's login, put into the URL at connect time only. */
+export interface StreamCredentials {
+  cameraUser?: string;
+  cameraPassword?: string;
 }
 
 type Send = (msg: NodeMessage | Array<NodeMessage | null>) => void;
@@ -53,9 +76,16 @@ function parseJson(text: string, what: string): Record<string, unknown> | undefi
  * Maps a Roboflow Stream node onto the engine: its configuration onto a
  * ResilientStream, input messages onto start/stop/reconfigure/frames, and the stream's
  * events onto messages, status and errors.
+ *
+ * A node owns at most one session, ever: every operation that starts or stops a stream
+ * runs in one queue, one at a time, in the order the messages came, and once the node
+ * closes nothing starts again (overlapping starts used to leak billed sessions).
  */
 export class StreamController {
   private stream: ResilientStream | undefined;
+  /** The tail of the control queue: starts, stops, reconfigures and file hand-offs run one at a time. */
+  private queue: Promise<void> = Promise.resolve();
+  private warnedUrlPassword = false;
   private readonly fileQueue: NodeMessage[] = [];
   private results = 0;
   /** Kept across sessions of this node: reconnects and drops add up. */
@@ -74,8 +104,19 @@ export class StreamController {
     private readonly node: Node,
     private readonly config: StreamProperties,
     private readonly t: Translate,
+    private readonly credentials: StreamCredentials = {},
   ) {
     this.topic = config.workflowSpec?.trim() ? 'inline-workflow' : config.workflow;
+  }
+
+  /** Runs `work` after everything queued before it; a failure does not block what follows. */
+  private serial<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(work, work);
+    this.queue = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
   }
 
   /** Called once the node exists: starts on deploy, or waits for a message. */
@@ -86,7 +127,7 @@ export class StreamController {
       return;
     }
     try {
-      await this.start(undefined);
+      await this.serial(() => this.start(undefined));
     } catch (error) {
       reportError(this.node, error);
     }
@@ -100,17 +141,23 @@ export class StreamController {
         this.node.send([{ topic: 'stats', payload: this.metrics.snapshot() }, null]);
       } else if (topic === 'stop') {
         this.fileQueue.length = 0;
-        await this.stop();
-        showStatus(this.node, 'idle', this.t('status.stopped'));
+        await this.serial(async () => {
+          await this.stop();
+          if (!this.closing) showStatus(this.node, 'idle', this.t('status.stopped'));
+        });
       } else if (topic === 'reconfigure') {
-        this.reconfigure(msg);
+        await this.serial(async () => this.reconfigure(msg));
       } else if (this.config.source === 'frames' && topic !== 'start') {
         await this.pushFrame(msg);
-      } else if (this.config.source === 'file' && this.stream?.active) {
-        if (this.fileQueue.length >= MAX_QUEUED_FILES) throw new RoboflowError('invalid-input', this.t('error.queueFull', { max: MAX_QUEUED_FILES }));
-        this.fileQueue.push(msg);
       } else {
-        await this.start(msg);
+        await this.serial(async () => {
+          if (this.config.source === 'file' && this.stream?.active && topic !== 'start') {
+            if (this.fileQueue.length >= MAX_QUEUED_FILES) throw new RoboflowError('invalid-input', this.t('error.queueFull', { max: MAX_QUEUED_FILES }));
+            this.fileQueue.push(msg);
+          } else {
+            await this.start(msg);
+          }
+        });
       }
       done();
     } catch (caught) {
@@ -120,10 +167,11 @@ export class StreamController {
     }
   }
 
+  /** Stops for good: whatever is queued finds the node closing and starts nothing. */
   async close(): Promise<void> {
     this.closing = true;
     this.fileQueue.length = 0;
-    await this.stop();
+    await this.serial(() => this.stop());
   }
 
   private async pushFrame(msg: NodeMessageInFlow): Promise<void> {
@@ -132,7 +180,12 @@ export class StreamController {
       throw new RoboflowError('invalid-input', this.t('error.notAnImage', { type: image === null ? 'null' : Array.isArray(image) ? 'array' : typeof image }));
     }
     this.lastFrameAt = Date.now();
-    if (!this.stream?.active) await this.start(undefined);
+    if (!this.stream?.active) {
+      // The first frame starts the stream (once: later frames find it started).
+      await this.serial(async () => {
+        if (!this.stream?.active) await this.start(undefined);
+      });
+    }
     const stream = this.stream;
     if (!stream) return;
     if (stream.state === 'reconnecting') return; // Dropped: the status says why.
@@ -161,7 +214,24 @@ export class StreamController {
     if (typeof target !== 'string' || !target.trim()) {
       throw new RoboflowError('invalid-input', this.t(kind === 'file' ? 'error.noFile' : 'error.noUrl'));
     }
-    return kind === 'file' ? { kind, path: target.trim() } : { kind, url: target.trim() };
+    return kind === 'file' ? { kind, path: target.trim() } : { kind, url: this.cameraUrl(target.trim()) };
+  }
+
+  /**
+   * The camera URL with the node's camera login put in (only now, at connect time: the
+   * flow holds no password). A flow saved with the password in the URL still works, with
+   * one warning saying how to move it into the credentials.
+   */
+  private cameraUrl(url: string): string {
+    const login: CameraLogin = { username: this.credentials.cameraUser, password: this.credentials.cameraPassword };
+    if (!login.username && !login.password) {
+      if (splitCameraLogin(url).login.password && !this.warnedUrlPassword) {
+        this.warnedUrlPassword = true;
+        this.node.warn(this.t('warn.passwordInUrl'));
+      }
+      return url;
+    }
+    return withCameraLogin(url, login);
   }
 
   private async workflow(msg: NodeMessage | undefined): Promise<WorkflowRef> {
@@ -172,7 +242,8 @@ export class StreamController {
     if (typeof workspace !== 'string' || !workspace.trim() || typeof workflowId !== 'string' || !workflowId.trim()) {
       throw new RoboflowError('invalid-input', this.t('error.noWorkflow'));
     }
-    return { workspace: workspace.trim(), workflowId: workflowId.trim() };
+    const versionId = String(this.config.workflowVersion ?? '').trim();
+    return { workspace: workspace.trim(), workflowId: workflowId.trim(), ...(versionId ? { versionId } : {}) };
   }
 
   /** The node's parameters, with msg.parameters (an object, or JSON text) laid over them for this start. */
@@ -185,7 +256,18 @@ export class StreamController {
     return { ...fromNode, ...(fromMessage as Record<string, unknown>) };
   }
 
+  /** Seconds before the service renews a session; '' asks for the service maximum. */
+  private processingTimeout(): number | null {
+    const value = this.config.processingTimeout;
+    if (value === '' || value === null) return null;
+    const seconds = Number(value ?? 3600);
+    if (!Number.isFinite(seconds) || seconds < 1) throw new RoboflowError('invalid-input', this.t('error.processingTimeout', { value: String(value) }));
+    return Math.round(seconds);
+  }
+
+  /** Opens a stream (replacing a running one). Only ever called from the control queue. */
   private async start(msg: NodeMessage | undefined): Promise<void> {
+    if (this.closing) return;
     const config = configNode(this.RED, this.config.roboflow);
     const source = await this.source(msg);
     const options: StreamOptions = {
@@ -197,6 +279,8 @@ export class StreamController {
       dataOutputs: nameList(this.config.dataOutputs).length > 0 ? nameList(this.config.dataOutputs) : ['*'],
       streamOutputs: nameList(this.config.streamOutputs),
       parameters: this.parameters(msg),
+      processingTimeout: this.processingTimeout(),
+      ...(this.config.disableSinks === true ? { disableSinks: true } : {}),
       ...(typeof this.config.realtime === 'boolean' ? { realtime: this.config.realtime } : {}),
       videoOutput: nameList(this.config.streamOutputs).length > 0 ? 'jpeg' : 'none',
       // With realtime off a frame is acknowledged once its message reached the next node
@@ -258,6 +342,7 @@ export class StreamController {
     stream.on('state', (state) => {
       if (this.stream !== stream) return;
       if (state === 'connecting') showStatus(this.node, 'connecting', this.t('status.connecting'));
+      else if (state === 'renewing') showStatus(this.node, 'connecting', this.t('status.renewing'));
       else if (state === 'streaming') {
         this.metrics.sessionStarted(this.reconnecting);
         this.reconnecting = false;
@@ -267,12 +352,17 @@ export class StreamController {
       }
       else if (state === 'idle') showStatus(this.node, 'idle', this.t('status.waitingFrames'));
       if (state === 'complete' || state === 'failed' || state === 'idle' || state === 'stopped') streams.delete(this.node.id);
-      if (state === 'failed') void this.nextFile();
+      if (state === 'failed') void this.serial(() => this.nextFile());
     });
     stream.on('reconnecting', ({ attempt, error }) => {
       this.reconnecting = true;
       // A full workspace is not a fault to wait out quietly: name it, as the service does.
-      const text = error.code === 'stream-limit' ? this.t('status.streamLimit', { limit: error.message.split(':')[0].toLowerCase(), attempt }) : this.t('status.reconnecting', { attempt });
+      const text =
+        error.code === 'stream-limit'
+          ? this.t('status.streamLimit', { limit: error.message.split(':')[0].toLowerCase(), attempt })
+          : error.code === 'source-ended'
+            ? this.t('status.sourceEnded', { attempt })
+            : this.t('status.reconnecting', { attempt });
       showStatus(this.node, 'retrying', text);
       this.node.warn(this.t('warn.reconnecting', { attempt, reason: error.message }));
     });
@@ -297,7 +387,7 @@ export class StreamController {
       const msg: NodeMessage = { topic: this.topic, payload: { frames, terminationReason: reason }, complete: true };
       if (this.currentFile) msg.file = this.currentFile;
       send([msg, null]);
-      void this.nextFile();
+      void this.serial(() => this.nextFile());
     });
     stream.on('error', (error) => {
       if (this.stream !== stream) return;
@@ -305,14 +395,15 @@ export class StreamController {
     });
   }
 
+  /** Starts the next queued file (from the control queue), skipping those that cannot start. */
   private async nextFile(): Promise<void> {
-    const next = this.fileQueue.shift();
-    if (!next || this.closing) return;
-    try {
-      await this.start(next);
-    } catch (error) {
-      reportError(this.node, error, next);
-      void this.nextFile();
+    for (let next = this.fileQueue.shift(); next && !this.closing; next = this.fileQueue.shift()) {
+      try {
+        await this.start(next);
+        return;
+      } catch (error) {
+        reportError(this.node, error, next);
+      }
     }
   }
 }
