@@ -44,7 +44,9 @@ export async function checkConnection(connection: RoboflowConnection, http?: Htt
       key === 'accepted' ? `API key accepted by ${connection.apiUrl}` : keyProblem ?? 'API key could not be checked',
       server === 'reachable' ? `streaming server ${connection.serverUrl} reachable` : serverProblem ?? 'streaming server unreachable',
     ];
-    return { ok, key, server, message: parts.join('; ') };
+    // One host for both (a self-hosted or local server) that is down: say it once.
+    const message = parts[0] === parts[1] ? parts[0] : parts.join('; ');
+    return { ok, key, server, message };
   } finally {
     if (!http) await client.close();
   }

@@ -189,7 +189,7 @@ export function errorFromResponse(
       return new RoboflowError(
         'gateway-timeout',
         operation === 'stream'
-          ? 'The worker did not answer in time (504): a cold start, or a camera URL the server cannot open'
+          ? withDetail('The worker did not answer in time (504): a cold start, or a camera URL the server cannot open', detail)
           : 'Gateway timeout (504): retrying',
         { ...base, retryable: true },
       );

@@ -110,7 +110,8 @@ export class HttpClient {
         if (!policy || !retry || attempt >= attempts || options.signal?.aborted) throw error;
         let delayMs = Math.max(backoffDelay(attempt, policy), error.retryAfterMs ?? 0);
         if (error.status === 429) delayMs = Math.max(delayMs, policy.min429DelayMs);
-        this.logger.warn(`${options.method} ${redactUrl(options.url)} failed (${error.message}); retry ${attempt}/${attempts - 1} in ${delayMs} ms`);
+        // Routine: the caller reports an outage if it lasts.
+        this.logger.info(`${options.method} ${redactUrl(options.url)} failed (${error.message}); retry ${attempt}/${attempts - 1} in ${delayMs} ms`);
         options.onRetry?.({ attempt, delayMs, error });
         await sleep(delayMs, options.signal).catch(() => {
           throw new RoboflowError('aborted', 'Request cancelled', { cause: error });

@@ -214,7 +214,8 @@ export class ResilientStream extends TypedEmitter<ResilientStreamEvents> {
       this.attempts++;
       this.totalReconnects++;
       const delayMs = reconnectDelay(this.attempts, failure, this.policy);
-      this.logger.warn(`Stream lost (${failure.message}); reconnect ${this.attempts} in ${delayMs} ms`);
+      // The 'reconnecting' event carries it; the platform decides how loudly to say so.
+      this.logger.info(`Stream lost (${failure.message}); reconnect ${this.attempts} in ${delayMs} ms`);
       this.setState('reconnecting');
       this.emit('reconnecting', { attempt: this.attempts, delayMs, error: failure });
       try {

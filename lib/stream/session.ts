@@ -457,7 +457,7 @@ export class StreamSession extends TypedEmitter<StreamEvents> {
       if (this.ownsHttp) await this.http.close();
       this._state = 'closed';
       if (wasStarted) {
-        if (reason === 'error' || reason === 'remote') this.logger.warn(`Stream closed: ${error?.message ?? reason}`);
+        if (reason === 'error' || reason === 'remote') this.logger.info(`Stream closed: ${error?.message ?? reason}`);
         this.emit('closed', error ? { reason, error } : { reason });
       }
     })();

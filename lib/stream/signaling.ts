@@ -135,7 +135,9 @@ export async function initialiseWorker(
       operation: 'stream',
       timeoutMs,
       retry: { attempts: 3 },
-      retryIf: (error) => error.code !== 'stream-limit' && error.code !== 'rate-limited' && error.code !== 'timeout',
+      // A 504 is a camera the worker cannot open, or a cold start: the stream's own
+      // reconnect (with backoff and a status) handles it, not three silent tries here.
+      retryIf: (error) => error.code !== 'stream-limit' && error.code !== 'rate-limited' && error.code !== 'timeout' && error.code !== 'gateway-timeout',
       signal,
     });
   } catch (error) {

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { HttpClient, RoboflowError, VideoJobClient, checkReconfigure, isFatal, isRoboflowHosted, resolveConnection, type InitRequestBody } from '../../lib';
+import { HttpClient, RoboflowError, VideoJobClient, checkConnection, checkReconfigure, isFatal, isRoboflowHosted, resolveConnection, type InitRequestBody } from '../../lib';
 import { initialiseWorker } from '../../lib/stream/signaling';
 import { secret } from '../helpers/secrets';
 
@@ -158,5 +158,26 @@ describe('connection rules', () => {
     assert.throws(() => checkReconfigure([], { streamOutputs: ['output_image'] }), /started without video outputs/);
     assert.throws(() => checkReconfigure(undefined, { streamOutputs: ['output_image'] }), /started without video outputs/);
     assert.throws(() => checkReconfigure(['output_image'], { streamOutputs: [] }), /cannot be switched off/);
+  });
+});
+
+describe('connection check', () => {
+  it('one host for both URLs, down: the reason is said once, not twice', async () => {
+    const connection = resolveConnection({ apiKey: KEY, serverUrl: 'http://127.0.0.1:9', apiUrl: 'http://127.0.0.1:9' });
+    const result = await checkConnection(connection);
+    assert.equal(result.ok, false);
+    assert.equal(result.server, 'unreachable');
+    assert.equal(result.message.match(/Cannot reach 127\.0\.0\.1:9/g)?.length, 1, result.message);
+  });
+
+  it('two hosts, the streaming server down: says which one', async () => {
+    const stub = await stubServer(() => ({ status: 200, body: { iceServers: [] } }));
+    try {
+      const result = await checkConnection(resolveConnection({ apiKey: KEY, serverUrl: 'http://127.0.0.1:9', apiUrl: stub.url }));
+      assert.equal(result.ok, false);
+      assert.match(result.message, /API key accepted by http:\/\/127\.0\.0\.1:\d+; Cannot reach 127\.0\.0\.1:9/);
+    } finally {
+      await stub.close();
+    }
   });
 });

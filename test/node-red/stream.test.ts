@@ -226,10 +226,31 @@ describe('Node-RED: roboflow-stream', function () {
       await eventually(() => results.length >= 1, 10_000, 'a result after the bad messages');
     });
 
-    it('server gone: a live source keeps trying (reconnecting), it does not give up', async () => {
+    it('server gone: a live source keeps trying and says why on the status, it does not give up', async () => {
       await helper.load(ALL_NODES, onTab([configNode('http://127.0.0.1:9'), stream({ source: 'rtsp', url: 'rtsp://127.0.0.1:1/none' }), { id: 'results', type: 'helper' }, { id: 'video', type: 'helper' }]), credentials);
       const statuses = recordStatuses(helper.getNode('stream'));
-      await eventually(() => statuses.some((s) => s.text === 'reconnecting (1)' && s.fill === 'yellow'), 10_000, 'reconnecting status');
+      await eventually(() => statuses.some((s) => s.text === 'server not reachable: connection refused, retrying (1)' && s.fill === 'yellow'), 10_000, 'reconnecting status with its reason');
+    });
+
+    it('a camera the server cannot open: the reason on the status, one warning per outage, one error to Catch after 5 attempts, still retrying', async function () {
+      this.timeout(90_000);
+      await server.faults({ sourceOpenTimeoutMs: 300 });
+      await helper.load(ALL_NODES, flow({ source: 'rtsp', url: 'rtsp://127.0.0.1:9/none' }), credentials);
+      const node = helper.getNode('stream');
+      // Fast retries for the test: the policy is the engine's, the counting is the node's.
+      const statuses = recordStatuses(node);
+      const warnings: string[] = [];
+      (node as unknown as EventEmitter).on('call:warn', (call: { args: [string] }) => warnings.push(String(call.args[0])));
+      const configWarnings: string[] = [];
+      (helper.getNode('cfg') as unknown as EventEmitter).on('call:warn', (call: { args: [string] }) => configWarnings.push(String(call.args[0])));
+      const caught = collect(helper.getNode('caught'));
+      await eventually(() => statuses.some((s) => /^camera not reachable.*, retrying \(1\)$/.test(s.text ?? '') && s.fill === 'yellow'), 20_000, 'the reason on the status');
+      await eventually(() => caught.length === 1, 80_000, 'one error to Catch after five attempts');
+      assert.match((caught[0].error as { message: string }).message, /Still failing after 5 attempts \(the node keeps trying\)/);
+      await eventually(() => statuses.some((s) => /retrying \(6\)$/.test(s.text ?? '')), 40_000, 'still retrying after the error');
+      assert.equal(caught.length, 1, 'one error per outage, not one per attempt');
+      assert.deepEqual(warnings.length, 1, `one warning in the Debug sidebar per outage: ${warnings.join(' | ')}`);
+      assert.deepEqual(configWarnings, [], 'nothing attributed to the config node');
     });
 
     it('no config node selected', async () => {

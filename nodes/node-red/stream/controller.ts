@@ -55,6 +55,22 @@ export interface StreamCredentials {
 type Send = (msg: NodeMessage | Array<NodeMessage | null>) => void;
 type Done = (error?: Error) => void;
 
+/** Failed attempts in a row after which one error goes to Catch nodes (the node keeps trying). */
+const CATCHABLE_AFTER_ATTEMPTS = 5;
+
+/** What went wrong, in a few words for the status ring ("camera not reachable: connection refused"). */
+function outageCause(text: string): string | undefined {
+  const causes: Array<[RegExp, string]> = [
+    [/refused/i, 'connection refused'],
+    [/401|unauthori[sz]ed|authenticat/i, 'login rejected'],
+    [/404|not found/i, 'stream not found'],
+    [/ENOTFOUND|EAI_AGAIN|resolve/i, 'unknown host'],
+    [/no route|unreachable/i, 'no route'],
+    [/timed? ?out|timeout/i, 'no answer'],
+  ];
+  return causes.find(([pattern]) => pattern.test(text))?.[1];
+}
+
 /** Files waiting their turn when several arrive while one is processed. */
 const MAX_QUEUED_FILES = 20;
 /** A frames source with no frame for this long lets a lost session go (the server would end it anyway). */
@@ -91,6 +107,8 @@ export class StreamController {
   /** Kept across sessions of this node: reconnects and drops add up. */
   private readonly metrics = new StreamMetrics();
   private reconnecting = false;
+  /** Failed attempts since the stream last streamed; the outage was warned about once. */
+  private outage = { attempts: 0, warned: false, caught: false };
   private resultsAtLastTick = 0;
   private fps = 0;
   private ticker: NodeJS.Timeout | undefined;
@@ -320,10 +338,26 @@ export class StreamController {
   /** "streaming 10 fps · 85 ms · 3 dropped": the rate, and the delay and drops when there are any to tell. */
   private liveStatus(): string {
     const stats = this.metrics.snapshot();
-    let text = this.t('status.streaming', { fps: this.fps });
+    // Before the first result there is no rate to tell ("0 fps" would alarm).
+    let text = this.results === 0 ? this.t('status.started') : this.t('status.streaming', { fps: this.fps });
     if (stats.latencyMs) text += ` · ${this.t('status.latency', { ms: stats.latencyMs.p50 })}`;
     if (stats.dropped > 0) text += ` · ${this.t('status.dropped', { dropped: stats.dropped })}`;
     return text;
+  }
+
+  /** "camera not reachable: connection refused, retrying (3)": why, and that it goes on. */
+  private retryStatus(error: RoboflowError, attempt: number): string {
+    if (error.code === 'stream-limit') return this.t('status.streamLimit', { limit: error.message.split(':')[0].toLowerCase(), attempt });
+    if (error.code === 'source-ended') return this.t('status.sourceEnded', { attempt });
+    const camera = this.config.source === 'rtsp' || this.config.source === 'mjpeg';
+    const cause = outageCause(`${error.message} ${error.detail ?? ''}`);
+    let reason: string | undefined;
+    if (error.code === 'gateway-timeout') reason = camera ? this.t('reason.camera') : this.t('reason.coldStart');
+    else if (error.code === 'webrtc') return this.t('status.retrying', { reason: this.t('reason.webrtc'), attempt });
+    else if (cause && ['network', 'timeout', 'unavailable', 'bad-gateway', 'server-error'].includes(error.code)) reason = this.t('reason.server');
+    // A session the server dropped: nothing more useful to say than that it comes back.
+    if (!reason) return this.t('status.reconnecting', { attempt });
+    return this.t('status.retrying', { reason: cause ? `${reason}: ${cause}` : reason, attempt });
   }
 
   /** Measures the result rate from the moment the stream is live (again). */
@@ -346,6 +380,7 @@ export class StreamController {
       else if (state === 'streaming') {
         this.metrics.sessionStarted(this.reconnecting);
         this.reconnecting = false;
+        this.outage = { attempts: 0, warned: false, caught: false };
         // Before its first second there is no rate to show yet ("0 fps" would alarm).
         this.startTicker();
         showStatus(this.node, 'live', this.t('status.started'));
@@ -356,15 +391,19 @@ export class StreamController {
     });
     stream.on('reconnecting', ({ attempt, error }) => {
       this.reconnecting = true;
-      // A full workspace is not a fault to wait out quietly: name it, as the service does.
-      const text =
-        error.code === 'stream-limit'
-          ? this.t('status.streamLimit', { limit: error.message.split(':')[0].toLowerCase(), attempt })
-          : error.code === 'source-ended'
-            ? this.t('status.sourceEnded', { attempt })
-            : this.t('status.reconnecting', { attempt });
-      showStatus(this.node, 'retrying', text);
-      this.node.warn(this.t('warn.reconnecting', { attempt, reason: error.message }));
+      this.outage.attempts++;
+      showStatus(this.node, 'retrying', this.retryStatus(error, attempt));
+      // Said once per outage, not at every attempt; and once to Catch nodes if it lasts.
+      if (!this.outage.warned) {
+        this.outage.warned = true;
+        this.node.warn(this.t('warn.reconnecting', { attempt, reason: error.message }));
+      }
+      if (this.outage.attempts >= CATCHABLE_AFTER_ATTEMPTS && !this.outage.caught) {
+        this.outage.caught = true;
+        const still = new RoboflowError(error.code, this.t('error.stillFailing', { attempts: this.outage.attempts, reason: error.message }), { status: error.status });
+        reportError(this.node, still, { topic: this.topic, payload: null });
+        showStatus(this.node, 'retrying', this.retryStatus(error, attempt));
+      }
     });
     stream.on('progress', ({ percent }) => showStatus(this.node, 'busy', this.t('status.uploading', { percent })));
     stream.on('result', (result) => {
