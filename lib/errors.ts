@@ -28,6 +28,8 @@ export type ErrorCode =
   | 'job-failed'
   /** A live source's session was completed by the server (the camera or track ended). */
   | 'source-ended'
+  /** A camera read on this machine (local capture) went away or could not be opened. */
+  | 'camera'
   | 'aborted';
 
 export interface RoboflowErrorOptions {

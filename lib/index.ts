@@ -31,3 +31,8 @@ export { deliverEvents, isEventFault, type DeliveryOutcome } from './vision-even
 export * from './objects';
 export { StreamMetrics, type StreamMetricsSnapshot } from './stream/metrics';
 export { withCameraLogin, splitCameraLogin, type CameraLogin } from './camera-url';
+export { type LiveStream } from './stream/resilient-stream';
+export { CapturedStream, DEFAULT_CAMERA_RETRY, type CapturedStreamOptions, type CapturedStreamEvents, type CameraState } from './capture/captured-stream';
+export { LocalCamera, cameraError, type CameraInfo, type CapturedFrame } from './capture/local-camera';
+export { captureArgs, captureSettings, describeCamera, validateCamera, scaleFilter, DEFAULT_CAPTURE, HWACCELS, type CameraSource, type CaptureSettings, type Hwaccel } from './capture/camera-source';
+export { findFfmpeg, requireFfmpeg, describeFfmpeg, firstFfmpegError, parseFfmpegVersion, rtspInputArgs, mjpegInputArgs, type FfmpegBinary } from './media/ffmpeg';

@@ -3,6 +3,7 @@ import { RoboflowError, toRoboflowError } from '../errors';
 import { TypedEmitter } from '../events';
 import { safeLogger, type Logger } from '../logger';
 import type { PushOutcome } from './frame-source';
+import type { RawFrame } from './wrtc';
 import { DEFAULT_RECONNECT, isFatal, reconnectDelay, type ReconnectPolicy } from './reconnect';
 import { StreamSession, checkReconfigure, type CloseReason, type StreamCompletion, type StreamEvents, type StreamOptions, type StreamStats } from './session';
 
@@ -32,6 +33,21 @@ export interface ResilientStreamOptions extends StreamOptions {
    * no frame for a while need not hold a session open.
    */
   shouldReconnect?: (error: RoboflowError) => boolean;
+}
+
+/**
+ * What a platform adapter needs of a live stream, whoever reads the video: the server
+ * (ResilientStream) or this machine (CapturedStream).
+ */
+export interface LiveStream {
+  readonly active: boolean;
+  readonly state: ResilientState;
+  start(): void;
+  stop(): Promise<void>;
+  reconfigure(outputs: { dataOutputs?: string[]; streamOutputs?: string[] }): void;
+  ack(frameId: number): void;
+  on<K extends keyof ResilientStreamEvents & string>(event: K, listener: (...args: ResilientStreamEvents[K]) => void): this;
+  removeAllListeners(): this;
 }
 
 /** Events passed through from each session unchanged ('complete' only for files: see run()). */
@@ -122,6 +138,18 @@ export class ResilientStream extends TypedEmitter<ResilientStreamEvents> {
       throw new RoboflowError('invalid-input', this._state === 'reconnecting' ? 'The stream is reconnecting; frame skipped' : 'The stream is not running');
     }
     return session.pushFrame(image);
+  }
+
+  /**
+   * Sends a raw I420 frame on the running session's video track (a `frames` source fed
+   * by a local camera). False when no session is streaming: the frame is dropped, as a
+   * live source wants the next picture, not a backlog.
+   */
+  pushRawFrame(frame: RawFrame): boolean {
+    const frames = this.session?.state === 'streaming' ? this.session.frames : undefined;
+    if (!frames) return false;
+    frames.pushI420(frame);
+    return true;
   }
 
   /**

@@ -7,6 +7,8 @@ import { StreamController, type StreamCredentials, type StreamProperties } from 
  * Version 1 is the first release: fill in what older or hand-written flows lack.
  * Version 2: the session's processing timeout (3600 s: what the service used when
  * nothing was sent), a pinned workflow version, and dry runs.
+ * Version 3: local capture. A flow saved before it keeps Roboflow's server reading its
+ * camera (`capture: server`); new nodes read cameras on this machine.
  */
 const migrations: Migration[] = [
   (config) => ({
@@ -24,6 +26,7 @@ const migrations: Migration[] = [
     ...config,
   }),
   (config) => ({ processingTimeout: 3600, workflowVersion: '', disableSinks: false, ...config }),
+  (config) => ({ capture: 'server', maxFps: 10, maxSize: 1280, hwaccel: 'none', rtspTransport: 'tcp', loop: true, ...config }),
 ];
 
 export = function register(RED: NodeAPI): void {

@@ -1,12 +1,16 @@
 import type { Node, NodeAPI, NodeMessage, NodeMessageInFlow } from 'node-red';
 import {
+  CapturedStream,
   ResilientStream,
+  captureSettings,
   RoboflowError,
   StreamMetrics,
   splitCameraLogin,
   toRoboflowError,
   withCameraLogin,
   type CameraLogin,
+  type CameraSource,
+  type LiveStream,
   type StreamOptions,
   type StreamSource,
   type WorkflowRef,
@@ -17,7 +21,8 @@ import { evaluate, nameList } from '../common/properties';
 import { asError, reportError, statusText } from '../common/report';
 import { showStatus } from '../common/status';
 
-export type SourceKind = 'rtsp' | 'file' | 'frames' | 'mjpeg';
+/** `device`: a USB/V4L2 camera; `replay`: a video file played on this machine as a live camera. Both always read locally. */
+export type SourceKind = 'rtsp' | 'file' | 'frames' | 'mjpeg' | 'device' | 'replay';
 
 export interface StreamProperties {
   name: string;
@@ -43,6 +48,16 @@ export interface StreamProperties {
   workflowVersion: string;
   /** Skip the workflow's sinks (email, webhooks, ...) while testing a flow. */
   disableSinks: boolean;
+  /** Who opens an RTSP/MJPEG camera: this machine (sends frames on the video track) or Roboflow's server. */
+  capture: 'local' | 'server';
+  /** Local capture: frames per second sent at most, longest side in pixels, hardware decoding. */
+  maxFps: number | string;
+  maxSize: number | string;
+  hwaccel: string;
+  /** Local capture of RTSP: RTP over TCP (default) or UDP. */
+  rtspTransport: 'tcp' | 'udp';
+  /** `replay`: start the file again at its end. */
+  loop: boolean;
   version: number;
 }
 
@@ -98,7 +113,9 @@ function parseJson(text: string, what: string): Record<string, unknown> | undefi
  * closes nothing starts again (overlapping starts used to leak billed sessions).
  */
 export class StreamController {
-  private stream: ResilientStream | undefined;
+  private stream: LiveStream | undefined;
+  /** Set while a local camera feeds the stream: its sizes for the status, and whether it is away. */
+  private camera: { info?: string; lost: boolean } | undefined;
   /** The tail of the control queue: starts, stops, reconfigures and file hand-offs run one at a time. */
   private queue: Promise<void> = Promise.resolve();
   private warnedUrlPassword = false;
@@ -205,7 +222,7 @@ export class StreamController {
       });
     }
     const stream = this.stream;
-    if (!stream) return;
+    if (!(stream instanceof ResilientStream)) return;
     if (stream.state === 'reconnecting') return; // Dropped: the status says why.
     const outcome = await stream.pushFrame(image);
     this.metrics.frameSent(outcome.sent);
@@ -222,17 +239,43 @@ export class StreamController {
     this.stream.reconfigure(outputs);
   }
 
-  private async source(msg: NodeMessage | undefined): Promise<StreamSource> {
+  /** Reads the camera here (local capture) rather than having Roboflow's server pull it. */
+  private readsLocally(): boolean {
     const kind = this.config.source;
-    if (kind === 'frames') return { kind };
+    return kind === 'device' || kind === 'replay' || ((kind === 'rtsp' || kind === 'mjpeg') && this.config.capture === 'local');
+  }
+
+  /** The URL or path to read: from the message (msg.url, msg.payload) or the node. */
+  private async target(msg: NodeMessage | undefined): Promise<string> {
+    const kind = this.config.source;
     let target: unknown;
     if (msg) target = typeof msg.url === 'string' && msg.url ? msg.url : typeof msg.payload === 'string' && msg.payload ? msg.payload : undefined;
     if (target === undefined && this.config.urlType !== 'msg') target = await evaluate(this.RED, this.node, this.config.url, this.config.urlType, msg);
     if (target === undefined && this.config.urlType === 'msg' && msg) target = await evaluate(this.RED, this.node, this.config.url, 'msg', msg);
     if (typeof target !== 'string' || !target.trim()) {
-      throw new RoboflowError('invalid-input', this.t(kind === 'file' ? 'error.noFile' : 'error.noUrl'));
+      throw new RoboflowError('invalid-input', this.t(kind === 'file' || kind === 'replay' ? 'error.noFile' : kind === 'device' ? 'error.noDevice' : 'error.noUrl'));
     }
-    return kind === 'file' ? { kind, path: target.trim() } : { kind, url: this.cameraUrl(target.trim()) };
+    return target.trim();
+  }
+
+  /** What Roboflow's server reads: a file upload, a camera it pulls, or frames from the flow. */
+  private async source(msg: NodeMessage | undefined): Promise<StreamSource> {
+    const kind = this.config.source;
+    if (kind === 'frames') return { kind };
+    const target = await this.target(msg);
+    if (kind === 'file') return { kind, path: target };
+    if (kind === 'rtsp' || kind === 'mjpeg') return { kind, url: this.cameraUrl(target) };
+    throw new RoboflowError('invalid-input', `Unknown source "${kind}"`);
+  }
+
+  /** What this machine reads (local capture), sent to Roboflow on the video track. */
+  private async cameraSource(msg: NodeMessage | undefined): Promise<CameraSource> {
+    const kind = this.config.source;
+    const target = await this.target(msg);
+    if (kind === 'device') return { kind: 'device', path: target };
+    if (kind === 'replay') return { kind: 'file', path: target, loop: this.config.loop !== false };
+    if (kind === 'mjpeg') return { kind: 'mjpeg', url: this.cameraUrl(target) };
+    return { kind: 'url', url: this.cameraUrl(target), transport: this.config.rtspTransport === 'udp' ? 'udp' : 'tcp' };
   }
 
   /**
@@ -287,12 +330,13 @@ export class StreamController {
   private async start(msg: NodeMessage | undefined): Promise<void> {
     if (this.closing) return;
     const config = configNode(this.RED, this.config.roboflow);
-    const source = await this.source(msg);
-    const options: StreamOptions = {
+    const local = this.readsLocally();
+    const source = local ? undefined : await this.source(msg);
+    const camera = local ? await this.cameraSource(msg) : undefined;
+    const options: Omit<StreamOptions, 'source'> = {
       connection: config.connection(),
       http: config.http(),
       workflow: await this.workflow(msg),
-      source,
       imageInput: this.config.imageInput?.trim() || 'image',
       dataOutputs: nameList(this.config.dataOutputs).length > 0 ? nameList(this.config.dataOutputs) : ['*'],
       streamOutputs: nameList(this.config.streamOutputs),
@@ -304,20 +348,69 @@ export class StreamController {
       // With realtime off a frame is acknowledged once its message reached the next node
       // (see the result handler): a slow flow holds the server back instead of queueing.
       ackMode: 'manual',
-      logger: { debug: (m) => this.node.debug(m), info: (m) => this.node.log(m), warn: (m) => this.node.warn(m), error: () => undefined },
+      // The engine's warnings go to the log; the node itself says what the user must know, once.
+      logger: { debug: (m) => this.node.debug(m), info: (m) => this.node.log(m), warn: (m) => this.node.log(m), error: () => undefined },
     };
     await this.stop();
     if (this.closing) return;
-    const stream = new ResilientStream({
-      ...options,
-      shouldReconnect: () => source.kind !== 'frames' || Date.now() - this.lastFrameAt < FRAMES_IDLE_MS,
-    });
+    let stream: LiveStream;
+    if (camera) {
+      stream = new CapturedStream({
+        ...options,
+        camera,
+        capture: captureSettings({ maxFps: this.config.maxFps, maxSize: this.config.maxSize, hwaccel: this.config.hwaccel }),
+      });
+      this.camera = { lost: false };
+      this.wireCamera(stream as CapturedStream);
+    } else {
+      const streamSource = source as StreamSource;
+      stream = new ResilientStream({
+        ...options,
+        source: streamSource,
+        shouldReconnect: () => streamSource.kind !== 'frames' || Date.now() - this.lastFrameAt < FRAMES_IDLE_MS,
+      });
+      this.camera = undefined;
+    }
     this.stream = stream;
-    this.currentFile = source.kind === 'file' ? source.path : undefined;
+    this.currentFile = source?.kind === 'file' ? source.path : undefined;
     this.results = 0;
     config.streams.add(this.node.id);
     this.wire(stream, config.streams);
+    if (camera) showStatus(this.node, 'connecting', this.t('status.openingCamera'));
     stream.start();
+  }
+
+  /** The local camera's own story: open (its sizes), away (retrying), a warning once. */
+  private wireCamera(stream: CapturedStream): void {
+    const outage = { attempts: 0, warned: false, caught: false };
+    stream.on('camera-open', (info) => {
+      if (this.stream !== stream || !this.camera) return;
+      this.camera.lost = false;
+      this.camera.info = info.input ? `${info.input.width}x${info.input.height} → ${info.output.width}x${info.output.height}` : `${info.output.width}x${info.output.height}`;
+      Object.assign(outage, { attempts: 0, warned: false, caught: false });
+      if (stream.state !== 'streaming') showStatus(this.node, 'connecting', this.t('status.connecting'));
+    });
+    stream.on('camera-lost', ({ attempt, error }) => {
+      if (this.stream !== stream || !this.camera) return;
+      this.camera.lost = true;
+      outage.attempts++;
+      const cause = outageCause(error.message);
+      showStatus(this.node, 'retrying', this.t('status.cameraLost', { attempt, cause: cause ? `: ${cause}` : '' }));
+      if (!outage.warned) {
+        outage.warned = true;
+        this.node.warn(this.t('warn.cameraLost', { reason: error.message }));
+      }
+      if (outage.attempts >= CATCHABLE_AFTER_ATTEMPTS && !outage.caught) {
+        outage.caught = true;
+        reportError(this.node, new RoboflowError(error.code, this.t('error.stillFailing', { attempts: outage.attempts, reason: error.message })), { topic: this.topic, payload: null });
+        showStatus(this.node, 'retrying', this.t('status.cameraLost', { attempt, cause: cause ? `: ${cause}` : '' }));
+      }
+    });
+    stream.on('camera-ended', () => {
+      if (this.stream !== stream) return;
+      showStatus(this.node, 'done', this.t('status.cameraEnded', { frames: this.results }));
+    });
+    stream.on('warning', (text) => this.node.warn(text));
   }
 
   private async stop(): Promise<void> {
@@ -340,6 +433,7 @@ export class StreamController {
     const stats = this.metrics.snapshot();
     // Before the first result there is no rate to tell ("0 fps" would alarm).
     let text = this.results === 0 ? this.t('status.started') : this.t('status.streaming', { fps: this.fps });
+    if (this.camera?.info) return `${text} · ${this.t('status.camera', { size: this.camera.info })}`;
     if (stats.latencyMs) text += ` · ${this.t('status.latency', { ms: stats.latencyMs.p50 })}`;
     if (stats.dropped > 0) text += ` · ${this.t('status.dropped', { dropped: stats.dropped })}`;
     return text;
@@ -371,11 +465,13 @@ export class StreamController {
     }, 1_000);
   }
 
-  private wire(stream: ResilientStream, streams: Set<string>): void {
+  private wire(stream: LiveStream, streams: Set<string>): void {
     const send: Send = (msg) => this.node.send(msg);
     stream.on('state', (state) => {
       if (this.stream !== stream) return;
-      if (state === 'connecting') showStatus(this.node, 'connecting', this.t('status.connecting'));
+      if (this.camera?.lost && state !== 'streaming') {
+        // The camera's own status ("camera unreachable, retrying") says more.
+      } else if (state === 'connecting') showStatus(this.node, 'connecting', this.t('status.connecting'));
       else if (state === 'renewing') showStatus(this.node, 'connecting', this.t('status.renewing'));
       else if (state === 'streaming') {
         this.metrics.sessionStarted(this.reconnecting);
@@ -385,7 +481,7 @@ export class StreamController {
         this.startTicker();
         showStatus(this.node, 'live', this.t('status.started'));
       }
-      else if (state === 'idle') showStatus(this.node, 'idle', this.t('status.waitingFrames'));
+      else if (state === 'idle' && !this.camera) showStatus(this.node, 'idle', this.t('status.waitingFrames'));
       if (state === 'complete' || state === 'failed' || state === 'idle' || state === 'stopped') streams.delete(this.node.id);
       if (state === 'failed') void this.serial(() => this.nextFile());
     });

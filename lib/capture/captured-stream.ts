@@ -1,0 +1,212 @@
+import { backoffDelay, type BackoffOptions } from '../backoff';
+import { RoboflowError } from '../errors';
+import { TypedEmitter } from '../events';
+import { safeLogger, type Logger } from '../logger';
+import { ResilientStream, type ResilientState, type ResilientStreamEvents, type ResilientStreamOptions } from '../stream/resilient-stream';
+import { isFatal } from '../stream/reconnect';
+import { captureSettings, describeCamera, type CameraSource, type CaptureSettings } from './camera-source';
+import { LocalCamera, type CameraInfo } from './local-camera';
+
+export interface CapturedStreamOptions extends Omit<ResilientStreamOptions, 'source' | 'shouldReconnect' | 'declaredFps'> {
+  camera: CameraSource;
+  capture?: Partial<CaptureSettings>;
+  /** Backoff between attempts to reopen a camera that went away. */
+  cameraRetry?: Partial<BackoffOptions>;
+  /**
+   * How long the Roboflow session is kept while the camera is away. Past it the session
+   * is let go (the hosted service would end an idle one after 60 s anyway, billing until
+   * then) and a new one starts when the camera is back. Default 45 s.
+   */
+  keepSessionMs?: number;
+}
+
+export type CameraState = 'idle' | 'opening' | 'open' | 'lost' | 'ended' | 'failed';
+
+export interface CapturedStreamEvents extends ResilientStreamEvents {
+  'camera-open': [CameraInfo];
+  /** The camera went away (or could not be opened) and is tried again after `delayMs`. */
+  'camera-lost': [{ attempt: number; delayMs: number; error: RoboflowError }];
+  /** A file played as a camera reached its end (without looping). */
+  'camera-ended': [];
+  'camera-state': [CameraState];
+  /** Something to tell the user once (e.g. hardware decoding refused). */
+  warning: [string];
+}
+
+export const DEFAULT_CAMERA_RETRY: BackoffOptions = { initialMs: 1_000, maxMs: 30_000, factor: 2, jitter: 0.3 };
+const DEFAULT_KEEP_SESSION_MS = 45_000;
+/** A camera that delivered for this long starts its attempt count afresh. */
+const CAMERA_STABLE_MS = 30_000;
+
+/** Events of the Roboflow session, passed through unchanged. */
+const FORWARDED = ['connected', 'result', 'video-frame', 'progress', 'complete', 'error', 'reconnecting', 'renewing', 'state'] as const;
+
+/**
+ * A camera on this machine streamed to Roboflow: the camera (ffmpeg, LocalCamera) and
+ * the session (ResilientStream with a `frames` source) fail and recover separately. A
+ * camera that drops is reopened with backoff while the session is kept, for a while;
+ * a session that drops reconnects on its own while the camera keeps running. Frames go
+ * from ffmpeg to the video track as they come; while no session streams they are
+ * dropped, never queued.
+ */
+export class CapturedStream extends TypedEmitter<CapturedStreamEvents> {
+  readonly stream: ResilientStream;
+  private readonly settings: CaptureSettings;
+  private readonly retry: BackoffOptions;
+  private readonly keepSessionMs: number;
+  private readonly logger: Logger;
+  private camera: LocalCamera | undefined;
+  private _cameraState: CameraState = 'idle';
+  private info: CameraInfo | undefined;
+  private attempts = 0;
+  private openedAt = 0;
+  private lostAt = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private releaseTimer: NodeJS.Timeout | undefined;
+  private running = false;
+  private counters = { framesIn: 0, framesSent: 0, framesDropped: 0 };
+
+  constructor(private readonly options: CapturedStreamOptions) {
+    const logger = safeLogger(options.logger);
+    super((error) => logger.error(`Capture: ${(error as Error)?.message ?? String(error)}`));
+    this.logger = logger;
+    this.settings = captureSettings(options.capture ?? {});
+    this.retry = { ...DEFAULT_CAMERA_RETRY, ...options.cameraRetry };
+    this.keepSessionMs = options.keepSessionMs ?? DEFAULT_KEEP_SESSION_MS;
+    this.stream = new ResilientStream({
+      ...options,
+      source: { kind: 'frames' },
+      declaredFps: this.settings.maxFps,
+      // A lost session is replaced while the camera is there (or away only briefly).
+      shouldReconnect: () => this._cameraState === 'open' || (this._cameraState === 'lost' && Date.now() - this.lostAt < this.keepSessionMs),
+    });
+    for (const event of FORWARDED) {
+      this.stream.on(event, (...args: unknown[]) => (this.emit as (name: string, ...rest: unknown[]) => boolean)(event, ...args));
+    }
+  }
+
+  get cameraState(): CameraState {
+    return this._cameraState;
+  }
+
+  get state(): ResilientState {
+    return this.stream.state;
+  }
+
+  /** The camera as last opened: its own size and what is sent. */
+  get cameraInfo(): CameraInfo | undefined {
+    return this.info;
+  }
+
+  /** Frames read from the camera, sent on the track, and dropped while no session streamed. */
+  get frames(): { framesIn: number; framesSent: number; framesDropped: number } {
+    return { ...this.counters };
+  }
+
+  /** The running ffmpeg's process id (tests check that none outlives the stream). */
+  get ffmpegPid(): number | undefined {
+    return this.camera?.pid;
+  }
+
+  get active(): boolean {
+    return this.running;
+  }
+
+  /** Opens the camera; the session starts once the camera delivers its picture. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.attempts = 0;
+    this.openCamera();
+  }
+
+  /** Stops the camera (ffmpeg is killed) and the session. */
+  async stop(): Promise<void> {
+    this.running = false;
+    clearTimeout(this.retryTimer);
+    clearTimeout(this.releaseTimer);
+    const camera = this.camera;
+    this.camera = undefined;
+    camera?.removeAllListeners();
+    camera?.stop();
+    await this.stream.stop();
+    if (this._cameraState !== 'failed' && this._cameraState !== 'ended') this.setCameraState('idle');
+  }
+
+  reconfigure(outputs: { dataOutputs?: string[]; streamOutputs?: string[] }): void {
+    this.stream.reconfigure(outputs);
+  }
+
+  ack(frameId: number): void {
+    this.stream.ack(frameId);
+  }
+
+  private setCameraState(state: CameraState): void {
+    if (this._cameraState === state) return;
+    this._cameraState = state;
+    this.emit('camera-state', state);
+  }
+
+  private openCamera(): void {
+    if (!this.running) return;
+    this.setCameraState(this._cameraState === 'lost' ? 'lost' : 'opening');
+    const camera = new LocalCamera(this.options.camera, this.settings);
+    this.camera = camera;
+    camera.on('open', (info) => {
+      this.info = info;
+      this.openedAt = Date.now();
+      clearTimeout(this.releaseTimer);
+      this.setCameraState('open');
+      this.logger.info(`Camera ${describeCamera(this.options.camera)} open: ${info.input ? `${info.input.width}x${info.input.height} -> ` : ''}${info.output.width}x${info.output.height} at up to ${info.fps} fps (ffmpeg ${info.ffmpeg}, decoding: ${info.hwaccel})`);
+      this.emit('camera-open', info);
+      if (!this.stream.active || this.stream.state === 'idle') this.stream.start();
+    });
+    camera.on('frame', (frame) => {
+      this.counters.framesIn++;
+      if (this.stream.pushRawFrame(frame)) this.counters.framesSent++;
+      else this.counters.framesDropped++;
+    });
+    camera.on('warning', (text) => this.emit('warning', text));
+    camera.on('end', ({ error }) => void this.cameraEnded(camera, error));
+    camera.start();
+  }
+
+  private async cameraEnded(camera: LocalCamera, error: RoboflowError | undefined): Promise<void> {
+    if (this.camera !== camera || !this.running) return;
+    this.camera = undefined;
+    if (!error) {
+      // A file played as a camera, to its end: the stream is over.
+      this.setCameraState('ended');
+      this.emit('camera-ended');
+      this.running = false;
+      await this.stream.stop();
+      return;
+    }
+    if (isFatal(error)) {
+      this.setCameraState('failed');
+      this.running = false;
+      await this.stream.stop();
+      this.emit('error', error);
+      return;
+    }
+    if (this.openedAt && Date.now() - this.openedAt >= CAMERA_STABLE_MS) this.attempts = 0;
+    this.openedAt = 0;
+    this.attempts++;
+    const delayMs = backoffDelay(this.attempts, this.retry);
+    if (this._cameraState !== 'lost') {
+      this.lostAt = Date.now();
+      // Keep the session a while (a camera rebooting comes back); then let it go.
+      clearTimeout(this.releaseTimer);
+      this.releaseTimer = setTimeout(() => {
+        if (this._cameraState !== 'lost' || !this.running) return;
+        this.logger.info(`Camera away for ${Math.round(this.keepSessionMs / 1000)} s: ending the Roboflow session until it is back`);
+        void this.stream.stop();
+      }, this.keepSessionMs);
+    }
+    this.setCameraState('lost');
+    this.logger.info(`Camera ${describeCamera(this.options.camera)} lost (${error.message}); reopening ${this.attempts} in ${delayMs} ms`);
+    this.emit('camera-lost', { attempt: this.attempts, delayMs, error });
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => this.openCamera(), delayMs);
+  }
+}
