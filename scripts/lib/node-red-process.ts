@@ -194,9 +194,13 @@ export function exampleFlows(): Array<{ file: string; flow: Array<Record<string,
  */
 export function examplesFor(server: { url: string; rtspPort?: number; apiKey: string }, files?: string[]): Array<Record<string, unknown>> {
   const nodes: Array<Record<string, unknown>> = [];
+  const seen = new Set<string>();
   for (const { file, flow } of exampleFlows()) {
     if (files && !files.includes(file)) continue;
     for (const node of flow) {
+      // The examples share one config node (one key for all of them): deploy it once.
+      if (seen.has(String(node.id))) continue;
+      seen.add(String(node.id));
       let text = JSON.stringify(node).split('http://127.0.0.1:9001').join(server.url);
       if (server.rtspPort) text = text.split('rtsp://127.0.0.1:8554').join(`rtsp://127.0.0.1:${server.rtspPort}`);
       const copy = JSON.parse(text) as Record<string, unknown>;
