@@ -7,7 +7,7 @@ import { safeLogger, type Logger } from '../logger';
 import { redactUrl } from '../redact';
 import { ResultReassembler } from './chunks';
 import { ImageFrameSource, type PushOutcome } from './frame-source';
-import { waitForConnected, waitForIceGathering } from './ice';
+import { connectionPath, waitForConnected, waitForIceGathering, type ConnectionPath } from './ice';
 import { decodeResultPayload, decodeResultText } from './payload';
 import { INFERENCE_CHANNEL, UPLOAD_CHANNEL, type ControlMessage, type ResultDocument, type VideoMetadata } from './protocol';
 import { DEFAULT_PROCESSING_TIMEOUT_S, buildInitRequest, initialiseWorker, resolveIceServers, terminatePipeline, type WorkflowRef } from './signaling';
@@ -46,6 +46,8 @@ export interface StreamOptions {
   disableSinks?: boolean;
   /** Explicit ICE servers; by default TURN is fetched for Roboflow's own hosts and none used elsewhere. */
   iceServers?: RTCIceServer[];
+  /** `relay` sends everything through TURN (a network that allows nothing else). Default `all`. */
+  iceTransportPolicy?: 'all' | 'relay';
   /** What to do with the returned video track. Default `none`. */
   videoOutput?: 'none' | VideoOutputFormat;
   jpegQuality?: number;
@@ -90,7 +92,8 @@ export interface StreamStats {
 export type StreamState = 'idle' | 'connecting' | 'streaming' | 'closing' | 'closed';
 
 export interface StreamEvents {
-  connected: [{ pipelineId: string | null }];
+  /** `path`: straight to the server, or through a TURN relay (and how), when the stats say. */
+  connected: [{ pipelineId: string | null; path?: ConnectionPath }];
   result: [StreamResult];
   'video-frame': [VideoFrameEvent];
   progress: [UploadProgress];
@@ -249,7 +252,7 @@ export class StreamSession extends TypedEmitter<StreamEvents> {
 
     const iceServers = options.iceServers ?? (await resolveIceServers(this.http, options.connection, this.logger, this.abort.signal));
     const { RTCPeerConnection, MediaStream } = loadWrtc();
-    const pc = new RTCPeerConnection({ iceServers });
+    const pc = new RTCPeerConnection({ iceServers, ...(options.iceTransportPolicy ? { iceTransportPolicy: options.iceTransportPolicy } : {}) });
     this.pc = pc;
 
     // The processed video comes back on this first transceiver.
@@ -325,8 +328,10 @@ export class StreamSession extends TypedEmitter<StreamEvents> {
     pc.addEventListener('connectionstatechange', () => {
       if (pc.connectionState === 'failed') void this.shutdown('remote', new RoboflowError('network', 'The connection to the server was lost', { retryable: true }));
     });
-    this.logger.info(`Stream connected (${source.kind}${answer.pipelineId ? `, pipeline ${answer.pipelineId}` : ''})`);
-    this.emit('connected', { pipelineId: this.pipelineId });
+    const path = await connectionPath(pc);
+    if (this.closing) return;
+    this.logger.info(`Stream connected (${source.kind}${answer.pipelineId ? `, pipeline ${answer.pipelineId}` : ''}${path?.path === 'relay' ? `, through a TURN relay over ${path.protocol ?? 'an unknown protocol'}` : ''})`);
+    this.emit('connected', { pipelineId: this.pipelineId, ...(path ? { path } : {}) });
     if (source.kind === 'file' && this.uploadChannel) this.startUpload(source.path, this.uploadChannel);
   }
 

@@ -3,6 +3,7 @@ import { isRoboflowHosted } from '../config';
 import { RoboflowError } from '../errors';
 import type { HttpClient, HttpResponse } from '../http/client';
 import type { Logger } from '../logger';
+import { preferTcpTurn, udpReaches, udpTurnTarget } from './ice';
 
 /** Which workflow runs: a saved one (workspace + id, optionally a pinned version) or an inline specification. */
 export type WorkflowRef = { workspace: string; workflowId: string; versionId?: string } | { specification: Record<string, unknown> };
@@ -217,7 +218,14 @@ export async function resolveIceServers(http: HttpClient, connection: RoboflowCo
       signal,
     });
     const servers = normaliseIceServers(response.body);
-    if (servers) return servers;
+    if (servers) {
+      const target = udpTurnTarget(servers);
+      if (target && !(await udpReaches(target))) {
+        logger.info('UDP does not reach the TURN server: trying TURN over TCP/TLS first');
+        return preferTcpTurn(servers);
+      }
+      return servers;
+    }
     logger.warn('TURN config had an unexpected shape; continuing without TURN');
   } catch (error) {
     logger.warn(`TURN config unavailable (${(error as Error).message}); continuing without TURN`);

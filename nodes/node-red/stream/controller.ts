@@ -116,6 +116,8 @@ export class StreamController {
   private stream: LiveStream | undefined;
   /** Set while a local camera feeds the stream: its sizes for the status, and whether it is away. */
   private camera: { info?: string; lost: boolean } | undefined;
+  /** "via relay (tcp)" when the session goes through a TURN relay: the user's network blocks a direct path. */
+  private relay: string | undefined;
   /** The tail of the control queue: starts, stops, reconfigures and file hand-offs run one at a time. */
   private queue: Promise<void> = Promise.resolve();
   private warnedUrlPassword = false;
@@ -433,6 +435,7 @@ export class StreamController {
     const stats = this.metrics.snapshot();
     // Before the first result there is no rate to tell ("0 fps" would alarm).
     let text = this.results === 0 ? this.t('status.started') : this.t('status.streaming', { fps: this.fps });
+    if (this.relay) text += ` · ${this.relay}`;
     if (this.camera?.info) return `${text} · ${this.t('status.camera', { size: this.camera.info })}`;
     if (stats.latencyMs) text += ` · ${this.t('status.latency', { ms: stats.latencyMs.p50 })}`;
     if (stats.dropped > 0) text += ` · ${this.t('status.dropped', { dropped: stats.dropped })}`;
@@ -500,6 +503,9 @@ export class StreamController {
         reportError(this.node, still, { topic: this.topic, payload: null });
         showStatus(this.node, 'retrying', this.retryStatus(error, attempt));
       }
+    });
+    stream.on('connected', ({ path }) => {
+      this.relay = path?.path === 'relay' ? this.t('status.relay', { protocol: path.protocol ?? '?' }) : undefined;
     });
     stream.on('progress', ({ percent }) => showStatus(this.node, 'busy', this.t('status.uploading', { percent })));
     stream.on('result', (result) => {
