@@ -36,3 +36,6 @@ export { CapturedStream, DEFAULT_CAMERA_RETRY, type CapturedStreamOptions, type 
 export { LocalCamera, cameraError, type CameraInfo, type CapturedFrame } from './capture/local-camera';
 export { captureArgs, captureSettings, describeCamera, validateCamera, scaleFilter, DEFAULT_CAPTURE, HWACCELS, type CameraSource, type CaptureSettings, type Hwaccel } from './capture/camera-source';
 export { findFfmpeg, requireFfmpeg, describeFfmpeg, firstFfmpegError, parseFfmpegVersion, rtspInputArgs, mjpegInputArgs, type FfmpegBinary } from './media/ffmpeg';
+export { MotionDetector, shrinkLuma, DEFAULT_MOTION, type MotionSettings } from './gate/motion';
+export { SessionGate, DEFAULT_GATE, type GateMode, type GateState, type GateSettings, type GateDecision } from './gate/session-gate';
+export { hasDetections } from './gate/detections';

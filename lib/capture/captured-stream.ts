@@ -4,8 +4,11 @@ import { TypedEmitter } from '../events';
 import { safeLogger, type Logger } from '../logger';
 import { ResilientStream, type ResilientState, type ResilientStreamEvents, type ResilientStreamOptions } from '../stream/resilient-stream';
 import { isFatal } from '../stream/reconnect';
+import { MotionDetector, type MotionSettings } from '../gate/motion';
+import { SessionGate, type GateDecision, type GateSettings, type GateState } from '../gate/session-gate';
+import { hasDetections } from '../gate/detections';
 import { captureSettings, describeCamera, type CameraSource, type CaptureSettings } from './camera-source';
-import { LocalCamera, type CameraInfo } from './local-camera';
+import { LocalCamera, type CameraInfo, type CapturedFrame } from './local-camera';
 
 export interface CapturedStreamOptions extends Omit<ResilientStreamOptions, 'source' | 'shouldReconnect' | 'declaredFps'> {
   camera: CameraSource;
@@ -18,6 +21,11 @@ export interface CapturedStreamOptions extends Omit<ResilientStreamOptions, 'sou
    * then) and a new one starts when the camera is back. Default 45 s.
    */
   keepSessionMs?: number;
+  /**
+   * Open the Roboflow session only when something happens: motion in the picture, or a
+   * gate message (signalGate). Unset: the session runs whenever the camera does.
+   */
+  gate?: Partial<GateSettings> & { motion?: Partial<MotionSettings> };
 }
 
 export type CameraState = 'idle' | 'opening' | 'open' | 'lost' | 'ended' | 'failed';
@@ -31,6 +39,8 @@ export interface CapturedStreamEvents extends ResilientStreamEvents {
   'camera-state': [CameraState];
   /** Something to tell the user once (e.g. hardware decoding refused). */
   warning: [string];
+  /** A gated stream: watching (no session) or open; `closesInMs` once the quiet time runs. */
+  gate: [{ state: GateState; closesInMs?: number }];
 }
 
 export const DEFAULT_CAMERA_RETRY: BackoffOptions = { initialMs: 1_000, maxMs: 30_000, factor: 2, jitter: 0.3 };
@@ -65,6 +75,12 @@ export class CapturedStream extends TypedEmitter<CapturedStreamEvents> {
   private releaseTimer: NodeJS.Timeout | undefined;
   private running = false;
   private counters = { framesIn: 0, framesSent: 0, framesDropped: 0 };
+  private readonly gate: SessionGate | undefined;
+  private readonly motion: MotionDetector | undefined;
+  /** Frames waiting for the session: the pre-roll, then what came while it connected. */
+  private backlog: CapturedFrame[] = [];
+  private pump: NodeJS.Timeout | undefined;
+  private gateTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: CapturedStreamOptions) {
     const logger = safeLogger(options.logger);
@@ -73,16 +89,41 @@ export class CapturedStream extends TypedEmitter<CapturedStreamEvents> {
     this.settings = captureSettings(options.capture ?? {});
     this.retry = { ...DEFAULT_CAMERA_RETRY, ...options.cameraRetry };
     this.keepSessionMs = options.keepSessionMs ?? DEFAULT_KEEP_SESSION_MS;
+    if (options.gate) {
+      this.gate = new SessionGate(options.gate);
+      if (this.gate.settings.mode === 'motion') this.motion = new MotionDetector(options.gate.motion);
+    }
     this.stream = new ResilientStream({
       ...options,
       source: { kind: 'frames' },
       declaredFps: this.settings.maxFps,
-      // A lost session is replaced while the camera is there (or away only briefly).
-      shouldReconnect: () => this._cameraState === 'open' || (this._cameraState === 'lost' && Date.now() - this.lostAt < this.keepSessionMs),
+      // A lost session is replaced while the camera is there (or away only briefly), and the gate is open.
+      shouldReconnect: () =>
+        (!this.gate || this.gate.state === 'open') && (this._cameraState === 'open' || (this._cameraState === 'lost' && Date.now() - this.lostAt < this.keepSessionMs)),
     });
     for (const event of FORWARDED) {
       this.stream.on(event, (...args: unknown[]) => (this.emit as (name: string, ...rest: unknown[]) => boolean)(event, ...args));
     }
+    this.stream.on('state', (state) => {
+      if (state === 'streaming') this.drainBacklog();
+    });
+    this.stream.on('result', (result) => {
+      if (this.gate && hasDetections(result.data, this.gate.settings.holdClasses)) this.gate.detections(Date.now());
+    });
+  }
+
+  /** The gate's state: `watching` (no session) or `open`. Undefined when not gated. */
+  get gateState(): GateState | undefined {
+    return this.gate?.state;
+  }
+
+  /**
+   * A gate message (a door sensor, a PIR): true opens the session and holds it, false
+   * lets the quiet time run. Works with either gate mode.
+   */
+  signalGate(open: boolean): void {
+    if (!this.gate) throw new RoboflowError('invalid-input', 'This stream has no gate: set the gate to motion or message first');
+    this.applyGate(this.gate.signal(open, Date.now()));
   }
 
   get cameraState(): CameraState {
@@ -117,6 +158,14 @@ export class CapturedStream extends TypedEmitter<CapturedStreamEvents> {
     if (this.running) return;
     this.running = true;
     this.attempts = 0;
+    if (this.gate) {
+      this.gateTimer = setInterval(() => {
+        if (!this.gate) return;
+        const now = Date.now();
+        this.applyGate(this.gate.tick(now));
+        if (this.gate.state === 'open') this.emit('gate', { state: 'open', ...(this.gate.closesInMs(now) !== undefined ? { closesInMs: this.gate.closesInMs(now) } : {}) });
+      }, 500);
+    }
     this.openCamera();
   }
 
@@ -125,6 +174,11 @@ export class CapturedStream extends TypedEmitter<CapturedStreamEvents> {
     this.running = false;
     clearTimeout(this.retryTimer);
     clearTimeout(this.releaseTimer);
+    clearInterval(this.gateTimer);
+    clearInterval(this.pump);
+    this.pump = undefined;
+    this.backlog = [];
+    this.gate?.reset();
     const camera = this.camera;
     this.camera = undefined;
     camera?.removeAllListeners();
@@ -159,16 +213,78 @@ export class CapturedStream extends TypedEmitter<CapturedStreamEvents> {
       this.setCameraState('open');
       this.logger.info(`Camera ${describeCamera(this.options.camera)} open: ${info.input ? `${info.input.width}x${info.input.height} -> ` : ''}${info.output.width}x${info.output.height} at up to ${info.fps} fps (ffmpeg ${info.ffmpeg}, decoding: ${info.hwaccel})`);
       this.emit('camera-open', info);
-      if (!this.stream.active || this.stream.state === 'idle') this.stream.start();
+      if (this.gate) {
+        if (this.gate.state === 'watching') this.emit('gate', { state: 'watching' });
+        else if (!this.stream.active || this.stream.state === 'idle') this.stream.start();
+      } else if (!this.stream.active || this.stream.state === 'idle') this.stream.start();
     });
-    camera.on('frame', (frame) => {
-      this.counters.framesIn++;
-      if (this.stream.pushRawFrame(frame)) this.counters.framesSent++;
-      else this.counters.framesDropped++;
-    });
+    camera.on('frame', (frame) => this.onFrame(frame));
     camera.on('warning', (text) => this.emit('warning', text));
     camera.on('end', ({ error }) => void this.cameraEnded(camera, error));
     camera.start();
+  }
+
+  private onFrame(frame: CapturedFrame): void {
+    this.counters.framesIn++;
+    if (!this.gate) {
+      if (this.stream.pushRawFrame(frame)) this.counters.framesSent++;
+      else this.counters.framesDropped++;
+      return;
+    }
+    if (this.motion) this.applyGate(this.gate.motion(this.motion.frameI420(frame, frame.capturedAt), frame.capturedAt));
+    if (this.gate.state === 'open' && !this.pump && this.backlog.length === 0 && this.stream.pushRawFrame(frame)) {
+      this.counters.framesSent++;
+      return;
+    }
+    this.keep(frame);
+  }
+
+  /**
+   * Holds a frame for the session: while watching, only the pre-roll (the last
+   * `preRollMs`); while the session connects, at most ten more seconds' worth (oldest
+   * dropped), so a slow start never grows memory.
+   */
+  private keep(frame: CapturedFrame): void {
+    this.backlog.push(frame);
+    const gate = this.gate as SessionGate;
+    const limit = gate.state === 'watching' ? gate.settings.preRollMs : gate.settings.preRollMs + 10_000;
+    while (this.backlog.length > 0 && frame.capturedAt - this.backlog[0].capturedAt > limit) {
+      this.backlog.shift();
+      this.counters.framesDropped++;
+    }
+  }
+
+  private applyGate(decision: GateDecision): void {
+    if (!decision || !this.running) return;
+    if (decision === 'open') {
+      this.logger.info('Gate open: starting the Roboflow session');
+      this.emit('gate', { state: 'open' });
+      if (!this.stream.active || this.stream.state === 'idle') this.stream.start();
+    } else {
+      this.logger.info('Gate closed after the quiet time: ending the Roboflow session');
+      clearInterval(this.pump);
+      this.pump = undefined;
+      this.backlog = [];
+      this.emit('gate', { state: 'watching' });
+      void this.stream.stop();
+    }
+  }
+
+  /**
+   * Sends the frames held while the session was not ready, oldest first, at twice the
+   * capture rate (the server keeps up; in realtime mode it would drop a burst), then
+   * goes back to sending live frames as they come.
+   */
+  private drainBacklog(): void {
+    if (!this.gate || this.pump || this.backlog.length === 0) return;
+    this.pump = setInterval(() => {
+      const next = this.backlog.shift();
+      if (next && this.stream.pushRawFrame(next)) this.counters.framesSent++;
+      if (this.backlog.length === 0 || this.stream.state !== 'streaming') {
+        clearInterval(this.pump);
+        this.pump = undefined;
+      }
+    }, Math.max(10, Math.round(1000 / (2 * this.settings.maxFps))));
   }
 
   private async cameraEnded(camera: LocalCamera, error: RoboflowError | undefined): Promise<void> {

@@ -1,0 +1,116 @@
+import { insidePolygon, type Point } from '../objects/geometry';
+
+/** How the motion detector decides, all in the camera picture's own terms. */
+export interface MotionSettings {
+  /** Width of the grey copy motion is measured on (height keeps the aspect). Default 160. */
+  width: number;
+  /** Brightness change (0..255) that counts a pixel as changed. Default 25. */
+  pixelThreshold: number;
+  /** Share of (unmasked) pixels that must change for a frame to count as motion, 0..1. Default 0.01 (1 %). */
+  areaThreshold: number;
+  /** Motion must last this long before it counts (a flicker, a compression burst), in ms. Default 300. */
+  settleMs: number;
+  /** Polygons in the camera's pixels where changes are ignored (trees, a road). */
+  mask: Point[][];
+}
+
+export const DEFAULT_MOTION: MotionSettings = { width: 160, pixelThreshold: 25, areaThreshold: 0.01, settleMs: 300, mask: [] };
+
+/**
+ * Motion from the luma plane of each frame: the host already decodes every frame, so
+ * the grey picture costs nothing to get (the first plane of I420 is it), and a 160-pixel
+ * wide copy makes the comparison a few thousand subtractions a frame. A frame "moves"
+ * when enough unmasked pixels changed since the previous one; motion is reported once
+ * that has lasted `settleMs`.
+ */
+export class MotionDetector {
+  private readonly settings: MotionSettings;
+  private previous: Uint8Array | undefined;
+  private size: { width: number; height: number; sourceWidth: number; sourceHeight: number } | undefined;
+  private weights: Uint8Array | undefined;
+  private counted = 0;
+  private movingSince: number | undefined;
+  /** Share of pixels that changed in the last frame (for stats and tuning). */
+  lastChange = 0;
+
+  constructor(settings: Partial<MotionSettings> = {}) {
+    this.settings = { ...DEFAULT_MOTION, ...settings };
+  }
+
+  /**
+   * Feeds one I420 frame (only its luma plane is read); true while motion has lasted at
+   * least `settleMs`.
+   */
+  frameI420(frame: { width: number; height: number; data: Uint8Array }, at: number): boolean {
+    return this.grey(shrinkLuma(frame.data, frame.width, frame.height, this.settings.width), frame.width, frame.height, at);
+  }
+
+  /** Feeds a grey picture already made small (decoded images from the flow); same answer as frameI420. */
+  grey(small: { width: number; height: number; data: Uint8Array }, sourceWidth: number, sourceHeight: number, at: number): boolean {
+    if (!this.size || this.size.width !== small.width || this.size.height !== small.height || this.size.sourceWidth !== sourceWidth || this.size.sourceHeight !== sourceHeight) {
+      this.size = { width: small.width, height: small.height, sourceWidth, sourceHeight };
+      this.weights = this.maskWeights();
+      this.previous = undefined;
+    }
+    const previous = this.previous;
+    this.previous = small.data;
+    if (!previous) return false;
+    const weights = this.weights as Uint8Array;
+    let changed = 0;
+    const threshold = this.settings.pixelThreshold;
+    for (let index = 0; index < small.data.length; index++) {
+      if (weights[index] && Math.abs(small.data[index] - previous[index]) > threshold) changed++;
+    }
+    this.lastChange = this.counted > 0 ? changed / this.counted : 0;
+    if (this.lastChange >= this.settings.areaThreshold) {
+      this.movingSince ??= at;
+      return at - this.movingSince >= this.settings.settleMs;
+    }
+    this.movingSince = undefined;
+    return false;
+  }
+
+  /** Forgets the last picture (after a gap: the next frame is compared with nothing). */
+  reset(): void {
+    this.previous = undefined;
+    this.movingSince = undefined;
+  }
+
+  /** 1 for pixels that count, 0 for those under the mask; counts the ones that count. */
+  private maskWeights(): Uint8Array {
+    const { width, height, sourceWidth, sourceHeight } = this.size as NonNullable<MotionDetector['size']>;
+    const weights = new Uint8Array(width * height).fill(1);
+    const scaleX = sourceWidth / width;
+    const scaleY = sourceHeight / height;
+    if (this.settings.mask.length > 0) {
+      for (let y = 0; y < height; y++) {
+        for (let x = 0; x < width; x++) {
+          const point: Point = [(x + 0.5) * scaleX, (y + 0.5) * scaleY];
+          if (this.settings.mask.some((polygon) => insidePolygon(point, polygon))) weights[y * width + x] = 0;
+        }
+      }
+    }
+    this.counted = weights.reduce((sum, weight) => sum + weight, 0);
+    return weights;
+  }
+}
+
+/**
+ * A box-averaged copy of a luma plane, `targetWidth` wide (never wider than the source),
+ * aspect kept. Reads each source pixel once.
+ */
+export function shrinkLuma(luma: Uint8Array, width: number, height: number, targetWidth: number): { width: number; height: number; data: Uint8Array } {
+  const step = Math.max(1, Math.floor(width / Math.max(1, targetWidth)));
+  const outWidth = Math.floor(width / step);
+  const outHeight = Math.floor(height / step);
+  const sums = new Uint32Array(outWidth * outHeight);
+  for (let y = 0; y < outHeight * step; y++) {
+    const row = y * width;
+    const outRow = Math.floor(y / step) * outWidth;
+    for (let x = 0; x < outWidth * step; x++) sums[outRow + Math.floor(x / step)] += luma[row + x];
+  }
+  const area = step * step;
+  const data = new Uint8Array(sums.length);
+  for (let index = 0; index < sums.length; index++) data[index] = Math.round(sums[index] / area);
+  return { width: outWidth, height: outHeight, data };
+}

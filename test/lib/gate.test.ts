@@ -1,0 +1,70 @@
+import { strict as assert } from 'node:assert';
+import { MotionDetector, SessionGate, hasDetections, shrinkLuma } from '../../lib';
+
+/** An I420 frame of a flat grey picture with one bright square (the luma plane is what counts). */
+function frame(width: number, height: number, square?: { x: number; y: number; size: number }): { width: number; height: number; data: Uint8Array } {
+  const data = new Uint8Array(width * height * 1.5).fill(60);
+  if (square) {
+    for (let y = square.y; y < square.y + square.size; y++) for (let x = square.x; x < square.x + square.size; x++) data[y * width + x] = 220;
+  }
+  return { width, height, data };
+}
+
+describe('motion gate', () => {
+  it('shrinks a luma plane by box averaging, aspect kept', () => {
+    const luma = new Uint8Array(8 * 4).map((_, i) => (i % 8 < 4 ? 0 : 200));
+    const small = shrinkLuma(luma, 8, 4, 4);
+    assert.deepEqual([small.width, small.height], [4, 2]);
+    assert.deepEqual([...small.data], [0, 0, 200, 200, 0, 0, 200, 200]);
+  });
+
+  it('motion: a still picture never moves; a moving square does once it lasted the settle time', () => {
+    const detector = new MotionDetector({ width: 160, settleMs: 200 });
+    let t = 0;
+    for (let i = 0; i < 10; i++) assert.equal(detector.frameI420(frame(640, 360), (t += 100)), false, 'still');
+    const verdicts: boolean[] = [];
+    for (let i = 0; i < 5; i++) verdicts.push(detector.frameI420(frame(640, 360, { x: 100 + i * 40, y: 100, size: 80 }), (t += 100)));
+    assert.deepEqual(verdicts, [false, false, true, true, true], 'moving after 200 ms of motion');
+    assert.ok(detector.lastChange > 0.01);
+  });
+
+  it('motion: changes under the mask (a tree, a road) are ignored', () => {
+    const masked = new MotionDetector({ settleMs: 0, mask: [[[0, 0], [320, 0], [320, 360], [0, 360]]] });
+    let t = 0;
+    masked.frameI420(frame(640, 360, { x: 20, y: 100, size: 80 }), (t += 100));
+    assert.equal(masked.frameI420(frame(640, 360, { x: 120, y: 100, size: 80 }), (t += 100)), false, 'the left half is masked');
+    assert.equal(masked.frameI420(frame(640, 360, { x: 420, y: 100, size: 80 }), (t += 100)), true, 'the right half is not');
+  });
+
+  it('the gate opens on motion, stays open while there is motion or detections, closes after the quiet time', () => {
+    const gate = new SessionGate({ mode: 'motion', quietMs: 1_000 });
+    assert.equal(gate.motion(false, 0), undefined);
+    assert.equal(gate.motion(true, 100), 'open');
+    assert.equal(gate.motion(true, 200), undefined, 'opens once');
+    assert.equal(gate.tick(900), undefined);
+    gate.detections(1_000);
+    assert.equal(gate.closesInMs(1_500), 500);
+    assert.equal(gate.tick(1_999), undefined, 'detections kept it open');
+    assert.equal(gate.tick(2_000), 'close');
+    assert.equal(gate.state, 'watching');
+  });
+
+  it('gate messages: true opens and holds, false lets the quiet time run; in any order', () => {
+    const gate = new SessionGate({ mode: 'message', quietMs: 1_000 });
+    assert.equal(gate.signal(false, 0), undefined, 'closing a closed gate does nothing');
+    assert.equal(gate.motion(true, 10), undefined, 'message mode ignores motion');
+    assert.equal(gate.signal(true, 100), 'open');
+    assert.equal(gate.signal(true, 150), undefined);
+    assert.equal(gate.tick(5_000), undefined, 'held open by the message');
+    assert.equal(gate.closesInMs(5_000), undefined);
+    assert.equal(gate.signal(false, 5_000), undefined);
+    assert.equal(gate.tick(5_999), undefined);
+    assert.equal(gate.tick(6_000), 'close');
+  });
+
+  it('detections anywhere in the outputs count', () => {
+    assert.equal(hasDetections({ predictions: { predictions: [{ class: 'person' }] } }), true);
+    assert.equal(hasDetections({ predictions: { predictions: [] }, count: 0 }), false);
+    assert.equal(hasDetections(null), false);
+  });
+});
