@@ -37,6 +37,7 @@ export { LocalCamera, cameraError, type CameraInfo, type CapturedFrame } from '.
 export { captureArgs, captureSettings, describeCamera, validateCamera, scaleFilter, DEFAULT_CAPTURE, HWACCELS, type CameraSource, type CaptureSettings, type Hwaccel } from './capture/camera-source';
 export { findFfmpeg, requireFfmpeg, describeFfmpeg, firstFfmpegError, parseFfmpegVersion, rtspInputArgs, mjpegInputArgs, type FfmpegBinary } from './media/ffmpeg';
 export { MotionDetector, shrinkLuma, DEFAULT_MOTION, type MotionSettings } from './gate/motion';
-export { SessionGate, DEFAULT_GATE, type GateMode, type GateState, type GateSettings, type GateDecision } from './gate/session-gate';
+export { SessionGate, DEFAULT_GATE, type GateMode, type GateState, type GateSettings, type GateDecision, type GateNote, type GatedLiveStream } from './gate/session-gate';
 export { hasDetections } from './gate/detections';
 export { DailyBudget, MINUTES_PER_CREDIT, creditsToMinutes, minutesToCredits, localDay, type BudgetState, type BudgetStore, type DailyBudgetOptions, type BudgetEvents } from './budget/daily-budget';
+export { GatedStream, type GatedStreamEvents } from './gate/gated-stream';

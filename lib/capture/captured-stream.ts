@@ -5,7 +5,7 @@ import { safeLogger, type Logger } from '../logger';
 import { ResilientStream, type ResilientState, type ResilientStreamEvents, type ResilientStreamOptions } from '../stream/resilient-stream';
 import { isFatal } from '../stream/reconnect';
 import { MotionDetector, type MotionSettings } from '../gate/motion';
-import { SessionGate, type GateDecision, type GateSettings, type GateState } from '../gate/session-gate';
+import { SessionGate, type GateDecision, type GateNote, type GateSettings, type GateState } from '../gate/session-gate';
 import { hasDetections } from '../gate/detections';
 import { captureSettings, describeCamera, type CameraSource, type CaptureSettings } from './camera-source';
 import { LocalCamera, type CameraInfo, type CapturedFrame } from './local-camera';
@@ -40,7 +40,7 @@ export interface CapturedStreamEvents extends ResilientStreamEvents {
   /** Something to tell the user once (e.g. hardware decoding refused). */
   warning: [string];
   /** A gated stream: watching (no session) or open; `closesInMs` once the quiet time runs. */
-  gate: [{ state: GateState; closesInMs?: number }];
+  gate: [GateNote];
 }
 
 export const DEFAULT_CAMERA_RETRY: BackoffOptions = { initialMs: 1_000, maxMs: 30_000, factor: 2, jitter: 0.3 };

@@ -25,6 +25,18 @@ export const DEFAULT_GATE: GateSettings = { mode: 'motion', quietMs: 30_000, pre
 
 export type GateDecision = 'open' | 'close' | undefined;
 
+/** What a gated stream tells its user: watching (no session), or open and, once quiet, when it closes. */
+export interface GateNote {
+  state: GateState;
+  closesInMs?: number;
+}
+
+/** A stream with a gate, whoever reads the video (CapturedStream, GatedStream). */
+export interface GatedLiveStream {
+  signalGate(open: boolean): void;
+  on(event: 'gate', listener: (note: GateNote) => void): unknown;
+}
+
 export class SessionGate {
   readonly settings: GateSettings;
   private _state: GateState = 'watching';

@@ -1,6 +1,7 @@
 import type { Node, NodeAPI, NodeMessage, NodeMessageInFlow } from 'node-red';
 import {
   CapturedStream,
+  GatedStream,
   ResilientStream,
   captureSettings,
   RoboflowError,
@@ -11,6 +12,8 @@ import {
   type CameraLogin,
   type CameraSource,
   type LiveStream,
+  type GatedLiveStream,
+  type GateNote,
   type StreamOptions,
   type StreamSource,
   type WorkflowRef,
@@ -58,6 +61,16 @@ export interface StreamProperties {
   rtspTransport: 'tcp' | 'udp';
   /** `replay`: start the file again at its end. */
   loop: boolean;
+  /** When the Roboflow session runs: always (`none`), on motion in the picture (local capture), or on `gate` messages. */
+  gate: 'none' | 'motion' | 'message';
+  /** Seconds without motion, detections or an open gate message before the session closes. */
+  quietTime: number | string;
+  /** Seconds of frames from before the session was ready, sent first (local capture). */
+  preRoll: number | string;
+  /** Classes whose detections keep the session open (empty: any). */
+  gateClasses: string;
+  /** Share of the picture (percent) that must change to count as motion. */
+  motionArea: number | string;
   version: number;
 }
 
@@ -116,6 +129,10 @@ export class StreamController {
   private stream: LiveStream | undefined;
   /** Set while a local camera feeds the stream: its sizes for the status, and whether it is away. */
   private camera: { info?: string; lost: boolean } | undefined;
+  /** The gate in use (`motion`, `message`) and what it last said, for the status. */
+  private gating: 'motion' | 'message' | undefined;
+  private gateNote: GateNote | undefined;
+  private gateQuietMs = 0;
   /** "via relay (tcp)" when the session goes through a TURN relay: the user's network blocks a direct path. */
   private relay: string | undefined;
   /** The tail of the control queue: starts, stops, reconfigures and file hand-offs run one at a time. */
@@ -182,6 +199,8 @@ export class StreamController {
           await this.stop();
           if (!this.closing) showStatus(this.node, 'idle', this.t('status.stopped'));
         });
+      } else if (topic === 'gate') {
+        await this.serial(async () => this.signalGate(msg));
       } else if (topic === 'reconfigure') {
         await this.serial(async () => this.reconfigure(msg));
       } else if (this.config.source === 'frames' && topic !== 'start') {
@@ -217,6 +236,13 @@ export class StreamController {
       throw new RoboflowError('invalid-input', this.t('error.notAnImage', { type: image === null ? 'null' : Array.isArray(image) ? 'array' : typeof image }));
     }
     this.lastFrameAt = Date.now();
+    if (this.stream instanceof GatedStream) {
+      // Only while the gate holds a session: the frames in between are not billed.
+      if (this.stream.stream.state !== 'streaming') return;
+      const outcome = await this.stream.stream.pushFrame(image);
+      this.metrics.frameSent(outcome.sent);
+      return;
+    }
     if (!this.stream?.active) {
       // The first frame starts the stream (once: later frames find it started).
       await this.serial(async () => {
@@ -228,6 +254,35 @@ export class StreamController {
     if (stream.state === 'reconnecting') return; // Dropped: the status says why.
     const outcome = await stream.pushFrame(image);
     this.metrics.frameSent(outcome.sent);
+  }
+
+  /** `msg.topic = "gate"`: payload true (or "open", 1, "on") opens the session, false lets the quiet time run. */
+  private signalGate(msg: NodeMessageInFlow): void {
+    const stream = this.stream;
+    if (!(stream instanceof CapturedStream || stream instanceof GatedStream) || (stream instanceof CapturedStream && stream.gateState === undefined)) {
+      throw new RoboflowError('invalid-input', this.t('error.noGate'));
+    }
+    const value = msg.payload;
+    const open = value === true || value === 1 || (typeof value === 'string' && /^(true|open|on|1)$/i.test(value.trim()));
+    const close = value === false || value === 0 || (typeof value === 'string' && /^(false|close|closed|off|0)$/i.test(value.trim()));
+    if (!open && !close) throw new RoboflowError('invalid-input', this.t('error.gatePayload', { type: typeof value }));
+    stream.signalGate(open);
+  }
+
+  /** The gate's settings, checked (seconds and percent from the editor). */
+  private gateOptions(): { quietMs: number; preRollMs: number; holdClasses: string[]; motion: { areaThreshold: number } } {
+    const seconds = (value: unknown, fallback: number, name: string): number => {
+      if (value === '' || value === undefined || value === null) return fallback;
+      const parsed = Number(value);
+      if (!Number.isFinite(parsed) || parsed < 0 || parsed > 86_400) throw new RoboflowError('invalid-input', this.t('error.gateNumber', { name, value: String(value) }));
+      return parsed;
+    };
+    return {
+      quietMs: seconds(this.config.quietTime, 30, this.t('label.quietTime')) * 1000,
+      preRollMs: Math.min(10, seconds(this.config.preRoll, 2, this.t('label.preRoll'))) * 1000,
+      holdClasses: nameList(this.config.gateClasses),
+      motion: { areaThreshold: Math.min(100, seconds(this.config.motionArea, 1, this.t('label.motionArea'))) / 100 },
+    };
   }
 
   private reconfigure(msg: NodeMessageInFlow): void {
@@ -355,24 +410,29 @@ export class StreamController {
     };
     await this.stop();
     if (this.closing) return;
+    const gate = this.config.gate === 'motion' || this.config.gate === 'message' ? this.config.gate : undefined;
+    if (gate === 'motion' && !camera) throw new RoboflowError('invalid-input', this.t('error.motionNeedsLocal'));
+    if (gate && source?.kind === 'file') throw new RoboflowError('invalid-input', this.t('error.gateFile'));
     let stream: LiveStream;
     if (camera) {
       stream = new CapturedStream({
         ...options,
         camera,
         capture: captureSettings({ maxFps: this.config.maxFps, maxSize: this.config.maxSize, hwaccel: this.config.hwaccel }),
+        ...(gate ? { gate: { mode: gate, ...this.gateOptions() } } : {}),
       });
       this.camera = { lost: false };
       this.wireCamera(stream as CapturedStream);
     } else {
       const streamSource = source as StreamSource;
-      stream = new ResilientStream({
-        ...options,
-        source: streamSource,
-        shouldReconnect: () => streamSource.kind !== 'frames' || Date.now() - this.lastFrameAt < FRAMES_IDLE_MS,
-      });
+      const shouldReconnect = (): boolean => streamSource.kind !== 'frames' || Date.now() - this.lastFrameAt < FRAMES_IDLE_MS;
+      stream = gate ? new GatedStream({ ...options, source: streamSource, shouldReconnect, gate: this.gateOptions() }) : new ResilientStream({ ...options, source: streamSource, shouldReconnect });
       this.camera = undefined;
     }
+    this.gating = gate;
+    this.gateQuietMs = gate ? this.gateOptions().quietMs : 0;
+    this.gateNote = undefined;
+    if (stream instanceof CapturedStream || stream instanceof GatedStream) this.wireGate(stream);
     this.stream = stream;
     this.currentFile = source?.kind === 'file' ? source.path : undefined;
     this.results = 0;
@@ -380,6 +440,15 @@ export class StreamController {
     this.wire(stream, config.streams);
     if (camera) showStatus(this.node, 'connecting', this.t('status.openingCamera'));
     stream.start();
+  }
+
+  /** A gated stream's story: watching (no session: nothing billed), open, closing in N s. */
+  private wireGate(stream: GatedLiveStream & LiveStream): void {
+    stream.on('gate', (note) => {
+      if (this.stream !== stream) return;
+      this.gateNote = note;
+      if (note.state === 'watching' && !this.camera?.lost) showStatus(this.node, 'idle', this.t(this.gating === 'motion' ? 'status.watchingMotion' : 'status.watchingGate'));
+    });
   }
 
   /** The local camera's own story: open (its sizes), away (retrying), a warning once. */
@@ -435,6 +504,12 @@ export class StreamController {
     const stats = this.metrics.snapshot();
     // Before the first result there is no rate to tell ("0 fps" would alarm).
     let text = this.results === 0 ? this.t('status.started') : this.t('status.streaming', { fps: this.fps });
+    if (this.gating && this.gateNote?.state === 'open') {
+      const closing = this.gateNote.closesInMs;
+      // Quiet for a couple of seconds: say when the session (and its billing) ends.
+      if (closing !== undefined && closing < this.gateQuietMs - 2_000) return this.t('status.closingIn', { seconds: Math.ceil(closing / 1000) });
+      text += ` (${this.t(this.gating === 'motion' ? 'status.motion' : 'status.gate')})`;
+    }
     if (this.relay) text += ` · ${this.relay}`;
     if (this.camera?.info) return `${text} · ${this.t('status.camera', { size: this.camera.info })}`;
     if (stats.latencyMs) text += ` · ${this.t('status.latency', { ms: stats.latencyMs.p50 })}`;
