@@ -1,5 +1,5 @@
 /**
- * Wire-level facts of Roboflow's WebRTC streaming protocol (PROTOCOL.md §1), in one place.
+ * Wire-level facts of Roboflow's WebRTC streaming protocol (docs/protocol.md §2), in one place.
  */
 
 /** Result chunks: three little-endian uint32 (frame_id, chunk_index, total_chunks). */

@@ -416,7 +416,7 @@ export class StreamSession extends TypedEmitter<StreamEvents> {
     this.autoAck(id);
   }
 
-  /** With realtime off, tells the server frame `frameId` was handled so it may go on (PROTOCOL.md: ack pacing). */
+  /** With realtime off, tells the server frame `frameId` was handled so it may go on (docs/protocol.md §2.6: ack pacing). */
   private autoAck(frameId: number): void {
     if (!this.realtime && (this.options.ackMode ?? 'auto') === 'auto' && this.channel?.readyState === 'open') {
       this.channel.send(JSON.stringify({ ack: frameId } satisfies ControlMessage));

@@ -31,7 +31,7 @@ export interface InitOptions {
   threadPoolWorkers?: number;
 }
 
-/** The JSON body of `POST /initialise_webrtc_worker` (PROTOCOL.md §1.1). */
+/** The JSON body of `POST /initialise_webrtc_worker` (docs/protocol.md §2.1). */
 export interface InitRequestBody {
   api_key: string;
   workflow_configuration: {

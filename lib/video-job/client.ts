@@ -10,7 +10,7 @@ import { checkVideoFile, type UploadProgress } from '../stream/uploader';
 import { normaliseJobResults, type VideoJobResults } from './results';
 
 /**
- * Batch video inference (PROTOCOL.md §2), both API generations:
+ * Batch video inference (docs/protocol.md §3), both API generations:
  * - `model`: the documented API (signed URL, `infer_fps`, `models`, numeric status);
  * - `workflow`: a workspace workflow (camelCase answers, string status).
  */

@@ -5,7 +5,7 @@ describe('signaling', () => {
   const offer = { sdp: 'v=0...', type: 'offer' as const };
   const base = { imageInput: 'image', dataOutputs: ['predictions'], streamOutputs: [], parameters: { min_area: 10 }, realtime: true, iceServers: [], processingTimeout: 3600 as number | null };
 
-  it('builds the initialise_webrtc_worker body of PROTOCOL.md §1.1 for a saved workflow', () => {
+  it('builds the initialise_webrtc_worker body of docs/protocol.md §2.1 for a saved workflow', () => {
     const connection = resolveConnection({ apiKey: 'k-123456', plan: 'webrtc-gpu-medium', region: 'eu' });
     const body = buildInitRequest(connection, { ...base, workflow: { workspace: 'ws', workflowId: 'wf' }, declaredFps: 15, rtspUrl: 'rtsp://cam/1', processingTimeout: 600 }, offer);
     assert.deepEqual(body, {
