@@ -172,7 +172,8 @@ function processingTimeout(request: Record<string, unknown>, context: ServerCont
     if (typeof value !== 'number' || !Number.isFinite(value)) throw validationError(['processing_timeout'], 'Input should be a valid integer');
     if (!Number.isInteger(value)) throw validationError(['processing_timeout'], 'Input should be a valid integer, got a number with a fractional part');
     if (value === 0) throw new HttpError(500, { message: 'Processing timeout is 0, skipping processing' });
-    seconds = Math.max(0, value);
+    // Beyond the service maximum a session would outlive any hosted worker (and a timer's range).
+    seconds = Math.min(Math.max(0, value), MAX_PROCESSING_TIMEOUT_S);
   }
   const cap = context.behaviour.sessionTimeoutSec;
   return cap > 0 ? Math.min(seconds, cap) : seconds;

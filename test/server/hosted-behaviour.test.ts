@@ -71,6 +71,11 @@ describe('local server: hosted behaviour by default', function () {
       assert.equal((await newest()).processingTimeout, 604_800);
       track(await openRaw(server, { body: { processing_timeout: 90 } }));
       assert.equal((await newest()).processingTimeout, 90);
+      track(await openRaw(server, { body: { processing_timeout: 10_000_000 } }));
+      assert.equal((await newest()).processingTimeout, 604_800, 'never beyond the service maximum');
+      const zero = await startRaw(server, { body: { processing_timeout: 0 } });
+      assert.equal(!zero.ok && zero.status, 500);
+      assert.match(!zero.ok ? String(zero.body.message) : '', /Processing timeout is 0/);
     });
 
     it('the session-timeout fault ends sessions early even when the client asked for more', async () => {
