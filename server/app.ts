@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { mkdtemp, mkdir, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -5,12 +6,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_BEHAVIOUR, copyBehaviour, type Behaviour } from './behaviour';
 import type { ServerContext } from './context';
-import { HttpError, Router, sendJson } from './http';
-import { findFfmpeg } from './media/ffmpeg';
+import { HttpError, sendJson, Router } from './http';
+import { describeFfmpeg, findFfmpeg, requireFfmpeg } from '../lib/media/ffmpeg';
+import { killAllChildren } from './media/children';
 import { generateSceneVideo } from './media/generate';
 import { RtspCameraServer } from './media/rtsp-camera';
 import { getScene } from './media/scenes';
-import { addLocalRoutes } from './routes/local';
+import { addLocalRoutes, armCrash } from './routes/local';
 import { addVideoJobRoutes } from './routes/video-jobs';
 import { addVisionEventRoutes } from './routes/vision-events';
 import { addWebrtcRoutes } from './routes/webrtc';
@@ -50,6 +52,11 @@ export interface LocalServer {
   /** Camera name -> generated video file. */
   cameraFiles: Map<string, string>;
   close(): Promise<void>;
+  /**
+   * Last-moment cleanup when the process is going down anyway (an uncaught error, a
+   * forced exit): kills every child process and removes the temp data dir, synchronously.
+   */
+  closeNow(): void;
 }
 
 const VERSION = '0.1.0';
@@ -74,16 +81,22 @@ export async function createLocalServer(options: LocalServerOptions = {}): Promi
   let baseUrl = '';
   const context: ServerContext = { apiKey, behaviour, baseUrl: () => baseUrl, dataDir, log };
 
+  const ffmpeg = findFfmpeg();
+  if (ffmpeg) log(`using ${describeFfmpeg(ffmpeg)}`);
   const cameraFiles = new Map<string, string>();
   const cameraNames = options.cameras ?? ['door', 'two-squares'];
-  if (cameraNames.length > 0 && findFfmpeg()) {
+  if (cameraNames.length > 0 && ffmpeg) {
     for (const name of cameraNames) {
       const file = join(dataDir, `camera-${name}.mp4`);
       await generateSceneVideo(getScene(name), file);
       cameraFiles.set(name, file);
     }
   } else if (cameraNames.length > 0) {
-    log('ffmpeg not found: cameras, video files and video jobs are unavailable (set FFMPEG_PATH or install ffmpeg)');
+    try {
+      requireFfmpeg();
+    } catch (error) {
+      log(`${(error as Error).message} Cameras, video files and video jobs are unavailable.`);
+    }
   }
   let rtsp: RtspCameraServer | undefined;
   if (options.rtspPort !== undefined && cameraFiles.size > 0) {
@@ -110,8 +123,16 @@ export async function createLocalServer(options: LocalServerOptions = {}): Promi
   addLocalRoutes(router, context, { sessions, cameraFiles, rtsp: () => rtsp, behaviour, initialBehaviour, requestCounts, version: VERSION });
 
   const server: Server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const found = router.match(req.method ?? 'GET', url.pathname);
+    // No request may end the server: a target that is not a URL (`GET http://[`) or a
+    // path that does not decode (`%E0%A4%A`) is a bad request, nothing more.
+    let url: URL;
+    let found: ReturnType<Router['match']>;
+    try {
+      url = new URL(req.url ?? '/', 'http://localhost');
+      found = router.match(req.method ?? 'GET', url.pathname);
+    } catch (error) {
+      return sendJson(res, 400, { message: `Bad request: ${(error as Error).message}` });
+    }
     if (!found) return sendJson(res, 404, { message: `Not found: ${req.method} ${url.pathname}` });
     if ('allowed' in found) return sendJson(res, 405, { message: `Method not allowed (use ${found.allowed.join(', ')})` }, { allow: found.allowed.join(', ') });
     requestCounts.set(found.route.name, (requestCounts.get(found.route.name) ?? 0) + 1);
@@ -139,6 +160,7 @@ export async function createLocalServer(options: LocalServerOptions = {}): Promi
   });
   const port = (server.address() as AddressInfo).port;
   baseUrl = `http://${options.host ?? '127.0.0.1'}:${port}`;
+  if (initialBehaviour.crashAfterMs > 0) armCrash(initialBehaviour.crashAfterMs, log);
 
   let closing: Promise<void> | undefined;
   return {
@@ -157,9 +179,20 @@ export async function createLocalServer(options: LocalServerOptions = {}): Promi
         await rtsp?.stop();
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
+        killAllChildren();
         if (ownsDataDir) await rm(dataDir, { recursive: true, force: true });
       })();
       return closing;
+    },
+    closeNow() {
+      killAllChildren();
+      if (ownsDataDir) {
+        try {
+          rmSync(dataDir, { recursive: true, force: true });
+        } catch {
+          // Nothing more can be done on the way out.
+        }
+      }
     },
   };
 }

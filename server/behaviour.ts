@@ -4,10 +4,28 @@
  * changed at run time with `POST /local/faults` (same JSON; `DELETE` resets).
  */
 export interface Behaviour {
-  /** Gzip result payloads, as the hosted server does when data outputs are requested. Off by default (the official JS SDK cannot read gzip). */
+  /**
+   * Gzip results that carry data outputs, as the hosted service does (results without data
+   * outputs and the completion message are plain JSON). On by default; off for clients
+   * that cannot read gzip, such as the official JS SDK when it asks for data outputs.
+   */
   gzip: boolean;
-  /** Answer with a pipeline id (as a self-hosted Inference server does); the hosted service answers null. */
+  /** Answer with a pipeline id (the older self-hosted route does); the hosted service answers null. */
   pipelineIds: boolean;
+  /**
+   * Behave as a self-hosted Inference server instead of the hosted service: no idle
+   * watchdog, and output names checked only per frame (a bad name gives per-frame
+   * errors `Output '<name>' not found` instead of a 400).
+   */
+  selfHosted: boolean;
+  /** End every session after at most this many seconds (`timeout_reached`), whatever processing_timeout the client sent (0: off). */
+  sessionTimeoutSec: number;
+  /** A camera the server pulls (RTSP/MJPEG) ends this many ms after it opened, as a camera that goes away (0: never). */
+  cameraEndAfterMs: number;
+  /** Pull no cameras: refuse rtsp_url and mjpeg_url with 400, as a server that cannot reach them. */
+  noPull: boolean;
+  /** Throw an uncaught error this many ms after being set (0: never): proves children and temp files die with the server. */
+  crashAfterMs: number;
   /** Concurrent streams allowed; the next one gets 429. */
   streamLimit: number;
   /** Reject every API key with 401. */
@@ -24,7 +42,7 @@ export interface Behaviour {
   slowFrameMs: number;
   /** Drop the peer connection abruptly after this many processed frames (0: never). */
   dropAfterFrames: number;
-  /** End a session with no activity for this long (the hosted watchdog: 60 s). */
+  /** End a session with no activity for this long (the hosted watchdog: 60 s; a session waiting for an ack is active). */
   idleTimeoutMs: number;
   /** With realtime off, frames started ahead of the last ack (hosted: 1). */
   ackWindow: number;
@@ -50,8 +68,13 @@ export const CORRUPTION_KINDS = ['truncated', 'forged-index', 'huge-count', 'bad
 export type CorruptionKind = (typeof CORRUPTION_KINDS)[number];
 
 export const DEFAULT_BEHAVIOUR: Behaviour = {
-  gzip: false,
+  gzip: true,
   pipelineIds: false,
+  selfHosted: false,
+  sessionTimeoutSec: 0,
+  cameraEndAfterMs: 0,
+  noPull: false,
+  crashAfterMs: 0,
   streamLimit: 10,
   rejectKey: false,
   unknownWorkflow: false,
@@ -69,8 +92,11 @@ export const DEFAULT_BEHAVIOUR: Behaviour = {
   corruptResults: { kind: 'bad-json', count: 0 },
 };
 
-const NUMBER_KEYS = ['streamLimit', 'errorRate', 'slowFrameMs', 'dropAfterFrames', 'idleTimeoutMs', 'ackWindow', 'jobDelayMs', 'jobPollIntervalMs', 'sourceOpenTimeoutMs'] as const;
-const BOOLEAN_KEYS = ['gzip', 'pipelineIds', 'rejectKey', 'unknownWorkflow', 'jobResultsInline'] as const;
+const NUMBER_KEYS = [
+  'streamLimit', 'errorRate', 'slowFrameMs', 'dropAfterFrames', 'idleTimeoutMs', 'ackWindow', 'jobDelayMs', 'jobPollIntervalMs', 'sourceOpenTimeoutMs',
+  'sessionTimeoutSec', 'cameraEndAfterMs', 'crashAfterMs',
+] as const;
+const BOOLEAN_KEYS = ['gzip', 'pipelineIds', 'selfHosted', 'noPull', 'rejectKey', 'unknownWorkflow', 'jobResultsInline'] as const;
 
 /** A copy that shares no nested object with `behaviour` (faults count down in place). */
 export function copyBehaviour(behaviour: Behaviour): Behaviour {

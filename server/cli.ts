@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
+import { redact } from '../lib/redact';
 import { parseBehaviour, type Behaviour } from './behaviour';
 import { createLocalServer } from './app';
 import { generateSceneVideo } from './media/generate';
@@ -20,8 +21,16 @@ Options:
   --cameras A,B        camera scenes to simulate (default door,two-squares)
   --use-cases A,B      Vision Events use cases that exist from the start (default demo)
   --data-dir DIR       where uploads and generated media go (default: a temp dir)
-  --gzip               gzip result payloads (as the hosted service does)
-  --pipeline-ids       answer with pipeline ids (as a self-hosted Inference server does)
+  --no-gzip            send results as plain JSON even with data outputs (by default they
+                       are gzipped then, as the hosted service does; the official JS SDK
+                       cannot read gzip)
+  --self-hosted        behave as a self-hosted Inference server: no idle watchdog, output
+                       names checked per frame (errors "Output '<name>' not found")
+  --session-timeout S  end every session after at most S seconds (termination_reason
+                       "timeout_reached"), whatever processing_timeout the client sent
+  --no-pull            pull no cameras: answer 400 to rtsp_url / mjpeg_url, as a server
+                       that cannot reach them
+  --pipeline-ids       answer with pipeline ids (as the older self-hosted route does)
   --stream-limit N     concurrent streams allowed (default 10)
   --faults JSON        behaviour and faults, e.g. '{"dropAfterFrames": 50}'
                        (also ROBOFLOW_LOCAL_FAULTS; change at run time: POST /local/faults)
@@ -61,6 +70,10 @@ async function serve(args: string[]): Promise<void> {
       'use-cases': { type: 'string' },
       'data-dir': { type: 'string' },
       gzip: { type: 'boolean', default: false },
+      'no-gzip': { type: 'boolean', default: false },
+      'self-hosted': { type: 'boolean', default: false },
+      'session-timeout': { type: 'string' },
+      'no-pull': { type: 'boolean', default: false },
       'pipeline-ids': { type: 'boolean', default: false },
       'stream-limit': { type: 'string' },
       faults: { type: 'string' },
@@ -81,7 +94,17 @@ async function serve(args: string[]): Promise<void> {
   } catch (error) {
     fail(`invalid faults: ${(error as Error).message}`);
   }
+  if (values.gzip && values['no-gzip']) fail('--gzip and --no-gzip contradict each other');
+  // --gzip is the default now (kept so older scripts still start).
   if (values.gzip) behaviour.gzip = true;
+  if (values['no-gzip']) behaviour.gzip = false;
+  if (values['self-hosted']) behaviour.selfHosted = true;
+  if (values['no-pull']) behaviour.noPull = true;
+  if (values['session-timeout'] !== undefined) {
+    const seconds = Number(values['session-timeout']);
+    if (!Number.isFinite(seconds) || seconds <= 0) fail(`--session-timeout must be a number of seconds > 0, got ${values['session-timeout']}`);
+    behaviour.sessionTimeoutSec = seconds;
+  }
   if (values['pipeline-ids']) behaviour.pipelineIds = true;
   if (values['stream-limit'] !== undefined) behaviour.streamLimit = Number(values['stream-limit']);
   let rtspAuth: { username: string; password: string } | undefined;
@@ -112,6 +135,14 @@ async function serve(args: string[]): Promise<void> {
       process.stdout.write(`camera ${name}: ${server.url}/local/cameras/${name}.mjpeg${server.rtsp ? `  ${server.rtsp.url(name, false)}` : ''}\n`);
     }
   }
+  // Whatever way the process ends, its ffmpeg children and temp dir end with it.
+  process.on('exit', () => server.closeNow());
+  const crash = (error: unknown): void => {
+    process.stderr.write(`[local-server] fatal: ${redact((error as Error)?.stack ?? String(error))}\n`);
+    process.exit(1);
+  };
+  process.on('uncaughtException', crash);
+  process.on('unhandledRejection', crash);
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;

@@ -10,7 +10,7 @@ const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f
 const METADATA_KEY = /^[a-zA-Z0-9_ -]+$/;
 const MAX_AGE_MS = 30 * 24 * 3600 * 1000;
 const MAX_AHEAD_MS = 3600 * 1000;
-const TOP_LEVEL = new Set(['eventId', 'eventType', 'useCaseId', 'timestamp', 'eventData', 'deviceId', 'streamId', 'workflowId', 'images', 'customMetadata']);
+const TOP_LEVEL = new Set(['eventId', 'eventType', 'useCaseId', 'timestamp', 'eventData', 'deviceId', 'streamId', 'workflowId', 'images', 'customMetadata', 'displayImagePosition']);
 
 export interface StoredEvent {
   eventId: string;
@@ -88,7 +88,10 @@ function checkImages(images: unknown, sourceExists: (id: string) => boolean): st
   if (!Array.isArray(images)) return 'images must be a list';
   for (const [index, image] of images.entries()) {
     if (!isObject(image)) return `images[${index}] must be an object`;
-    if (typeof image.sourceId !== 'string' || !sourceExists(image.sourceId)) return `images[${index}].sourceId must name an uploaded image`;
+    // Roboflow's own block sends the display image as sourceId and the input as
+    // inputSourceId; either may be alone (PROTOCOL.md C5).
+    if (image.sourceId === undefined && image.inputSourceId === undefined) return `images[${index}] needs a sourceId or an inputSourceId`;
+    if (image.sourceId !== undefined && (typeof image.sourceId !== 'string' || !sourceExists(image.sourceId))) return `images[${index}].sourceId must name an uploaded image`;
     if (image.inputSourceId !== undefined && (typeof image.inputSourceId !== 'string' || !sourceExists(image.inputSourceId))) {
       return `images[${index}].inputSourceId must name an uploaded image`;
     }
@@ -102,6 +105,15 @@ function checkImages(images: unknown, sourceExists: (id: string) => boolean): st
       }
     }
   }
+  return undefined;
+}
+
+/** Which of the event's images to show first (Roboflow's block sends 0 with an image). */
+function checkDisplayPosition(position: unknown, images: unknown): string | undefined {
+  if (position === undefined) return undefined;
+  if (typeof position !== 'number' || !Number.isInteger(position) || position < 0) return 'displayImagePosition must be a whole number >= 0';
+  const count = Array.isArray(images) ? images.length : 0;
+  if (position >= count) return `displayImagePosition ${position} is past the event's ${count} image(s)`;
   return undefined;
 }
 
@@ -126,6 +138,7 @@ export function validateEvent(event: unknown, useCaseExists: (id: string) => boo
     optionalString(event, 'streamId', '', 256) ??
     optionalString(event, 'workflowId', '', 256) ??
     checkImages(event.images, sourceExists) ??
+    checkDisplayPosition(event.displayImagePosition, event.images) ??
     checkMetadata(event.customMetadata)
   );
 }

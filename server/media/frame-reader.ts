@@ -1,5 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { requireFfmpeg } from './ffmpeg';
+import type { ChildProcess } from 'node:child_process';
+import { firstFfmpegError, requireFfmpeg } from '../../lib/media/ffmpeg';
+import { spawnChild } from './children';
 
 export interface RgbaFrame {
   width: number;
@@ -46,6 +47,17 @@ export interface FrameReaderHandlers {
 
 const SIZE = /,\s*(\d{2,5})x(\d{2,5})[\s,[]/;
 
+/** ffmpeg failed: the message is ffmpeg's own first error line; the tail of its stderr is kept for logs. */
+export class FfmpegFailure extends Error {
+  constructor(
+    message: string,
+    readonly stderrTail: string,
+  ) {
+    super(message);
+    this.name = 'FfmpegFailure';
+  }
+}
+
 /**
  * Decodes any video ffmpeg reads into RGBA frames on a pipe. Pausing stops reading
  * the pipe, which stops ffmpeg: memory stays bounded however slow the consumer is.
@@ -68,13 +80,13 @@ export class FrameReader {
   ) {}
 
   start(): void {
-    const ffmpeg = requireFfmpeg();
+    const ffmpeg = requireFfmpeg().path;
     const args = ['-hide_banner', '-nostdin', '-loglevel', 'info'];
     if (this.options.nativeRate) args.push('-re');
     args.push(...(this.options.inputArgs ?? []), '-i', this.options.input, '-an', '-sn');
     if (this.options.fps) args.push('-vf', `fps=${this.options.fps}`);
     args.push('-f', 'rawvideo', '-pix_fmt', 'rgba', 'pipe:1');
-    const child = spawn(ffmpeg, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawnChild(ffmpeg, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     child.stderr?.setEncoding('utf8');
     let inputFps = 0;
@@ -117,10 +129,10 @@ export class FrameReader {
     child.on('error', (error) => this.finish(error));
     child.on('close', (code, signal) => {
       if (this.stopped) return this.finish();
-      if (code === 0 && !this.info) return this.finish(new Error('ffmpeg gave no video stream description'));
+      if (code === 0 && !this.info) return this.finish(new FfmpegFailure('ffmpeg: no video stream in the input', this.stderrTail));
       if (code === 0) return this.finish();
-      const reason = this.stderrTail.trim().split(/\r?\n/).slice(-3).join(' | ');
-      this.finish(new Error(`ffmpeg exited with ${code ?? signal}: ${reason}`));
+      const reason = firstFfmpegError(this.stderrTail) ?? `exited with ${code ?? signal}`;
+      this.finish(new FfmpegFailure(`ffmpeg: ${reason}`, this.stderrTail));
     });
   }
 
@@ -134,6 +146,11 @@ export class FrameReader {
 
   get streamInfo(): StreamInfo | undefined {
     return this.info;
+  }
+
+  /** ffmpeg's first error line so far (e.g. while a camera is still being opened). */
+  get firstError(): string | undefined {
+    return firstFfmpegError(this.stderrTail);
   }
 
   stop(): void {

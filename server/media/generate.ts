@@ -1,7 +1,7 @@
-import { spawn } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { requireFfmpeg } from './ffmpeg';
+import { requireFfmpeg } from '../../lib/media/ffmpeg';
+import { spawnChild } from './children';
 import { renderScene, type Scene } from './scenes';
 
 export interface GenerateOptions {
@@ -27,23 +27,24 @@ export async function generateSceneVideo(scene: Scene, path: string, options: Ge
     ...codecArgs,
     path,
   ];
-  const child = spawn(requireFfmpeg(), args, { stdio: ['pipe', 'ignore', 'pipe'] });
+  const child = spawnChild(requireFfmpeg().path, args, { stdio: ['pipe', 'ignore', 'pipe'] });
+  const stdin = child.stdin!;
   let stderr = '';
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (text: string) => (stderr = (stderr + text).slice(-2000)));
+  child.stderr!.setEncoding('utf8');
+  child.stderr!.on('data', (text: string) => (stderr = (stderr + text).slice(-2000)));
   const exited = new Promise<void>((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`ffmpeg could not write ${path}: ${stderr.trim()}`))));
   });
-  const stdinFailed = new Promise<never>((_, reject) => child.stdin.on('error', reject));
+  const stdinFailed = new Promise<never>((_, reject) => stdin.on('error', reject));
   const loops = options.loops ?? 1;
   for (let loop = 0; loop < loops; loop++) {
     for (let index = 0; index < scene.frames; index++) {
-      if (!child.stdin.write(renderScene(scene, index))) {
-        await Promise.race([new Promise((resolve) => child.stdin.once('drain', resolve)), stdinFailed]);
+      if (!stdin.write(renderScene(scene, index))) {
+        await Promise.race([new Promise((resolve) => stdin.once('drain', resolve)), stdinFailed]);
       }
     }
   }
-  child.stdin.end();
+  stdin.end();
   await exited;
 }

@@ -1,9 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { readFile, rm } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { requireFfmpeg } from './ffmpeg';
+import { requireFfmpeg } from '../../lib/media/ffmpeg';
+import { spawnChild } from './children';
 
 /**
  * Simulated IP cameras over RTSP, so flows and tests can use a camera source offline.
@@ -13,6 +14,9 @@ import { requireFfmpeg } from './ffmpeg';
  * as Roboflow's workers request) and relays the packets to every playing client.
  * Optional Basic authentication, to exercise `rtsp://user:password@host/...` URLs.
  */
+
+/** Request bodies a camera accepts (RTSP clients send at most a short SET_PARAMETER or SDP). */
+const MAX_REQUEST_BODY = 64 * 1024;
 
 export interface CameraDefinition {
   name: string;
@@ -66,7 +70,7 @@ class Camera {
     const target = `rtp://127.0.0.1:${this.rtp.address().port}?rtcpport=${this.rtcp.address().port}&pkt_size=1200`;
     const spawnFfmpeg = (): void => {
       if (this.stopped) return;
-      const child = spawn(requireFfmpeg(), ['-hide_banner', '-loglevel', 'error', '-nostdin', '-re', '-stream_loop', '-1', '-i', this.definition.file, '-an', '-c:v', 'copy', '-f', 'rtp', '-sdp_file', sdpPath, target], {
+      const child = spawnChild(requireFfmpeg().path, ['-hide_banner', '-loglevel', 'error', '-nostdin', '-re', '-stream_loop', '-1', '-i', this.definition.file, '-an', '-c:v', 'copy', '-f', 'rtp', '-sdp_file', sdpPath, target], {
         stdio: ['ignore', 'ignore', 'pipe'],
       });
       this.ffmpeg = child;
@@ -174,7 +178,9 @@ export class RtspCameraServer {
     const client: Client = { socket, channel: 0, playing: false, session: Math.random().toString(16).slice(2, 10) };
     this.clients.add(client);
     let buffer = Buffer.alloc(0);
+    let refused = false;
     socket.on('data', (data: Buffer) => {
+      if (refused) return;
       buffer = Buffer.concat([buffer, data]);
       for (;;) {
         if (buffer.length === 0) return;
@@ -194,6 +200,15 @@ export class RtspCameraServer {
         const head = buffer.subarray(0, end).toString('latin1');
         const lengthMatch = /\r\ncontent-length:\s*(\d+)/i.exec(head);
         const bodyLength = lengthMatch ? Number(lengthMatch[1]) : 0;
+        if (bodyLength > MAX_REQUEST_BODY) {
+          // Anyone who can reach the port could otherwise make us hold any amount of
+          // memory for a body we never read: refuse before a byte of it is kept.
+          const cseq = /\r\ncseq:\s*(\d+)/i.exec(head)?.[1] ?? '0';
+          buffer = Buffer.alloc(0);
+          refused = true;
+          socket.end(`RTSP/1.0 413 Request Entity Too Large\r\nCSeq: ${cseq}\r\nServer: roboflow-local-server\r\n\r\n`, () => socket.destroy());
+          return;
+        }
         if (buffer.length < end + 4 + bodyLength) return;
         buffer = buffer.subarray(end + 4 + bodyLength);
         this.handle(client, head);

@@ -1,9 +1,10 @@
-import { spawn } from 'node:child_process';
 import { copyBehaviour, parseBehaviour, type Behaviour } from '../behaviour';
 import type { ServerContext } from '../context';
 import { HttpError, readJson, sendJson, type Router } from '../http';
 import sharp from 'sharp';
-import { requireFfmpeg } from '../media/ffmpeg';
+import { findFfmpeg, requireFfmpeg } from '../../lib/media/ffmpeg';
+import { redactValue } from '../../lib/redact';
+import { spawnChild } from '../media/children';
 import { SCENES, renderScene } from '../media/scenes';
 import type { RtspCameraServer } from '../media/rtsp-camera';
 import type { SessionRegistry } from '../webrtc/registry';
@@ -22,17 +23,30 @@ export interface LocalRoutesDeps {
 }
 
 /**
+ * The `crashAfterMs` fault: an error no handler catches, thrown from a timer, as a bug
+ * in the server would. The process dies; its children and temp dir must die with it.
+ */
+export function armCrash(ms: number, log: (line: string) => void): void {
+  log(`fault: the server will crash in ${ms} ms`);
+  setTimeout(() => {
+    throw new Error('fault: crashAfterMs');
+  }, ms);
+}
+
+/**
  * The server's own endpoints under /local: discovery (workflows, cameras), inspection
  * (sessions), fault control, and MJPEG camera streams.
  */
 export function addLocalRoutes(router: Router, context: ServerContext, deps: LocalRoutesDeps): void {
   router.add('GET', '/local/health', 'health', (_req, res) => {
-    sendJson(res, 200, { ok: true, server: 'roboflow-local-server', version: deps.version });
+    const ffmpeg = findFfmpeg();
+    sendJson(res, 200, { ok: true, server: 'roboflow-local-server', version: deps.version, ffmpeg: ffmpeg ? { path: ffmpeg.path, version: ffmpeg.version, major: ffmpeg.major } : null });
   });
 
   router.add('GET', '/local/workflows', 'workflows', (_req, res) => sendJson(res, 200, describeBuiltins()));
 
-  router.add('GET', '/local/sessions', 'sessions', (_req, res) => sendJson(res, 200, deps.sessions.describe()));
+  // Camera URLs and ffmpeg's words in ended reasons may hold passwords: never answer them.
+  router.add('GET', '/local/sessions', 'sessions', (_req, res) => sendJson(res, 200, redactValue(deps.sessions.describe())));
 
   router.add('DELETE', '/local/sessions', 'sessions_drop', (_req, res) => {
     const count = deps.sessions.activeCount;
@@ -59,6 +73,7 @@ export function addLocalRoutes(router: Router, context: ServerContext, deps: Loc
     }
     Object.assign(deps.behaviour, update);
     context.log(`behaviour changed: ${JSON.stringify(update)}`);
+    if (update.crashAfterMs) armCrash(update.crashAfterMs, context.log);
     sendJson(res, 200, deps.behaviour);
   });
 
@@ -95,11 +110,11 @@ export function addLocalRoutes(router: Router, context: ServerContext, deps: Loc
     const name = params.file.replace(/\.mjpeg$/, '');
     const file = deps.cameraFiles.get(name);
     if (!file || !params.file.endsWith('.mjpeg')) throw new HttpError(404, { message: `No camera "${params.file}"` });
-    const child = spawn(requireFfmpeg(), ['-hide_banner', '-loglevel', 'error', '-nostdin', '-re', '-stream_loop', '-1', '-i', file, '-an', '-f', 'mpjpeg', '-q:v', '5', 'pipe:1'], {
+    const child = spawnChild(requireFfmpeg().path, ['-hide_banner', '-loglevel', 'error', '-nostdin', '-re', '-stream_loop', '-1', '-i', file, '-an', '-f', 'mpjpeg', '-q:v', '5', 'pipe:1'], {
       stdio: ['ignore', 'pipe', 'ignore'],
     });
     res.writeHead(200, { 'content-type': 'multipart/x-mixed-replace;boundary=ffmpeg', 'cache-control': 'no-cache' });
-    child.stdout.pipe(res);
+    child.stdout!.pipe(res);
     const stop = (): void => {
       child.kill('SIGKILL');
     };

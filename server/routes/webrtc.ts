@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { redact, registerSecret } from '../../lib/redact';
 import { checkKey, injectFault, requestKey, type ServerContext } from '../context';
 import { HttpError, readJson, sendJson, type Router } from '../http';
 import { BUILTIN_WORKFLOWS, findBuiltin } from '../workflows/builtins';
@@ -7,7 +8,9 @@ import type { SessionRegistry } from '../webrtc/registry';
 import { WorkerSession, type WorkerConfig } from '../webrtc/worker';
 
 const PLANS = ['webrtc-gpu-small', 'webrtc-gpu-medium', 'webrtc-gpu-large'];
-const REGIONS = ['us', 'eu', 'ap'];
+/** processing_timeout when the request has none (the hosted default), and for an explicit null (the service maximum). */
+const DEFAULT_PROCESSING_TIMEOUT_S = 3600;
+const MAX_PROCESSING_TIMEOUT_S = 604_800;
 
 /** Python's repr of a list of strings, as the hosted server prints them in messages. */
 const pyList = (names: string[]): string => `[${names.map((name) => `'${name}'`).join(', ')}]`;
@@ -36,7 +39,9 @@ function parseRequest(body: unknown, context: ServerContext, key: string | undef
   const request = body as Record<string, unknown>;
   const offer = request.webrtc_offer as { sdp?: unknown; type?: unknown } | undefined;
   if (!offer || typeof offer !== 'object') throw validationError(['webrtc_offer'], 'Field required');
-  if (typeof offer.sdp !== 'string' || offer.type !== 'offer') throw validationError(['webrtc_offer'], 'webrtc_offer needs sdp and type "offer"');
+  // Both are plain strings to the service: the type's value is not checked (PROTOCOL.md C3).
+  if (typeof offer.sdp !== 'string') throw validationError(['webrtc_offer', 'sdp'], 'Input should be a valid string');
+  if (typeof offer.type !== 'string') throw validationError(['webrtc_offer', 'type'], 'Input should be a valid string');
   const workflow = request.workflow_configuration as Record<string, unknown> | undefined;
   if (!workflow || typeof workflow !== 'object') throw validationError(['workflow_configuration'], 'Field required');
   if (workflow.type !== 'WorkflowConfiguration') throw validationError(['workflow_configuration', 'type'], "Input should be 'WorkflowConfiguration'");
@@ -47,9 +52,11 @@ function parseRequest(body: unknown, context: ServerContext, key: string | undef
   if (request.requested_plan !== undefined && request.requested_plan !== null && !PLANS.includes(String(request.requested_plan))) {
     throw new HttpError(502, { message: 'Internal error. Request to Roboflow API failed.' });
   }
-  if (request.requested_region !== undefined && request.requested_region !== null && !REGIONS.includes(String(request.requested_region))) {
-    throw validationError(['requested_region'], `Input should be ${REGIONS.map((region) => `'${region}'`).join(', ')}`);
+  // Any region string is passed on to the hosting platform as is (PROTOCOL.md C3).
+  if (request.requested_region !== undefined && request.requested_region !== null && typeof request.requested_region !== 'string') {
+    throw validationError(['requested_region'], 'Input should be a valid string');
   }
+  const processingTimeoutSec = processingTimeout(request, context);
 
   const imageInput = typeof workflow.image_input_name === 'string' ? workflow.image_input_name : 'image';
   const specification = workflow.workflow_specification;
@@ -58,7 +65,7 @@ function parseRequest(body: unknown, context: ServerContext, key: string | undef
   let label: string;
   let spec: unknown;
   if (specification !== undefined && specification !== null) {
-    if (workspace || workflowId) throw configurationError("Provide either 'workflow_specification' or 'workspace_name' + 'workflow_id', not both");
+    // With workspace and id as well, the specification wins (the service fetches only when it has none).
     spec = specification;
     label = 'inline';
   } else {
@@ -91,8 +98,11 @@ function parseRequest(body: unknown, context: ServerContext, key: string | undef
   }
 
   const available = compiled.outputs.map((output) => output.name);
+  // The hosted service checks output names before it answers; a self-hosted server
+  // only once the workflow runs, so a bad name gives per-frame errors there.
+  const checkNames = !context.behaviour.selfHosted;
   const dataOutput = stringList(request.data_output, 'data_output')?.filter((name) => name !== '') ?? null;
-  if (dataOutput && dataOutput.length > 0 && !(dataOutput.length === 1 && dataOutput[0] === '*')) {
+  if (checkNames && dataOutput && dataOutput.length > 0 && !(dataOutput.length === 1 && dataOutput[0] === '*')) {
     const invalid = dataOutput.filter((name) => !available.includes(name));
     if (invalid.length > 0) throw configurationError(`Invalid data_output fields: ${pyList(invalid)}. Available workflow outputs: ${pyList(available)}`);
   }
@@ -102,7 +112,7 @@ function parseRequest(body: unknown, context: ServerContext, key: string | undef
   else {
     const named = streamList.filter((name) => name !== '');
     streamOutput = named[0] ?? null;
-    if (streamOutput && !available.includes(streamOutput)) {
+    if (checkNames && streamOutput && !available.includes(streamOutput)) {
       throw configurationError(`Invalid stream_output field: '${streamOutput}'. Available workflow outputs: ${pyList(available)}`);
     }
   }
@@ -117,9 +127,19 @@ function parseRequest(body: unknown, context: ServerContext, key: string | undef
     if (!/^https?:\/\//i.test(mjpegUrl)) throw validationError(['mjpeg_url'], 'mjpeg_url must start with http:// or https://');
     remoteSource = { kind: 'mjpeg', url: mjpegUrl };
   }
+  if (remoteSource) {
+    rememberPassword(remoteSource.url);
+    if (context.behaviour.noPull) {
+      // What a hosted worker says about a camera on a private network it cannot reach.
+      throw new HttpError(400, {
+        message:
+          `Failed to open stream ${redact(remoteSource.url)}: this server cannot reach the camera from its network ` +
+          '(started with --no-pull). Send the camera\'s frames from your machine instead.',
+      });
+    }
+  }
 
   const parameters = typeof workflow.workflows_parameters === 'object' && workflow.workflows_parameters !== null ? (workflow.workflows_parameters as Record<string, unknown>) : {};
-  const timeout = typeof request.processing_timeout === 'number' && request.processing_timeout > 0 ? request.processing_timeout : null;
   return {
     offer: { sdp: offer.sdp, type: 'offer' },
     config: {
@@ -130,10 +150,45 @@ function parseRequest(body: unknown, context: ServerContext, key: string | undef
       streamOutput,
       realtime: request.webrtc_realtime_processing !== false,
       declaredFps: typeof request.declared_fps === 'number' ? request.declared_fps : null,
-      processingTimeoutSec: timeout,
+      processingTimeoutSec,
+      selfHosted: context.behaviour.selfHosted,
       ...(remoteSource ? { remoteSource } : {}),
     },
   };
+}
+
+/**
+ * Seconds until the session ends with `timeout_reached`: the request's
+ * processing_timeout (absent: 3600; null: the service maximum), capped by the
+ * server's own session timeout (--session-timeout, for tests).
+ */
+function processingTimeout(request: Record<string, unknown>, context: ServerContext): number {
+  const raw = request.processing_timeout;
+  let seconds: number;
+  if (raw === undefined) seconds = DEFAULT_PROCESSING_TIMEOUT_S;
+  else if (raw === null) seconds = MAX_PROCESSING_TIMEOUT_S;
+  else {
+    const value = typeof raw === 'string' && /^\s*-?\d+\s*$/.test(raw) ? Number(raw) : raw;
+    if (typeof value !== 'number' || !Number.isFinite(value)) throw validationError(['processing_timeout'], 'Input should be a valid integer');
+    if (!Number.isInteger(value)) throw validationError(['processing_timeout'], 'Input should be a valid integer, got a number with a fractional part');
+    if (value === 0) throw new HttpError(500, { message: 'Processing timeout is 0, skipping processing' });
+    // Beyond the service maximum a session would outlive any hosted worker (and a timer's range).
+    seconds = Math.min(Math.max(0, value), MAX_PROCESSING_TIMEOUT_S);
+  }
+  const cap = context.behaviour.sessionTimeoutSec;
+  return cap > 0 ? Math.min(seconds, cap) : seconds;
+}
+
+/** A camera URL's password is masked wherever the server prints it, whatever characters it holds. */
+function rememberPassword(url: string): void {
+  try {
+    const password = new URL(url).password;
+    if (!password) return;
+    registerSecret(password);
+    registerSecret(decodeURIComponent(password));
+  } catch {
+    // Not parseable: the redaction patterns still apply.
+  }
 }
 
 /** The streaming endpoints: start a worker, terminate a pipeline, TURN config. */
@@ -158,7 +213,10 @@ export function addWebrtcRoutes(router: Router, context: ServerContext, sessions
     } catch (error) {
       session.end(`could not start: ${(error as Error).message}`);
       if (config.remoteSource) {
-        throw new HttpError(504, { message: `The worker could not open the ${config.remoteSource.kind.toUpperCase()} source: ${(error as Error).message}` });
+        // ffmpeg's own words say why (refused, 401, 404, an option this ffmpeg lacks); never the password.
+        throw new HttpError(504, {
+          message: redact(`The worker could not open the ${config.remoteSource.kind.toUpperCase()} source ${config.remoteSource.url}: ${(error as Error).message}`),
+        });
       }
       throw error;
     }
@@ -183,8 +241,8 @@ export function addWebrtcRoutes(router: Router, context: ServerContext, sessions
   router.add('GET', '/webrtc_turn_config', 'webrtc_turn_config', (req, res, _params, url) => {
     injectFault(context, 'webrtc_turn_config');
     checkKey(context, requestKey(req, url));
-    // The shape Roboflow's API answers with. Nothing listens there: clients of a local
-    // server connect directly on loopback and need no TURN.
-    sendJson(res, 200, [{ urls: ['turn:127.0.0.1:3478?transport=udp'], username: 'local', credential: 'local-turn-credential' }]);
+    // The shape Roboflow's API answers with (an object, PROTOCOL.md C4). Nothing listens
+    // there: clients of a local server connect directly on loopback and need no TURN.
+    sendJson(res, 200, { iceServers: [{ urls: ['turn:127.0.0.1:3478?transport=udp'], username: 'local', credential: 'local-turn-credential' }] });
   });
 }

@@ -15,18 +15,26 @@ const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 export class ResultSender {
   constructor(
     private readonly channel: RTCDataChannel,
-    private readonly gzip: () => boolean,
+    /** Told when sending starts (true) and stops (false) waiting for the client to read. */
+    private readonly onHeld: (held: boolean) => void = () => undefined,
   ) {}
 
   get open(): boolean {
     return this.channel.readyState === 'open';
   }
 
-  async send(frameId: number, document: unknown): Promise<boolean> {
-    while (this.open && this.channel.bufferedAmount > BUFFER_LIMIT) await pause(10);
+  async send(frameId: number, document: unknown, gzip: boolean): Promise<boolean> {
+    if (this.open && this.channel.bufferedAmount > BUFFER_LIMIT) {
+      this.onHeld(true);
+      try {
+        while (this.open && this.channel.bufferedAmount > BUFFER_LIMIT) await pause(10);
+      } finally {
+        this.onHeld(false);
+      }
+    }
     if (!this.open) return false;
     const json = Buffer.from(JSON.stringify(document), 'utf8');
-    const payload = this.gzip() ? gzipSync(json) : json;
+    const payload = gzip ? gzipSync(json) : json;
     const total = Math.max(1, Math.ceil(payload.byteLength / CHUNK));
     for (let index = 0; index < total; index++) {
       if (!this.open) return false;

@@ -1,4 +1,6 @@
 import sharp from 'sharp';
+import { mjpegInputArgs, requireFfmpeg, rtspInputArgs } from '../../lib/media/ffmpeg';
+import { redact } from '../../lib/redact';
 import type { Behaviour } from '../behaviour';
 import { FrameReader, type RgbaFrame } from '../media/frame-reader';
 import { isImageValue, type CompiledWorkflow, type WorkflowRun } from '../workflows/engine';
@@ -20,8 +22,11 @@ export interface WorkerConfig {
   streamOutput: string | 'auto' | null;
   realtime: boolean;
   declaredFps: number | null;
-  processingTimeoutSec: number | null;
+  /** When the session ends by itself with `timeout_reached`, in seconds from its start. */
+  processingTimeoutSec: number;
   remoteSource?: { kind: 'rtsp' | 'mjpeg'; url: string };
+  /** Self-hosted behaviour: no idle watchdog; output names checked per frame. */
+  selfHosted: boolean;
   dataDir: string;
 }
 
@@ -37,7 +42,11 @@ export interface WorkerSummary {
   id: string;
   workflow: string;
   source: SourceKind | 'pending';
+  /** The camera URL the server pulls, password masked. */
+  sourceUrl?: string;
   realtime: boolean;
+  /** Seconds after which the session ends with `timeout_reached`. */
+  processingTimeout: number;
   state: 'negotiating' | 'running' | 'complete' | 'ended';
   framesReceived: number;
   framesProcessed: number;
@@ -47,6 +56,8 @@ export interface WorkerSummary {
   startedAt: string;
   endedAt?: string;
   endedReason?: string;
+  /** `termination_reason` of the completion message, once one was sent (null: a natural end). */
+  completion?: string | null;
 }
 
 /** Local time without a zone, microseconds, as the hosted server prints `received_at`. */
@@ -107,6 +118,11 @@ export class WorkerSession {
   private arrivals: number[] = [];
   private timers: NodeJS.Timeout[] = [];
   private firstTrackFrameAt = 0;
+  /** declared_fps as sent, replaced by an uploaded file's own frame rate. */
+  private declaredFps: number | null;
+  /** Results are being held back (client not acking, or the channel is full): the hosted watchdog counts that as activity. */
+  private waiting = 0;
+  private completionReason: string | null | undefined;
 
   constructor(config: WorkerConfig, behaviour: () => Behaviour, log: (line: string) => void, onEnded: (session: WorkerSession) => void) {
     this.config = config;
@@ -114,6 +130,7 @@ export class WorkerSession {
     this.log = log;
     this.onEnded = onEnded;
     this.run = config.compiled.createRun(config.parameters);
+    this.declaredFps = config.declaredFps;
     this.dataOutput = config.dataOutput;
     this.streamOutput =
       config.streamOutput === 'auto' ? (config.compiled.outputs.find((output) => output.kind === 'image')?.name ?? '') : config.streamOutput;
@@ -124,7 +141,9 @@ export class WorkerSession {
       id: this.config.id,
       workflow: this.config.workflowLabel,
       source: this.source,
+      ...(this.config.remoteSource ? { sourceUrl: redact(this.config.remoteSource.url) } : {}),
       realtime: this.config.realtime,
+      processingTimeout: this.config.processingTimeoutSec,
       state: this.state,
       framesReceived: this.received,
       framesProcessed: this.processed,
@@ -132,7 +151,8 @@ export class WorkerSession {
       framesDropped: this.dropped,
       startedAt: this.startedAt.toISOString(),
       ...(this.endedAt ? { endedAt: this.endedAt.toISOString() } : {}),
-      ...(this.endedReason ? { endedReason: this.endedReason } : {}),
+      ...(this.endedReason ? { endedReason: redact(this.endedReason) } : {}),
+      ...(this.completionReason !== undefined ? { completion: this.completionReason } : {}),
     };
   }
 
@@ -168,15 +188,15 @@ export class WorkerSession {
     await pc.setLocalDescription(await pc.createAnswer());
     await this.iceGathered(pc, 2_000);
     this.state = 'running';
-    this.watchIdle();
+    // Self-hosted servers start no idle watchdog (PROTOCOL.md C2).
+    if (!this.config.selfHosted) this.watchIdle();
     // A client that never completes the connection (it went away after the answer) would
     // otherwise keep the worker, and a camera pull, alive through the idle watchdog.
     this.timers.push(setTimeout(() => {
       if (!this.sender?.open && this.state === 'running') this.end('client never connected');
     }, CONNECT_TIMEOUT_MS));
-    if (this.config.processingTimeoutSec) {
-      this.timers.push(setTimeout(() => void this.timeoutReached(), this.config.processingTimeoutSec * 1000));
-    }
+    // Timers hold at most ~24.8 days; the service maximum (604,800 s) fits.
+    this.timers.push(setTimeout(() => void this.timeoutReached(), Math.max(0, this.config.processingTimeoutSec * 1000)));
     const answer = pc.localDescription;
     if (!answer) throw new Error('no local description');
     return { sdp: answer.sdp, type: answer.type };
@@ -227,6 +247,9 @@ export class WorkerSession {
   private watchIdle(): void {
     const check = (): void => {
       if (this.state === 'ended') return;
+      // Waiting for an ack (or for the client to read) is activity on the hosted
+      // service: its frame loop heartbeats while it waits.
+      if (this.waiting > 0 || this.ackWaiter) this.touch();
       if (Date.now() - this.lastActivity > this.behaviour().idleTimeoutMs) {
         this.end('idle timeout');
         return;
@@ -249,7 +272,7 @@ export class WorkerSession {
       return;
     }
     // Any other label is the control/result channel ("inference").
-    this.sender = new ResultSender(channel, () => this.behaviour().gzip);
+    this.sender = new ResultSender(channel, (held) => (this.waiting += held ? 1 : -1));
     channel.onmessage = (event: MessageEvent) => this.onControlMessage(event.data);
     channel.onclose = () => this.end('client closed the connection');
     if (channel.readyState === 'open') this.processQueue();
@@ -338,12 +361,15 @@ export class WorkerSession {
     this.source = remote.kind;
     // Small probe sizes: a live source should start in well under a second.
     const probe = ['-probesize', '65536', '-analyzeduration', '500000'];
-    const inputArgs = remote.kind === 'rtsp' ? ['-rtsp_transport', 'tcp', '-stimeout', '5000000', ...probe] : ['-f', 'mpjpeg', ...probe];
+    // Built for the ffmpeg found: its RTSP timeout option changed name in ffmpeg 5.
+    const inputArgs = remote.kind === 'rtsp' ? [...rtspInputArgs(requireFfmpeg()), ...probe] : [...mjpegInputArgs(), ...probe];
+    const limitMs = this.behaviour().sourceOpenTimeoutMs;
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
+        const said = this.reader?.firstError;
         this.reader?.stop();
-        reject(new Error(`could not open ${remote.kind.toUpperCase()} stream within ${this.behaviour().sourceOpenTimeoutMs} ms`));
-      }, this.behaviour().sourceOpenTimeoutMs);
+        reject(new Error(`no video from the ${remote.kind.toUpperCase()} source within ${limitMs} ms${said ? ` (ffmpeg: ${said})` : ''}`));
+      }, limitMs);
       this.startReader({ input: remote.url, inputArgs }, () => {
         clearTimeout(timer);
         resolve();
@@ -352,14 +378,23 @@ export class WorkerSession {
         reject(error);
       });
     });
+    const endAfter = this.behaviour().cameraEndAfterMs;
+    if (endAfter > 0) {
+      this.timers.push(setTimeout(() => {
+        this.log(`session ${this.config.id}: fault: the camera ends after ${endAfter} ms`);
+        this.reader?.stop();
+      }, endAfter));
+    }
   }
 
   private startReader(options: { input: string; inputArgs?: string[] }, opened?: () => void, failedToOpen?: (error: Error) => void): void {
     let isOpen = false;
     const live = this.source === 'rtsp' || this.source === 'mjpeg';
     const reader = new FrameReader(options, {
-      onInfo: () => {
+      onInfo: (info) => {
         isOpen = true;
+        // The hosted worker reads an uploaded file's frame rate and reports it as declared_fps.
+        if (this.source === 'file' && info.sourceFps > 0) this.declaredFps = info.sourceFps;
         opened?.();
       },
       onFrame: (frame) => {
@@ -367,10 +402,12 @@ export class WorkerSession {
         this.enqueue({ receivedAt: new Date(), pts: Math.round(frame.seconds * 90_000), timeBase: 1 / 90_000, load: () => frame }, live);
       },
       onEnd: (error) => {
-        if (!isOpen && error) {
-          failedToOpen?.(error);
+        if (!isOpen && error && failedToOpen) {
+          failedToOpen(error);
           return;
         }
+        // A file whose first frame cannot be read (not a video) ends like any other:
+        // a completion after zero results, as the hosted worker's track ends.
         if (error) this.log(`session ${this.config.id}: source ended with an error: ${error.message}`);
         this.sourceEnded = true;
         this.processQueue();
@@ -468,37 +505,64 @@ export class WorkerSession {
     const slow = this.behaviour().slowFrameMs;
     if (slow > 0) await pause(slow);
     const frame = item.load();
+    // The result's metadata (WebRTCVideoMetadata): measured_fps is never filled in by the service.
     const metadata = {
       frame_id: item.id,
       received_at: localIsoTime(item.receivedAt),
       pts: item.pts,
       time_base: item.timeBase,
-      declared_fps: this.config.declaredFps ?? 30,
-      measured_fps: this.measuredFps(),
+      declared_fps: this.declaredFps,
+      measured_fps: null,
       width: frame.width,
       height: frame.height,
+    };
+    // What the workflow sees as `video_metadata`, and what its image outputs carry.
+    const workflowMetadata = {
+      video_identifier: 'default_source',
+      frame_number: item.id,
+      frame_timestamp: localIsoTime(new Date()),
+      fps: this.declaredFps,
+      measured_fps: this.measuredFps() ?? this.declaredFps,
+      comes_from_video_file: this.source === 'file',
     };
     const errors: string[] = [];
     let outputs: Record<string, unknown> = {};
     try {
-      outputs = this.run.process(frame, metadata);
+      outputs = this.run.process(frame, workflowMetadata);
     } catch (error) {
       errors.push(`workflow error: ${(error as Error).message}`);
     }
-    const data = await this.serialise(outputs, metadata, errors);
-    if (this.state === 'ended') return;
+    if (this.videoOut && this.streamOutput && !isImageValue(outputs[this.streamOutput])) {
+      // A self-hosted server renders the input frame and says why (the hosted one checked the name up front).
+      errors.push(
+        'Visualisation blocks were not executed',
+        'or workflow was not configured to output visuals.',
+        'Please try to adjust the scene so models detect objects',
+        'or stop preview, update workflow and try again.',
+      );
+    }
+    const data = await this.serialise(outputs, workflowMetadata, errors);
+    if (this.state === 'ended' || this.completionSent) return;
     const corrupt = this.behaviour().corruptResults;
+    const dataMode = this.dataOutput !== null && this.dataOutput.length > 0;
     if (corrupt.count > 0) {
       corrupt.count--;
       this.log(`session ${this.config.id}: fault: frame ${item.id} sent as ${corrupt.kind}`);
       this.sender?.sendCorrupt(item.id, corrupt.kind);
     } else {
-      await this.sender?.send(item.id, { serialized_output_data: data, video_metadata: metadata, errors, processing_complete: false, termination_reason: null });
+      // Gzip exactly where the hosted worker gzips: results of a session that asks for data outputs.
+      const gzip = dataMode && this.behaviour().gzip;
+      await this.sender?.send(item.id, { serialized_output_data: data, video_metadata: metadata, errors, processing_complete: false, termination_reason: null }, gzip);
     }
     this.processed++;
     if (this.videoOut) this.render(outputs, frame);
   }
 
+  /**
+   * The requested outputs as the hosted worker serialises them: `["*"]` = every output
+   * but images; a name the workflow does not produce is a per-frame error; nothing to
+   * send (no data outputs, or none found) is null.
+   */
   private async serialise(outputs: Record<string, unknown>, metadata: Record<string, unknown>, errors: string[]): Promise<Record<string, unknown> | null> {
     const requested = this.dataOutput;
     if (!requested || requested.length === 0) return null;
@@ -507,7 +571,7 @@ export class WorkerSession {
     const data: Record<string, unknown> = {};
     for (const name of names) {
       if (!(name in outputs)) {
-        errors.push(`Requested output '${name}' not found in workflow outputs`);
+        errors.push(`Output '${name}' not found`);
         continue;
       }
       const value = outputs[name];
@@ -519,7 +583,7 @@ export class WorkerSession {
         data[name] = value;
       }
     }
-    return data;
+    return Object.keys(data).length > 0 ? data : null;
   }
 
   private render(outputs: Record<string, unknown>, input: RgbaFrame): void {
@@ -535,17 +599,23 @@ export class WorkerSession {
     this.videoOut?.source.onFrame(i420);
   }
 
+  /** The completion message: never gzipped; its header frame id is the last frame id + 1. */
   private async sendCompletion(reason: string | null): Promise<void> {
     if (this.completionSent) return;
     this.completionSent = true;
+    this.completionReason = reason;
     this.state = 'complete';
-    await this.sender?.send(this.received + 1, {
-      serialized_output_data: null,
-      video_metadata: { frame_id: this.received, received_at: localIsoTime(new Date()) },
-      errors: [],
-      processing_complete: true,
-      termination_reason: reason,
-    });
+    await this.sender?.send(
+      this.received + 1,
+      {
+        serialized_output_data: null,
+        video_metadata: { frame_id: this.received, received_at: localIsoTime(new Date()), pts: null, time_base: null, declared_fps: null, measured_fps: null, width: null, height: null },
+        errors: [],
+        processing_complete: true,
+        termination_reason: reason,
+      },
+      false,
+    );
     this.log(`session ${this.config.id}: processing complete after ${this.received} frames${reason ? ` (${reason})` : ''}`);
   }
 

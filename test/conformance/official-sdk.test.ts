@@ -4,12 +4,19 @@ import { decodeImage, rgbaToI420 } from '../../lib';
 import { expectedBoxes, getScene } from '../../server/media/scenes';
 import { API_KEY, eventually, startLocalServer, type RunningServer } from '../helpers/local-server';
 import { sceneImage, sceneVideo } from '../helpers/media';
+import type { VideoSink } from '../../lib/stream/wrtc';
 import { installWrtcGlobals } from '../helpers/wrtc-globals';
 
 /**
  * Conformance: Roboflow's official JS SDK (@roboflow/inference-sdk, unchanged), run in
  * Node with @roamhq/wrtc as the browser's WebRTC, against our local server. If the two
  * disagree, the server is wrong.
+ *
+ * The SDK (0.1.13) cannot read gzip, and the hosted service gzips every result that
+ * carries data outputs, as our server does by default. So the cases that ask for data
+ * outputs run against a server started with --no-gzip, and one case runs the SDK's
+ * video-only use against a default server: without data outputs results are plain JSON,
+ * on the hosted service and on ours.
  */
 
 interface SdkResult {
@@ -30,7 +37,7 @@ interface Sdk {
   };
 }
 
-describe('conformance: the official @roboflow/inference-sdk against the local server', function () {
+describe('conformance: the official @roboflow/inference-sdk against the local server (gzip off)', function () {
   this.timeout(60_000);
   let server: RunningServer;
   let sdk: Sdk;
@@ -40,7 +47,7 @@ describe('conformance: the official @roboflow/inference-sdk against the local se
     installWrtcGlobals();
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     sdk = require('@roboflow/inference-sdk') as Sdk;
-    server = await startLocalServer(['--cameras', '']);
+    server = await startLocalServer(['--cameras', '', '--no-gzip']);
     // The SDK logs every call with console.debug/log; keep test output readable.
     console.debug = () => undefined;
     console.log = () => undefined;
@@ -118,5 +125,61 @@ describe('conformance: the official @roboflow/inference-sdk against the local se
     assert.ok(results.every((r) => r.serialized_output_data?.count === 2));
     const ids = results.map((r) => r.video_metadata!.frame_id);
     assert.ok(ids.every((id, i) => i === 0 || id > ids[i - 1]), 'frame ids increase');
+  });
+});
+
+describe('conformance: the official SDK against a default local server (hosted behaviour, gzip on)', function () {
+  this.timeout(60_000);
+  let server: RunningServer;
+  let sdk: Sdk;
+  const quiet: Record<'debug' | 'log' | 'warn', typeof console.log> = { debug: console.debug, log: console.log, warn: console.warn };
+
+  before(async () => {
+    installWrtcGlobals();
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    sdk = require('@roboflow/inference-sdk') as Sdk;
+    server = await startLocalServer(['--cameras', '']);
+    console.debug = () => undefined;
+    console.log = () => undefined;
+    console.warn = () => undefined;
+  });
+  after(async () => {
+    console.debug = quiet.debug;
+    console.log = quiet.log;
+    console.warn = quiet.warn;
+    await server.stop();
+  });
+
+  it('video only (no data outputs): plain JSON results and the processed video arrive', async () => {
+    const wrtc = installWrtcGlobals();
+    const source = new wrtc.nonstandard.RTCVideoSource();
+    const track = source.createTrack();
+    const frames = await Promise.all(Array.from({ length: 30 }, async (_, i) => rgbaToI420(await decodeImage(await sceneImage('two-squares', i)))));
+    let index = 0;
+    const pump = setInterval(() => source.onFrame(frames[index++ % frames.length]), 66);
+    const results: SdkResult[] = [];
+    let videoFrames = 0;
+    let sink: VideoSink | undefined;
+    const connection = (await sdk.webrtc.useStream({
+      source: new wrtc.MediaStream([track]),
+      connector: sdk.connectors.withApiKey(API_KEY, { serverUrl: server.url, apiBaseUrl: server.url }),
+      wrtcParams: { workspaceName: 'my-ws', workflowId: 'detect-colors', dataOutputNames: [], streamOutputNames: ['output_image'], iceServers: [] },
+      onData: (data: SdkResult) => results.push(data),
+    })) as SdkConnection & { remoteStream(): Promise<MediaStream> };
+    try {
+      const remote = await connection.remoteStream();
+      const video = new wrtc.nonstandard.RTCVideoSink(remote.getVideoTracks()[0]);
+      sink = video;
+      video.onframe = () => videoFrames++;
+      await eventually(() => results.length >= 10, 20_000, 'ten results the SDK could read');
+      await eventually(() => videoFrames >= 5, 20_000, 'five frames of processed video');
+    } finally {
+      clearInterval(pump);
+      sink?.stop();
+      await connection.cleanup();
+      track.stop();
+    }
+    assert.ok(results.every((r) => r.serialized_output_data === null && typeof r.video_metadata?.frame_id === 'number'));
+    await eventually(async () => (await server.sessions()).active.length === 0, 5_000, 'the SDK closed its session');
   });
 });

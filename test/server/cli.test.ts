@@ -49,6 +49,30 @@ describe('roboflow-local-server command line', () => {
     }
   });
 
+  it('hosted defaults, and the options that change them: --no-gzip, --self-hosted, --session-timeout, --no-pull', async () => {
+    type Faults = { gzip: boolean; selfHosted: boolean; sessionTimeoutSec: number; noPull: boolean; idleTimeoutMs: number };
+    const hosted = await startLocalServer(['--cameras', '']);
+    try {
+      const faults = await hosted.json<Faults>('/local/faults');
+      assert.deepEqual([faults.gzip, faults.selfHosted, faults.sessionTimeoutSec, faults.noPull, faults.idleTimeoutMs], [true, false, 0, false, 60_000]);
+    } finally {
+      await hosted.stop();
+    }
+    const changed = await startLocalServer(['--cameras', '', '--no-gzip', '--self-hosted', '--session-timeout', '2', '--no-pull']);
+    try {
+      const faults = await changed.json<Faults>('/local/faults');
+      assert.deepEqual([faults.gzip, faults.selfHosted, faults.sessionTimeoutSec, faults.noPull], [false, true, 2, true]);
+    } finally {
+      await changed.stop();
+    }
+    const bad = spawnSync(process.execPath, [CLI, '--session-timeout', 'soon'], { encoding: 'utf8' });
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /--session-timeout must be a number of seconds > 0/);
+    const both = spawnSync(process.execPath, [CLI, '--gzip', '--no-gzip'], { encoding: 'utf8' });
+    assert.equal(both.status, 2);
+    assert.match(both.stderr, /--gzip and --no-gzip contradict each other/);
+  });
+
   it('rejects a wrong key the way Roboflow does', async () => {
     const server = await startLocalServer(['--cameras', '']);
     try {
@@ -57,7 +81,8 @@ describe('roboflow-local-server command line', () => {
       assert.match(((await wrong.json()) as { message: string }).message, /Unauthorized access to roboflow API/);
       const right = await fetch(`${server.url}/webrtc_turn_config?api_key=${API_KEY}`);
       assert.equal(right.status, 200);
-      assert.equal(((await right.json()) as Array<{ urls: string[] }>)[0].urls[0].startsWith('turn:'), true);
+      // An object, as Roboflow's API answers (PROTOCOL.md C4).
+      assert.equal(((await right.json()) as { iceServers: Array<{ urls: string[] }> }).iceServers[0].urls[0].startsWith('turn:'), true);
     } finally {
       await server.stop();
     }

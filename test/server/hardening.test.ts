@@ -1,0 +1,174 @@
+import { strict as assert } from 'node:assert';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { eventually, startLocalServer, type RunningServer } from '../helpers/local-server';
+import { secret } from '../helpers/secrets';
+import { openRaw, startRaw, type RawSession } from './raw-client';
+
+/**
+ * The local server as a network service (issue 14, items 9-11): nothing a request sends
+ * ends it, it never answers a camera password, its children and temp files die with it,
+ * and its simulated camera holds no unbounded request body.
+ */
+
+const CAMERA_PASSWORD = secret('cam-pass-5e9d1');
+
+/** Sends raw bytes and returns everything the peer answered until it closed, or `timeoutMs` passed. */
+function rawExchange(port: number, request: string | Buffer, timeoutMs = 5_000): Promise<{ answer: string; closed: boolean }> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    let answer = '';
+    const finish = (closed: boolean): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve({ answer, closed });
+    };
+    const timer = setTimeout(() => finish(false), timeoutMs);
+    socket.on('data', (data) => (answer += data.toString('latin1')));
+    socket.on('close', () => finish(true));
+    socket.on('error', () => undefined);
+    socket.write(request);
+  });
+}
+
+/** Process ids whose parent is `pid` (from /proc). */
+function childrenOf(pid: number): number[] {
+  const children: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // Fields after the command name (which may hold spaces) start after the last ')'.
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) children.push(Number(entry));
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return children;
+}
+
+/** Alive and not a zombie. */
+function running(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+describe('local server hardening', function () {
+  this.timeout(60_000);
+
+  describe('as a network service', () => {
+    let server: RunningServer;
+    let port: number;
+    before(async () => {
+      server = await startLocalServer(['--cameras', '']);
+      port = Number(new URL(server.url).port);
+    });
+    after(async () => {
+      await server?.stop();
+    });
+
+    for (const [what, request] of [
+      ['a path that does not decode (%E0%A4%A)', 'GET /local/cameras/%E0%A4%A HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'],
+      ['a path with a broken escape (%ZZ)', 'GET /local/cameras/%ZZ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'],
+      ['a request target that is not a URL (http://[)', 'GET http://[ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'],
+    ] as const) {
+      it(`${what}: answered 400, and the server keeps serving`, async () => {
+        const { answer } = await rawExchange(port, request);
+        assert.match(answer, /^HTTP\/1\.1 400 /);
+        assert.equal(server.process.exitCode, null, 'the server is still running');
+        assert.equal((await server.json<{ ok: boolean }>('/local/health')).ok, true);
+      });
+    }
+  });
+
+  describe('camera passwords', () => {
+    let server: RunningServer;
+    const open: RawSession[] = [];
+    before(async () => {
+      server = await startLocalServer(['--cameras', 'two-squares', '--rtsp-port', '0', '--rtsp-auth', `admin:${CAMERA_PASSWORD}`]);
+    });
+    after(async () => {
+      for (const session of open) session.close();
+      await server?.stop();
+    });
+
+    it('GET /local/sessions never answers a camera password (running or ended sessions)', async () => {
+      const camera = (await server.cameras())[0];
+      const withPassword = (path: string): string => camera.rtsp_url!.replace('rtsp://', `rtsp://admin:${CAMERA_PASSWORD}@`).replace(/\/[^/]*$/, `/${path}`);
+      await server.faults({ sourceOpenTimeoutMs: 5_000 });
+      const failed = await startRaw(server, { body: { rtsp_url: withPassword('no-such-camera'), data_output: ['count'] } });
+      assert.equal(!failed.ok && failed.status, 504);
+      assert.ok(!JSON.stringify(failed).includes(CAMERA_PASSWORD), 'the 504 answer has no password');
+      const session = await openRaw(server, { body: { rtsp_url: withPassword(camera.name), data_output: ['count'] } });
+      open.push(session);
+      await eventually(() => session.frames().length >= 1, 15_000, 'a result from the camera');
+      const text = await (await fetch(`${server.url}/local/sessions`)).text();
+      assert.ok(!text.includes(CAMERA_PASSWORD), 'the password is not in GET /local/sessions');
+      const sessions = JSON.parse(text) as { active: Array<{ sourceUrl?: string }>; ended: Array<{ sourceUrl?: string; endedReason?: string }> };
+      assert.match(sessions.active[0].sourceUrl ?? '', /^rtsp:\/\/admin:\*\*\*@127\.0\.0\.1:\d+\/two-squares$/);
+      assert.match(sessions.ended[0].endedReason ?? '', /could not start/);
+    });
+
+    it('the simulated RTSP camera refuses an oversized request body instead of buffering it', async () => {
+      const rtspPort = Number(new URL((await server.cameras())[0].rtsp_url!).port);
+      const head = 'ANNOUNCE rtsp://127.0.0.1/two-squares RTSP/1.0\r\nCSeq: 7\r\nContent-Type: application/sdp\r\nContent-Length: 1000000000\r\n\r\n';
+      const { answer, closed } = await rawExchange(rtspPort, Buffer.concat([Buffer.from(head), Buffer.alloc(512 * 1024, 0x41)]));
+      assert.match(answer, /^RTSP\/1\.0 413 /, 'refused at once');
+      assert.match(answer, /CSeq: 7/);
+      assert.ok(closed, 'and the connection is closed');
+    });
+  });
+
+  describe('children and temp files die with the server', () => {
+    let tmp: string;
+    beforeEach(() => {
+      // A temp dir of our own: the server's data dir goes inside, so we can see it go.
+      tmp = mkdtempSync(join(tmpdir(), 'roboflow-hardening-'));
+    });
+    afterEach(() => {
+      rmSync(tmp, { recursive: true, force: true });
+    });
+
+    const ways: Array<[string, (server: RunningServer) => Promise<unknown>]> = [
+      ['SIGTERM', async (server) => server.process.kill('SIGTERM')],
+      ['SIGINT', async (server) => server.process.kill('SIGINT')],
+      ['an uncaught error', (server) => server.faults({ crashAfterMs: 100 })],
+    ];
+    for (const [way, end] of ways) {
+      it(`on ${way}: every ffmpeg child ends and the temp data dir is removed`, async () => {
+        const server = await startLocalServer(['--cameras', 'two-squares', '--rtsp-port', '0'], { TMPDIR: tmp });
+        const sessions: RawSession[] = [];
+        const mjpeg = new AbortController();
+        try {
+          assert.equal(readdirSync(tmp).filter((name) => name.startsWith('roboflow-local-')).length, 1, 'the data dir is in our temp dir');
+          const camera = (await server.cameras())[0];
+          // A camera pulled over RTSP by a session, and an MJPEG viewer: ffmpeg children of every kind.
+          sessions.push(await openRaw(server, { body: { rtsp_url: camera.rtsp_url, data_output: ['count'] } }));
+          const viewer = await fetch(camera.mjpeg_url, { signal: mjpeg.signal });
+          const reader = viewer.body!.getReader();
+          await reader.read();
+          const children = await eventually(() => {
+            const found = childrenOf(server.process.pid!);
+            return found.length >= 3 && found;
+          }, 10_000, 'three ffmpeg children (camera, RTSP reader, MJPEG stream)');
+          const exited = new Promise<number | null>((resolve) => server.process.once('exit', (code) => resolve(code)));
+          await end(server);
+          await Promise.race([exited, new Promise((_, reject) => setTimeout(() => reject(new Error('the server did not exit within 10 s')), 10_000))]);
+          await eventually(() => children.every((pid) => !running(pid)), 5_000, `children ${children.join(', ')} to end`);
+          assert.deepEqual(readdirSync(tmp).filter((name) => name.startsWith('roboflow-local-') && existsSync(join(tmp, name))), [], 'the temp data dir is gone');
+        } finally {
+          mjpeg.abort();
+          for (const session of sessions) session.close();
+          await server.stop();
+        }
+      });
+    }
+  });
+});
