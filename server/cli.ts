@@ -131,8 +131,12 @@ async function serve(args: string[]): Promise<void> {
   });
   process.stdout.write(`listening on ${server.url}\n`);
   if (!quiet) {
+    // What a user pastes into the Roboflow config node and the Stream node, exactly.
+    // The default demo key is no secret; a key given with --api-key is never echoed.
+    process.stdout.write(`API key: ${server.apiKey === 'local-dev-key' ? server.apiKey : 'the one given with --api-key'}\n`);
+    process.stdout.write(`Roboflow config: Service "Local server", port ${server.port} (Server URL and API URL ${server.url})\n`);
     for (const name of server.cameraFiles.keys()) {
-      process.stdout.write(`camera ${name}: ${server.url}/local/cameras/${name}.mjpeg${server.rtsp ? `  ${server.rtsp.url(name, false)}` : ''}\n`);
+      process.stdout.write(`camera ${name}: ${server.rtsp ? `${server.rtsp.url(name, false)}  ` : ''}${server.url}/local/cameras/${name}.mjpeg\n`);
     }
   }
   // Whatever way the process ends, its ffmpeg children and temp dir end with it.

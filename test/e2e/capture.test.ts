@@ -58,7 +58,9 @@ describe('local capture: this machine reads the camera and streams its frames (e
   };
 
   before(async () => {
-    server = await startLocalServer(['--rtsp-port', '0', '--rtsp-auth', `cam:${CAMERA_PASSWORD}`]);
+    // --no-pull: this server refuses to open any camera itself, as a hosted worker that
+    // cannot reach a camera on the user's network would; only frames sent to it work.
+    server = await startLocalServer(['--rtsp-port', '0', '--rtsp-auth', `cam:${CAMERA_PASSWORD}`, '--no-pull']);
     rtspUrl = async (name) => {
       const bare = (await server.cameras()).find((camera) => camera.name === name)!.rtsp_url!;
       return bare.replace('rtsp://', `rtsp://cam:${encodeURIComponent(CAMERA_PASSWORD)}@`);

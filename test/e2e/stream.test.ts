@@ -338,6 +338,25 @@ describe('engine against the local server (real WebRTC on loopback)', function (
       expectError({ dataOutputs: ['people'] }, 'invalid-outputs', /Invalid data_output fields: \['people'\]\. Available workflow outputs: \['predictions', 'count', 'output_image'\]/));
     it('broken inline specification -> 400 invalid workflow', () =>
       expectError({ workflow: { specification: { version: '1.0', inputs: [{ type: 'WorkflowImage', name: 'image' }], steps: [{ type: 'roboflow_core/nope@v1', name: 'x' }], outputs: [] } } }, 'invalid-workflow', /Unknown block type/));
+    it('an uploaded file that is not a video -> one clear error within seconds (not a silent wait)', async () => {
+      const { writeFile } = await import('node:fs/promises');
+      const { randomBytes } = await import('node:crypto');
+      const path = join(MEDIA_DIR, 'random-bytes.mp4');
+      await writeFile(path, randomBytes(300_000));
+      const session = newSession({ source: { kind: 'file', path } });
+      const results: StreamResult[] = [];
+      session.on('result', (result) => results.push(result));
+      const started = Date.now();
+      const closed = session.next('closed', 15_000);
+      await session.start();
+      const [{ reason, error }] = await closed;
+      assert.deepEqual(results, []);
+      assert.equal(reason, 'error');
+      assert.equal(error?.code, 'invalid-input');
+      assert.match(error?.message ?? '', /No frame of this video could be read: is it a video file\?/);
+      assert.ok(Date.now() - started < 10_000, `${Date.now() - started} ms`);
+    });
+
     it('missing video file -> refused before any network use', async () => {
       const before = (await server.sessions()).started;
       await expectError({ source: { kind: 'file', path: join(MEDIA_DIR, 'missing.mp4') } }, 'invalid-input', /Video file not found/);
@@ -424,6 +443,34 @@ describe('engine against the local server (real WebRTC on loopback)', function (
       const ours = sessions.ended.filter((s) => !before.ended.some((b) => b.id === s.id));
       assert.ok(ours.length >= 5, `sessions on the server: ${ours.length}`);
       assert.equal(peakConcurrency({ ...sessions, ended: ours, active: sessions.active }), 1, 'never two sessions at once');
+    });
+
+    it('a pulled camera that ends its stream: a new session with the normal backoff, results keep coming for 20 s, no complete', async function () {
+      this.timeout(60_000);
+      await server.faults({ cameraEndAfterMs: 2_500 });
+      const camera = (await server.cameras()).find((c) => c.name === 'door')!;
+      const url = camera.rtsp_url!.replace('rtsp://', `rtsp://cam:${CAMERA_PASSWORD}@`);
+      const before = await server.sessions();
+      const stream = track(new ResilientStream({ ...options({ source: { kind: 'rtsp', url }, dataOutputs: ['count'] }), reconnect: { initialMs: 200, maxMs: 2_000 } }));
+      const arrivals: number[] = [];
+      const reasons: string[] = [];
+      let completes = 0;
+      stream.on('result', () => arrivals.push(Date.now()));
+      stream.on('complete', () => completes++);
+      stream.on('reconnecting', ({ error }) => reasons.push(error.code));
+      stream.start();
+      await eventually(() => arrivals.length > 0, 20_000, 'the first result');
+      const start = Date.now();
+      await new Promise((resolve) => setTimeout(resolve, 20_000));
+      await stream.stop();
+      const inWindow = arrivals.filter((at) => at >= start);
+      assert.ok(inWindow.length > 40, `results during 20 s: ${inWindow.length}`);
+      assert.equal(completes, 0, 'a live stream never completes');
+      assert.ok(reasons.length >= 3 && reasons.every((code) => code === 'source-ended'), reasons.join(', '));
+      const sessions = await server.sessions();
+      const ours = [...sessions.active, ...sessions.ended].filter((s) => ![...before.active, ...before.ended].some((b) => b.id === s.id));
+      assert.ok(ours.length >= 4, `sessions: ${ours.length}`);
+      assert.equal(peakConcurrency({ ...sessions, active: sessions.active, ended: ours }), 1, 'never two sessions at once');
     });
 
     it('a reconfigure sent while still connecting is applied once the stream runs (not silently dropped)', async () => {

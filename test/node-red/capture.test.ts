@@ -21,6 +21,8 @@ describe('Node-RED: roboflow-stream reading cameras on this machine (capture: lo
   after(async () => {
     await server.stop();
   });
+  // Local capture must work against a server that cannot reach the camera at all.
+  beforeEach(() => server.faults({ noPull: true }));
   afterEach(async () => {
     await helper.unload();
     await eventually(async () => (await server.sessions()).active.length === 0, 10_000, 'no session left after the node closed');
@@ -70,6 +72,7 @@ describe('Node-RED: roboflow-stream reading cameras on this machine (capture: lo
   it('a flow saved before local capture existed keeps Roboflow\'s server reading the camera', async () => {
     const old = streamNode({ url: await bareUrl('door'), version: 2 });
     for (const key of ['capture', 'maxFps', 'maxSize', 'hwaccel', 'rtspTransport', 'loop']) delete old[key];
+    await server.faults({ noPull: false });
     await helper.load(ALL_NODES, onTab([configNode(server.url), old, { id: 'results', type: 'helper' }]), credentials);
     const results = collect(helper.getNode('results'));
     await eventually(() => results.length >= 3, 30_000, 'results');

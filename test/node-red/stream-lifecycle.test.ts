@@ -124,8 +124,10 @@ describe('Node-RED: roboflow-stream owns one session at most, and keeps it for d
 
   it('a live camera outlives the processing timeout: results for 20 s across renewed sessions, no complete, "renewing session" shown', async function () {
     this.timeout(60_000);
+    // The server ends every session after 2 s, whatever the node asked for (it sends 3600).
+    await server.faults({ sessionTimeoutSec: 2 });
     const before = await server.sessions();
-    await helper.load(ALL_NODES, flow({ url: await camera(), start: 'deploy', processingTimeout: 2 }), credentials);
+    await helper.load(ALL_NODES, flow({ url: await camera(), start: 'deploy' }), credentials);
     const node = helper.getNode('stream');
     const statuses = recordStatuses(node);
     const results = collect(helper.getNode('results'));
@@ -144,5 +146,17 @@ describe('Node-RED: roboflow-stream owns one session at most, and keeps it for d
     const ours = since(before, await server.sessions());
     assert.ok(ours.ended.length >= 4, `sessions: ${ours.ended.length}`);
     assert.equal(peakConcurrency(ours), 1, 'never two sessions at once');
+  });
+
+  it('a camera the server pulls ends its stream: "camera ended, reconnecting (n)", results go on, no complete', async function () {
+    this.timeout(60_000);
+    await server.faults({ cameraEndAfterMs: 2_000 });
+    await helper.load(ALL_NODES, flow({ url: await camera(), start: 'deploy', capture: 'server' }), credentials);
+    const statuses = recordStatuses(helper.getNode('stream'));
+    const results = collect(helper.getNode('results'));
+    await eventually(() => statuses.some((s) => /^camera ended, reconnecting \(\d+\)$/.test(s.text ?? '') && s.fill === 'yellow'), 20_000, 'camera ended on the status');
+    const count = results.length;
+    await eventually(() => results.length > count + 5, 20_000, 'results after the camera came back');
+    assert.ok(!results.some((msg) => msg.complete));
   });
 });

@@ -197,6 +197,16 @@ describe('Node-RED: roboflow-stream', function () {
     it('bad output name', async () =>
       expectFailure({ source: 'file', url: await sceneVideo('two-squares'), dataOutputs: 'people' }, /Output names rejected \(400\)/, /Invalid data_output fields: \['people'\]/));
 
+    it('a file that is not a video: one clear error within seconds', async () => {
+      const { writeFile } = await import('node:fs/promises');
+      const { randomBytes } = await import('node:crypto');
+      const path = join(MEDIA_DIR, 'not-a-video.mp4');
+      await writeFile(path, randomBytes(200_000));
+      const started = Date.now();
+      await expectFailure({ source: 'file', url: path }, /No frame of this video could be read/, /is it a video file\?/);
+      assert.ok(Date.now() - started < 10_000);
+    });
+
     it('missing video file', () => expectFailure({ source: 'file', url: join(MEDIA_DIR, 'no-such-file.mp4') }, /Video file not found/, /Video file not found/));
 
     it('workspace stream limit: says so and retries slowly', async () => {
