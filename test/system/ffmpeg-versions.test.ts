@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { existsSync } from 'node:fs';
 import { startLocalServer, eventually, type RunningServer } from '../helpers/local-server';
 import { secret } from '../helpers/secrets';
-import { openRaw, startRaw, type RawSession } from './raw-client';
+import { openRaw, startRaw, type RawSession } from '../server/raw-client';
 
 /**
  * Issue 15, item 1: the server's RTSP camera path works with the ffmpeg a user actually
