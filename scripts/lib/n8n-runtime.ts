@@ -63,13 +63,19 @@ export function n8nEnvironment(userFolder: string, extra: Record<string, string>
   };
 }
 
-/** Runs an n8n CLI command to completion and returns what it printed. */
-export function n8nCommand(runtime: N8nRuntime, env: NodeJS.ProcessEnv, args: string[]): string {
-  const result = spawnSync(runtime.node, [runtime.n8n, ...args], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 * 1024 * 1024 });
+/** Runs an n8n CLI command to completion: its exit status, stdout and stderr. */
+export function n8nRun(runtime: N8nRuntime, env: NodeJS.ProcessEnv, args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(runtime.node, [runtime.n8n, ...args], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 * 1024 * 1024, timeout: 300_000 });
   tapOutput(`n8n ${args[0]}`, result.stdout ?? '');
   tapOutput(`n8n ${args[0]}`, result.stderr ?? '');
   if (result.error) throw result.error;
-  if (result.status !== 0) throw new Error(`n8n ${args.join(' ')} failed (${result.status ?? result.signal}): ${(result.stderr || result.stdout).slice(-3000)}`);
+  return { status: result.status, stdout: result.stdout ?? '', stderr: result.stderr ?? '' };
+}
+
+/** Runs an n8n CLI command that must succeed and returns what it printed. */
+export function n8nCommand(runtime: N8nRuntime, env: NodeJS.ProcessEnv, args: string[]): string {
+  const result = n8nRun(runtime, env, args);
+  if (result.status !== 0) throw new Error(`n8n ${args.join(' ')} failed (${result.status}): ${(result.stderr || result.stdout).slice(-3000)}`);
   return result.stdout;
 }
 

@@ -413,3 +413,30 @@ describe('n8n nodes against the local server', function () {
     });
   });
 });
+
+describe('n8n Stream Trigger with a Camera Login credential', function () {
+  this.timeout(60_000);
+  // Every character that breaks a URL written by hand.
+  const CAMERA_PASSWORD = secret(`p@ss:w/o"rd' %41 x`);
+  let server: RunningServer;
+
+  before(async () => {
+    server = await startLocalServer(['--rtsp-port', '0', '--rtsp-auth', `cam user:${CAMERA_PASSWORD}`]);
+  });
+  after(() => server.stop());
+
+  it('puts the user name and password into the camera URL at connect time only, encoded: the camera accepts them', async () => {
+    const camera = (await server.cameras()).find((c) => c.name === 'two-squares')!;
+    assert.doesNotMatch(camera.rtsp_url!, /@/, 'the URL on the node has no login');
+    const credential = { apiKey: API_KEY, region: 'us', plan: 'webrtc-gpu-small', serverUrl: server.url, apiUrl: server.url };
+    const parameters = { workflowMode: 'saved', workspace: 'demo', workflowId: 'detect-colors', source: 'rtsp', url: camera.rtsp_url, cameraAuth: 'credential', dataOutputs: 'count', emit: 'frames', throttleSeconds: 0, options: { manualItems: 2 } };
+    const { context, emitted, logs } = triggerContext({ mode: 'manual', version: 2, credential, cameraLogin: { username: 'cam user', password: CAMERA_PASSWORD }, parameters });
+    const response = await new RoboflowStreamTrigger().trigger.call(context);
+    await response.manualTriggerFunction!();
+    assert.deepEqual(emitted[0][0].map((item) => item.json.count), [2, 2]);
+    assert.ok(logs.length > 0);
+
+    const wrong = triggerContext({ mode: 'manual', version: 2, credential, cameraLogin: { username: 'cam user', password: 'not-the-password' }, parameters });
+    await assert.rejects((await new RoboflowStreamTrigger().trigger.call(wrong.context)).manualTriggerFunction!());
+  });
+});

@@ -1,12 +1,13 @@
 import { strict as assert } from 'node:assert';
 import { NodeHelpers, NodeOperationError, type INodeExecutionData } from 'n8n-workflow';
-import { RoboflowError, TypedEmitter, type ResilientState, type ResilientStreamEvents, type StreamResult } from '../../lib';
+import { RoboflowError, TypedEmitter, redact, type ResilientState, type ResilientStreamEvents, type StreamResult } from '../../lib';
 import { RoboflowStreamTrigger } from '../../nodes/n8n/RoboflowStreamTrigger/RoboflowStreamTrigger.node.js';
 import { FailureMemory } from '../../nodes/n8n/RoboflowStreamTrigger/failure-memory';
 import { FrameFilter } from '../../nodes/n8n/RoboflowStreamTrigger/items';
 import type { OpenStream, StreamHandle } from '../../nodes/n8n/RoboflowStreamTrigger/open-stream';
 import { V1_DEFAULTS, V2_DEFAULTS, type TriggerSettings } from '../../nodes/n8n/RoboflowStreamTrigger/settings';
 import { runStreamTrigger, type StreamTriggerDependencies } from '../../nodes/n8n/RoboflowStreamTrigger/trigger';
+import { encodeUserinfo, withCameraLogin } from '../../nodes/n8n/shared/camera-url';
 import { eventually } from '../helpers/local-server';
 import { triggerContext, type TriggerContextOptions } from '../helpers/n8n-context';
 
@@ -364,3 +365,25 @@ describe('n8n Stream Trigger (mocked trigger functions, no server)', () => {
   });
 });
 
+
+describe('camera login in the URL', () => {
+  const password = `p@ss:w/o"rd' %41 x`;
+
+  it('percent-encodes user and password so the URL parses back to them, and the redaction helper hides the password', () => {
+    const url = withCameraLogin('rtsp://192.168.1.20:554/stream1?channel=1', { username: 'cam user', password });
+    const parsed = new URL(url);
+    assert.equal(parsed.host, '192.168.1.20:554');
+    assert.equal(parsed.pathname + parsed.search, '/stream1?channel=1');
+    assert.equal(decodeURIComponent(parsed.username), 'cam user');
+    assert.equal(decodeURIComponent(parsed.password), password);
+    assert.match(url, /^rtsp:\/\/cam%20user:[A-Za-z0-9%._~-]+@192\.168\.1\.20:554\//, 'only unreserved characters and escapes in the userinfo');
+    assert.doesNotMatch(redact(`could not open ${url}`), new RegExp(encodeUserinfo(password).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+    assert.equal(withCameraLogin('http://cam/video.mjpeg', { username: 'viewer' }), 'http://viewer@cam/video.mjpeg');
+    assert.equal(withCameraLogin('rtsp://cam/stream', undefined), 'rtsp://cam/stream');
+  });
+
+  it('refuses a URL that already holds a login, and a login without a user name', () => {
+    assert.throws(() => withCameraLogin('rtsp://admin:secret@cam/stream', { username: 'cam', password: 'x' }), /already holds a user name/);
+    assert.throws(() => withCameraLogin('rtsp://cam/stream', { username: '', password: 'x' }), /no user name/);
+  });
+});
