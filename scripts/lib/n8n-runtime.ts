@@ -100,3 +100,35 @@ export function startN8n(runtime: N8nRuntime, env: NodeJS.ProcessEnv, output: st
     });
   });
 }
+
+export interface TriggerStatus {
+  workflowId: string;
+  nodeId: string;
+  status: string;
+  errorMessage: string | null;
+}
+
+/**
+ * What n8n 2.41 recorded about each published trigger (its `workflow_publication_trigger_status`
+ * table: `activated`, or `failed` with the error the editor shows), read from the SQLite
+ * database with the runtime's own sqlite3 binding (N-API: it loads in this Node too).
+ */
+export function triggerStatuses(userFolder: string): Promise<TriggerStatus[]> {
+  const sqlite3 = require(join(RUNTIME_DIR, 'node_modules', 'sqlite3')) as {
+    Database: new (file: string, mode: number, callback: (error: Error | null) => void) => {
+      all(sql: string, callback: (error: Error | null, rows: TriggerStatus[]) => void): void;
+      close(): void;
+    };
+    OPEN_READONLY: number;
+  };
+  return new Promise((resolve, reject) => {
+    const db = new sqlite3.Database(join(userFolder, '.n8n', 'database.sqlite'), sqlite3.OPEN_READONLY, (error) => {
+      if (error) return reject(error);
+      db.all('SELECT workflowId, nodeId, status, errorMessage FROM workflow_publication_trigger_status', (queryError, rows) => {
+        db.close();
+        if (queryError) reject(queryError);
+        else resolve(rows);
+      });
+    });
+  });
+}
