@@ -81,9 +81,14 @@ export function n8nCommand(runtime: N8nRuntime, env: NodeJS.ProcessEnv, args: st
 
 /** Starts `n8n start` and resolves once its editor is up. */
 export function startN8n(runtime: N8nRuntime, env: NodeJS.ProcessEnv, output: string[]): Promise<ChildProcess> {
-  const child = spawn(runtime.node, [runtime.n8n, 'start'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its own process group: n8n starts a task runner child, and stopN8n ends both.
+  const child = spawn(runtime.node, [runtime.n8n, 'start'], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`n8n did not start: ${output.join('').slice(-3000)}`)), 120_000);
+    // Generous: on a loaded 2-core machine n8n 2.41 took over two minutes to start.
+    const timer = setTimeout(() => {
+      void stopN8n(child); // Never left running behind a failed start.
+      reject(new Error(`n8n did not start: ${output.join('').slice(-3000)}`));
+    }, 300_000);
     const onText = (text: string): void => {
       output.push(text);
       tapOutput('n8n', text);
@@ -131,4 +136,25 @@ export function triggerStatuses(userFolder: string): Promise<TriggerStatus[]> {
       });
     });
   });
+}
+
+/**
+ * Stops an n8n started by startN8n: SIGTERM to its process group (n8n and its task
+ * runner), SIGKILL if it has not exited after `graceMs` (n8n's own shutdown allows 30 s).
+ */
+export async function stopN8n(child: ChildProcess, graceMs = 45_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+  const pid = child.pid;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const signal = (name: NodeJS.Signals): void => {
+    try {
+      process.kill(-pid, name);
+    } catch {
+      // Already gone.
+    }
+  };
+  signal('SIGTERM');
+  const timer = setTimeout(() => signal('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
 }

@@ -3,7 +3,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureN8nRuntime, n8nCommand, n8nEnvironment, n8nRun, startN8n, triggerStatuses, type N8nRuntime } from '../../scripts/lib/n8n-runtime';
+import { ensureN8nRuntime, n8nCommand, n8nEnvironment, n8nRun, startN8n, stopN8n as stopProcess, triggerStatuses, type N8nRuntime } from '../../scripts/lib/n8n-runtime';
 import { REPO_ROOT, freePort } from '../../scripts/lib/node-red-process';
 import { generateSceneVideo } from '../../server/media/generate';
 import { getScene } from '../../server/media/scenes';
@@ -55,11 +55,7 @@ describe('end to end: the packed package in a real n8n', function () {
   }
 
   async function stopN8n(): Promise<void> {
-    if (n8n && n8n.exitCode === null) {
-      const exited = new Promise((resolve) => n8n?.once('exit', resolve));
-      n8n.kill('SIGTERM');
-      await exited;
-    }
+    if (n8n) await stopProcess(n8n);
     n8n = undefined;
   }
 

@@ -142,6 +142,16 @@ describe('n8n Stream Trigger (mocked trigger functions, no server)', () => {
       assert.equal(opened.closes(), 1);
     });
 
+    it('frames that the settings skip are named when the wait runs out (not "no analysed frame")', async () => {
+      const opened = fakeOpen((stream) => {
+        stream.set('streaming');
+        for (let id = 1; id <= 3; id++) stream.fire('result', result(id, 0));
+      });
+      const { run } = setup({ mode: 'manual', version: 2, parameters: { ...camera, options: {} } }, { open: opened, manualTimeoutMs: 50 });
+      await assert.rejects((await run()).manualTriggerFunction!(), /3 frames analysed in 0\.05 s but none with detections: point the camera at something the workflow detects, or set Emit to Every Analysed Frame/);
+      assert.equal(opened.closes(), 1);
+    });
+
     it('a file that ends before the first frames returns the completion item', async () => {
       const opened = fakeOpen((stream) => {
         stream.set('streaming');

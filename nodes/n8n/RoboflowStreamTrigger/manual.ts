@@ -12,6 +12,15 @@ import type { TriggerSettings } from './settings';
  */
 export const MANUAL_TIMEOUT_MS = 120_000;
 
+/** Why a test run got nothing: no frame at all, or frames that the node's settings skipped. */
+function timedOut(results: number, settings: TriggerSettings, timeoutMs: number): RoboflowError {
+  const seconds = timeoutMs / 1000;
+  if (results === 0) return new RoboflowError('timeout', `No analysed frame within ${seconds} s`);
+  const skipped = settings.objects ? 'no object event' : settings.onlyDetections ? 'none with detections' : 'none emitted';
+  const hint = settings.objects ? 'check Detections Output and Classes' : settings.onlyDetections ? 'point the camera at something the workflow detects, or set Emit to Every Analysed Frame' : 'check the node settings';
+  return new RoboflowError('timeout', `${results} frames analysed in ${seconds} s but ${skipped}: ${hint}`);
+}
+
 /**
  * Collects the first `manualItems` items of a started stream. Rejects with the first
  * error the engine reports (a refused start, a lost connection it would retry, a broken
@@ -23,7 +32,7 @@ function collect(handle: StreamHandle, settings: TriggerSettings, isFile: boolea
   const filter = new FrameFilter(settings.onlyDetections, settings.throttleMs);
   let results = 0;
   return new Promise<INodeExecutionData[]>((resolve, reject) => {
-    const timer = setTimeout(() => finish(new RoboflowError('timeout', `No analysed frame within ${timeoutMs / 1000} s`)), timeoutMs);
+    const timer = setTimeout(() => finish(timedOut(results, settings, timeoutMs)), timeoutMs);
     let objects: ObjectEventEmitter | undefined;
     const finish = (error?: RoboflowError): void => {
       clearTimeout(timer);
