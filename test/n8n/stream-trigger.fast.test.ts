@@ -7,6 +7,7 @@ import { FrameFilter } from '../../nodes/n8n/RoboflowStreamTrigger/items';
 import type { OpenStream, StreamHandle } from '../../nodes/n8n/RoboflowStreamTrigger/open-stream';
 import { V1_DEFAULTS, V2_DEFAULTS, type TriggerSettings } from '../../nodes/n8n/RoboflowStreamTrigger/settings';
 import { runStreamTrigger, type StreamTriggerDependencies } from '../../nodes/n8n/RoboflowStreamTrigger/trigger';
+import { UseCaseCache } from '../../nodes/n8n/RoboflowVisionEvent/use-case-cache';
 import { encodeUserinfo, withCameraLogin } from '../../nodes/n8n/shared/camera-url';
 import { eventually } from '../helpers/local-server';
 import { triggerContext, type TriggerContextOptions } from '../helpers/n8n-context';
@@ -395,5 +396,24 @@ describe('camera login in the URL', () => {
   it('refuses a URL that already holds a login, and a login without a user name', () => {
     assert.throws(() => withCameraLogin('rtsp://admin:secret@cam/stream', { username: 'cam', password: 'x' }), /already holds a user name/);
     assert.throws(() => withCameraLogin('rtsp://cam/stream', { username: '', password: 'x' }), /no user name/);
+  });
+});
+
+describe('Vision Event use-case cache', () => {
+  it('keeps an id per credential and use case until it expires, and stays bounded', () => {
+    let now = 0;
+    const cache = new UseCaseCache(1_000, 2, () => now);
+    const connection = { apiKey: 'key-one-123', apiUrl: 'http://a', serverUrl: 'http://a' };
+    const key = cache.key(connection, 'front-door');
+    assert.notEqual(key, cache.key({ ...connection, apiKey: 'key-two-123' }, 'front-door'), 'per credential');
+    assert.doesNotMatch(key, /key-one-123/, 'the key is hashed');
+    cache.set(key, 'uc-1');
+    now = 999;
+    assert.equal(cache.get(key), 'uc-1');
+    now = 1_000;
+    assert.equal(cache.get(key), undefined, 'expired');
+    for (const name of ['a', 'b', 'c']) cache.set(cache.key(connection, name), name);
+    assert.equal(cache.size, 2);
+    assert.equal(cache.get(cache.key(connection, 'a')), undefined, 'the oldest went first');
   });
 });
