@@ -1,4 +1,4 @@
-import type { IAuthenticateGeneric, ICredentialTestRequest, ICredentialType, INodeProperties } from 'n8n-workflow';
+import type { IAuthenticateGeneric, ICredentialType, INodeProperties } from 'n8n-workflow';
 
 export class RoboflowApi implements ICredentialType {
   name = 'roboflowApi';
@@ -56,7 +56,7 @@ export class RoboflowApi implements ICredentialType {
       name: 'apiUrl',
       type: 'string',
       default: 'https://api.roboflow.com',
-      description: 'The REST API for video jobs and Vision Events (EU: https://api.roboflow.eu)',
+      description: 'The REST API for the key check, TURN, video jobs and Vision Events (EU: https://api.roboflow.eu; the local development server: the same URL as the Server URL)',
     },
   ];
 
@@ -67,12 +67,7 @@ export class RoboflowApi implements ICredentialType {
     },
   };
 
-  // An authenticated call that costs nothing: a wrong key answers 401.
-  test: ICredentialTestRequest = {
-    request: {
-      baseURL: '={{$credentials.apiUrl}}',
-      url: '/webrtc_turn_config',
-      method: 'GET',
-    },
-  };
+  // No `test` here: the nodes name a function test (`testedBy: roboflowApiTest`, see
+  // nodes/n8n/shared/credential-test.ts) that checks the API URL and the Server URL
+  // and says which one failed; a declarative test request can check only one URL.
 }

@@ -63,21 +63,32 @@ export function n8nEnvironment(userFolder: string, extra: Record<string, string>
   };
 }
 
-/** Runs an n8n CLI command to completion and returns what it printed. */
-export function n8nCommand(runtime: N8nRuntime, env: NodeJS.ProcessEnv, args: string[]): string {
-  const result = spawnSync(runtime.node, [runtime.n8n, ...args], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 * 1024 * 1024 });
+/** Runs an n8n CLI command to completion: its exit status, stdout and stderr. */
+export function n8nRun(runtime: N8nRuntime, env: NodeJS.ProcessEnv, args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(runtime.node, [runtime.n8n, ...args], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 * 1024 * 1024, timeout: 300_000 });
   tapOutput(`n8n ${args[0]}`, result.stdout ?? '');
   tapOutput(`n8n ${args[0]}`, result.stderr ?? '');
   if (result.error) throw result.error;
-  if (result.status !== 0) throw new Error(`n8n ${args.join(' ')} failed (${result.status ?? result.signal}): ${(result.stderr || result.stdout).slice(-3000)}`);
+  return { status: result.status, stdout: result.stdout ?? '', stderr: result.stderr ?? '' };
+}
+
+/** Runs an n8n CLI command that must succeed and returns what it printed. */
+export function n8nCommand(runtime: N8nRuntime, env: NodeJS.ProcessEnv, args: string[]): string {
+  const result = n8nRun(runtime, env, args);
+  if (result.status !== 0) throw new Error(`n8n ${args.join(' ')} failed (${result.status}): ${(result.stderr || result.stdout).slice(-3000)}`);
   return result.stdout;
 }
 
 /** Starts `n8n start` and resolves once its editor is up. */
 export function startN8n(runtime: N8nRuntime, env: NodeJS.ProcessEnv, output: string[]): Promise<ChildProcess> {
-  const child = spawn(runtime.node, [runtime.n8n, 'start'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its own process group: n8n starts a task runner child, and stopN8n ends both.
+  const child = spawn(runtime.node, [runtime.n8n, 'start'], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`n8n did not start: ${output.join('').slice(-3000)}`)), 120_000);
+    // Generous: on a loaded 2-core machine n8n 2.41 took over two minutes to start.
+    const timer = setTimeout(() => {
+      void stopN8n(child); // Never left running behind a failed start.
+      reject(new Error(`n8n did not start: ${output.join('').slice(-3000)}`));
+    }, 300_000);
     const onText = (text: string): void => {
       output.push(text);
       tapOutput('n8n', text);
@@ -93,4 +104,57 @@ export function startN8n(runtime: N8nRuntime, env: NodeJS.ProcessEnv, output: st
       reject(new Error(`n8n exited (${code}): ${output.join('').slice(-3000)}`));
     });
   });
+}
+
+export interface TriggerStatus {
+  workflowId: string;
+  nodeId: string;
+  status: string;
+  errorMessage: string | null;
+}
+
+/**
+ * What n8n 2.41 recorded about each published trigger (its `workflow_publication_trigger_status`
+ * table: `activated`, or `failed` with the error the editor shows), read from the SQLite
+ * database with the runtime's own sqlite3 binding (N-API: it loads in this Node too).
+ */
+export function triggerStatuses(userFolder: string): Promise<TriggerStatus[]> {
+  const sqlite3 = require(join(RUNTIME_DIR, 'node_modules', 'sqlite3')) as {
+    Database: new (file: string, mode: number, callback: (error: Error | null) => void) => {
+      all(sql: string, callback: (error: Error | null, rows: TriggerStatus[]) => void): void;
+      close(): void;
+    };
+    OPEN_READONLY: number;
+  };
+  return new Promise((resolve, reject) => {
+    const db = new sqlite3.Database(join(userFolder, '.n8n', 'database.sqlite'), sqlite3.OPEN_READONLY, (error) => {
+      if (error) return reject(error);
+      db.all('SELECT workflowId, nodeId, status, errorMessage FROM workflow_publication_trigger_status', (queryError, rows) => {
+        db.close();
+        if (queryError) reject(queryError);
+        else resolve(rows);
+      });
+    });
+  });
+}
+
+/**
+ * Stops an n8n started by startN8n: SIGTERM to its process group (n8n and its task
+ * runner), SIGKILL if it has not exited after `graceMs` (n8n's own shutdown allows 30 s).
+ */
+export async function stopN8n(child: ChildProcess, graceMs = 45_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+  const pid = child.pid;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const signal = (name: NodeJS.Signals): void => {
+    try {
+      process.kill(-pid, name);
+    } catch {
+      // Already gone.
+    }
+  };
+  signal('SIGTERM');
+  const timer = setTimeout(() => signal('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
 }

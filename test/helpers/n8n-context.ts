@@ -1,5 +1,9 @@
+import { realpath } from 'node:fs/promises';
+import { relative, isAbsolute } from 'node:path';
 import { NodeOperationError, type IBinaryData, type IExecuteFunctions, type INode, type INodeExecutionData, type ITriggerFunctions } from 'n8n-workflow';
+import type { CameraLogin } from '../../nodes/n8n/shared/camera-url';
 import type { RoboflowApiCredential } from '../../nodes/n8n/shared/connection';
+import { allowedFolders } from '../../nodes/n8n/shared/files';
 import { scanner } from './secret-scan';
 
 /**
@@ -7,7 +11,7 @@ import { scanner } from './secret-scan';
  * against the local server (n8n's own tests mock these the same way).
  */
 
-export const testNode = (type: string): INode => ({ id: 'node-1', name: 'Roboflow', type, typeVersion: 1, position: [0, 0], parameters: {} });
+export const testNode = (type: string, typeVersion = 1, id = 'node-1'): INode => ({ id, name: 'Roboflow', type, typeVersion, position: [0, 0], parameters: {} });
 
 type Parameters = Record<string, unknown>;
 
@@ -20,12 +24,29 @@ function parameterGetter(parameters: Parameters | ((index: number) => Parameters
   };
 }
 
-/** n8n's logger: quiet, but what a node logs goes to the secret scan (secret-scan.ts). */
-const silent = {
-  debug: (message: string, meta?: unknown) => scanner.value('n8n log', [message, meta]),
-  info: (message: string, meta?: unknown) => scanner.value('n8n log', [message, meta]),
-  warn: (message: string, meta?: unknown) => scanner.value('n8n log', [message, meta]),
-  error: (message: string, meta?: unknown) => scanner.value('n8n log', [message, meta]),
+/** n8n's logger: quiet, but what a node logs goes to the secret scan (secret-scan.ts), and to `lines` when given. */
+function quietLogger(lines?: string[]) {
+  const log = (message: string, meta?: unknown): void => {
+    scanner.value('n8n log', [message, meta]);
+    lines?.push(message);
+  };
+  return { debug: log, info: log, warn: log, error: log };
+}
+const silent = quietLogger();
+
+/** n8n's file helpers, by n8n's rule (N8N_RESTRICT_FILE_ACCESS_TO, default ~/.n8n-files). */
+const fileHelpers = {
+  resolvePath: async (path: string) => realpath(path).catch(async () => {
+    const { dirname, basename, join } = await import('node:path');
+    return join(await realpath(dirname(path)), basename(path));
+  }),
+  isFilePathBlocked: (path: string) => {
+    const folders = allowedFolders();
+    return folders.length > 0 && !folders.some((folder) => {
+      const rel = relative(folder, path);
+      return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+    });
+  },
 };
 
 export interface ExecuteContextOptions {
@@ -52,6 +73,7 @@ export function executeContext(options: ExecuteContextOptions): IExecuteFunction
     continueOnFail: () => options.continueOnFail ?? false,
     logger: silent,
     helpers: {
+      ...fileHelpers,
       assertBinaryData: binary,
       getBinaryDataBuffer: async (index: number, field: string) => Buffer.from(binary(index, field).data, 'base64'),
     },
@@ -63,17 +85,41 @@ export interface TriggerContext {
   context: ITriggerFunctions;
   emitted: INodeExecutionData[][][];
   errors: Error[];
+  /** What the node logged, in order. */
+  logs: string[];
 }
 
-export function triggerContext(options: { parameters: Parameters; credential: RoboflowApiCredential; mode: 'manual' | 'trigger' }): TriggerContext {
+export interface TriggerContextOptions {
+  parameters: Parameters;
+  credential: RoboflowApiCredential;
+  mode: 'manual' | 'trigger';
+  /** The node's typeVersion (default 1). */
+  version?: number;
+  /** The n8n workflow's id (failed starts are remembered per workflow and node). */
+  workflowId?: string;
+  nodeId?: string;
+  cameraLogin?: CameraLogin;
+}
+
+export function triggerContext(options: TriggerContextOptions): TriggerContext {
   const emitted: INodeExecutionData[][][] = [];
   const errors: Error[] = [];
+  const logs: string[] = [];
+  const node = testNode('@visionflows/n8n-nodes-roboflow.roboflowStreamTrigger', options.version ?? 1, options.nodeId ?? 'node-1');
   const context = {
-    getNode: () => testNode('@visionflows/n8n-nodes-roboflow.roboflowStreamTrigger'),
+    getNode: () => node,
+    getWorkflow: () => ({ id: options.workflowId ?? 'workflow-1', name: 'Test workflow', active: options.mode === 'trigger' }),
     getMode: () => options.mode,
     getActivationMode: () => 'activate',
-    getNodeParameter: parameterGetter(options.parameters),
-    getCredentials: async () => options.credential,
+    // Triggers have no items: the second argument is always the fallback.
+    getNodeParameter: (name: string, fallback?: unknown) => (name in options.parameters ? options.parameters[name] : fallback),
+    getCredentials: async (name: string) => {
+      if (name === 'roboflowCameraLoginApi') {
+        if (!options.cameraLogin) throw new Error('Node does not have any credentials set for "roboflowCameraLoginApi"');
+        return options.cameraLogin;
+      }
+      return options.credential;
+    },
     emit: (data: INodeExecutionData[][]) => {
       scanner.value('n8n items', data);
       emitted.push(data);
@@ -86,10 +132,10 @@ export function triggerContext(options: { parameters: Parameters; credential: Ro
       scanner.value('n8n errors', error);
       errors.push(error);
     },
-    logger: silent,
+    logger: quietLogger(logs),
     helpers: { returnJsonArray: (json: object[]) => json.map((entry) => ({ json: entry })) },
   };
-  return { context: context as unknown as ITriggerFunctions, emitted, errors };
+  return { context: context as unknown as ITriggerFunctions, emitted, errors, logs };
 }
 
 /** A video or image as an n8n binary property. */

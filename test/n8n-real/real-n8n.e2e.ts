@@ -3,7 +3,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureN8nRuntime, n8nCommand, n8nEnvironment, startN8n, type N8nRuntime } from '../../scripts/lib/n8n-runtime';
+import { ensureN8nRuntime, n8nCommand, n8nEnvironment, n8nRun, startN8n, stopN8n as stopProcess, triggerStatuses, type N8nRuntime } from '../../scripts/lib/n8n-runtime';
 import { REPO_ROOT, freePort } from '../../scripts/lib/node-red-process';
 import { generateSceneVideo } from '../../server/media/generate';
 import { getScene } from '../../server/media/scenes';
@@ -12,23 +12,21 @@ import { installPackedPackage } from '../helpers/packed';
 
 /**
  * A real n8n (2.41.0 on Node 24, installed on demand) with the packed package installed
- * the way a user does (into the n8n user folder's nodes/), the example workflows and a
- * credential imported through n8n's CLI, the Video Job workflow run headless with
- * `n8n execute`, and the Stream Trigger workflow published and running under
- * `n8n start`, logging Vision Events to the local server.
+ * the way a user does (into the n8n user folder's nodes/), a credential imported through
+ * n8n's CLI, and the example workflows run as shipped: the video example headless with
+ * `n8n execute` (its file where n8n 2.x lets nodes read: ~/.n8n-files, HOME being a
+ * temporary folder here), the camera example published under `n8n start`. And what a
+ * user meets with a typo: a published workflow with a wrong workflow ID.
  */
 
 interface Workflow {
   id?: string;
-  nodes: Array<{ name: string; parameters: Record<string, unknown> & { options?: Record<string, unknown> } }>;
+  name: string;
+  nodes: Array<{ name: string; parameters: Record<string, unknown> }>;
 }
 
-function workflow(file: string, id: string, edit: (workflow: Workflow) => void): Workflow {
-  const parsed = JSON.parse(readFileSync(join(REPO_ROOT, 'workflows', 'n8n', file), 'utf8')) as Workflow;
-  parsed.id = id;
-  edit(parsed);
-  return parsed;
-}
+/** The local server's simulated cameras: on 8554 as the camera example expects, or on a free port if 8554 is taken. */
+const SHIPPED_RTSP = 'rtsp://127.0.0.1:8554';
 
 describe('end to end: the packed package in a real n8n', function () {
   this.timeout(900_000);
@@ -36,28 +34,52 @@ describe('end to end: the packed package in a real n8n', function () {
   let runtime: N8nRuntime;
   let env: NodeJS.ProcessEnv;
   let work: string;
+  let home: string;
+  let rtspPort: number;
   let n8n: ChildProcess | undefined;
-  const n8nOutput: string[] = [];
+
+  /** An example as shipped, under an id; only the camera port differs when 8554 was taken. */
+  function example(file: string, id: string, edit: (workflow: Workflow) => void = () => undefined): Workflow {
+    let text = readFileSync(join(REPO_ROOT, 'workflows', 'n8n', file), 'utf8');
+    if (rtspPort !== 8554) text = text.split(SHIPPED_RTSP).join(`rtsp://127.0.0.1:${rtspPort}`);
+    const parsed = JSON.parse(text) as Workflow;
+    parsed.id = id;
+    edit(parsed);
+    return parsed;
+  }
+
+  function importWorkflow(workflow: Workflow): void {
+    const path = join(work, `${workflow.id}.json`);
+    writeFileSync(path, JSON.stringify([workflow]));
+    n8nCommand(runtime, env, ['import:workflow', '--input', path]);
+  }
+
+  async function stopN8n(): Promise<void> {
+    if (n8n) await stopProcess(n8n);
+    n8n = undefined;
+  }
 
   before(async () => {
     runtime = ensureN8nRuntime();
-    server = await startLocalServer(['--rtsp-port', '0', '--use-cases', 'demo']);
+    rtspPort = await freePort(8554);
+    server = await startLocalServer(['--rtsp-port', String(rtspPort), '--use-cases', 'demo']);
     work = mkdtempSync(join(tmpdir(), 'roboflow-n8n-'));
+    home = join(work, 'home');
     const userFolder = join(work, 'user');
     const nodesDir = join(userFolder, '.n8n', 'nodes');
     mkdirSync(nodesDir, { recursive: true });
+    mkdirSync(home, { recursive: true });
     writeFileSync(join(nodesDir, 'package.json'), JSON.stringify({ name: 'installed-nodes', private: true }));
     installPackedPackage(nodesDir);
-    env = n8nEnvironment(userFolder, { N8N_RESTRICT_FILE_ACCESS_TO: work, N8N_PORT: String(await freePort(0)) });
+    // n8n's default file access (~/.n8n-files) is left as it is: HOME is ours.
+    env = n8nEnvironment(userFolder, { HOME: home, N8N_PORT: String(await freePort(0)) });
     const credentials = [{ id: 'roboflow-local', name: 'Roboflow (local server)', type: 'roboflowApi', data: { apiKey: API_KEY, region: 'us', plan: 'webrtc-gpu-small', serverUrl: server.url, apiUrl: server.url } }];
     writeFileSync(join(work, 'credentials.json'), JSON.stringify(credentials));
     n8nCommand(runtime, env, ['import:credentials', '--input', join(work, 'credentials.json')]);
   });
+  afterEach(stopN8n);
   after(async () => {
-    if (n8n && n8n.exitCode === null) {
-      n8n.kill('SIGTERM');
-      await new Promise((resolve) => n8n?.once('exit', resolve));
-    }
+    await stopN8n();
     await server?.stop();
   });
 
@@ -77,53 +99,82 @@ describe('end to end: the packed package in a real n8n', function () {
     }
   }
 
-  it('runs the video-file example headless: every analysed frame becomes a row', async () => {
-    const video = join(work, 'clip.mp4');
-    await generateSceneVideo(getScene('two-squares'), video);
-    const flow = workflow('Roboflow - process a video file.json', 'rfvideoexample1', (wf) => {
-      wf.nodes.find((node) => node.name === 'Read video')!.parameters.fileSelector = video;
-    });
-    writeFileSync(join(work, 'video-workflow.json'), JSON.stringify([flow]));
-    n8nCommand(runtime, env, ['import:workflow', '--input', join(work, 'video-workflow.json')]);
+  it('runs the video-file example as shipped: no file is an error that says where; with the file, every analysed frame is a row', async () => {
+    importWorkflow(example('Roboflow - process a video file.json', 'rfvideoexample1'));
+    const missing = n8nRun(runtime, env, ['execute', '--id', 'rfvideoexample1']);
+    const said = missing.stdout + missing.stderr;
+    assert.doesNotMatch(said, /Execution was successful/, 'a missing file is not a success');
+    assert.match(said, /Video file not found: ~\/\.n8n-files\/roboflow-example\.mp4/);
+
+    await generateSceneVideo(getScene('two-squares'), join(home, '.n8n-files', 'roboflow-example.mp4'));
     const printed = n8nCommand(runtime, env, ['execute', '--id', 'rfvideoexample1']);
     assert.match(printed, /Execution was successful/, printed.slice(-2000));
-    const run = JSON.parse(printed.slice(printed.indexOf('{', printed.indexOf('===='))))  as {
-      data: { resultData: { runData: Record<string, Array<{ executionStatus: string; data: { main: Array<Array<{ json: { frame: number; objects: number } }>> } }>> } };
+    const run = JSON.parse(printed.slice(printed.indexOf('{', printed.indexOf('====')))) as {
+      data: { resultData: { runData: Record<string, Array<{ data: { main: Array<Array<{ json: { frame: number; objects: number } }>> } }>> } };
     };
     const rows = run.data.resultData.runData['One row per frame'][0].data.main[0].map((item) => item.json);
     assert.equal(rows.length, 10);
     assert.deepEqual(rows[0], { frame: 0, seconds: 0, objects: 2 });
     assert.deepEqual(rows[9], { frame: 27, seconds: 1.8, objects: 2 });
-    assert.doesNotMatch(printed, new RegExp(API_KEY), 'the key is never printed');
+    assert.doesNotMatch(printed + said, new RegExp(API_KEY), 'the key is never printed');
   });
 
-  it('runs the camera-alerts example as an active workflow: Vision Events arrive; stopping n8n ends the stream', async () => {
-    const rtsp = (await server.cameras()).find((camera) => camera.name === 'door')!.rtsp_url!;
-    const flow = workflow('Roboflow - camera alerts to Vision Events.json', 'rfalertsexample1', (wf) => {
-      const trigger = wf.nodes.find((node) => node.name === 'Roboflow Stream Trigger')!;
-      trigger.parameters.url = rtsp;
-      trigger.parameters.options = { ...trigger.parameters.options, throttleSeconds: 1 };
-    });
-    writeFileSync(join(work, 'alerts-workflow.json'), JSON.stringify([flow]));
-    n8nCommand(runtime, env, ['import:workflow', '--input', join(work, 'alerts-workflow.json')]);
+  it('a published workflow with a wrong workflow ID fails with our message, and makes only a handful of start requests in a minute', async () => {
+    importWorkflow(
+      example('Roboflow - camera alerts to Vision Events.json', 'rftypoexample1', (workflow) => {
+        workflow.name = 'Roboflow: a typo in the workflow ID';
+        workflow.nodes.find((node) => node.name === 'Roboflow Stream Trigger')!.parameters.workflowId = 'detect-colours';
+      }),
+    );
+    n8nCommand(runtime, env, ['publish:workflow', '--id', 'rftypoexample1']);
+    const output: string[] = [];
+    const before = await server.requestCount('initialise_webrtc_worker');
+    n8n = await startN8n(runtime, env, output);
+    await eventually(() => /Not found \(404\): check the workspace name and workflow id/.test(output.join('')), 60_000, "n8n's log to show the activation failure with our message");
+    const firstFailure = Date.now();
+    // A window, not a state: what n8n does in a minute is what is measured.
+    await new Promise((resolve) => setTimeout(resolve, 60_000));
+    const calls = (await server.requestCount('initialise_webrtc_worker')) - before;
+    const log = output.join('');
+    writeFileSync(join(work, 'typo-n8n.log'), log);
+    try {
+      console.log(`      (${calls} start requests in the first minute; n8n log: ${join(work, 'typo-n8n.log')})`);
+      assert.ok(calls >= 1 && calls <= 5, `${calls} start requests in ${Math.round((Date.now() - firstFailure) / 1000) + 1} s`);
+      assert.equal((await server.sessions()).active.length, 0);
+      assert.match(log, /There was a problem activating the workflow: "Not found \(404\): check the workspace name and workflow id/);
+      assert.doesNotMatch(log, /client is destroyed/i);
+      assert.doesNotMatch(log, new RegExp(API_KEY), 'the key is never logged');
+      await stopN8n();
+      // What the editor shows on the workflow: its trigger failed, with our message.
+      const status = (await triggerStatuses(env.N8N_USER_FOLDER!)).find((row) => row.workflowId === 'rftypoexample1');
+      assert.equal(status?.status, 'failed');
+      assert.match(status.errorMessage ?? '', /Not found \(404\): check the workspace name and workflow id/);
+    } finally {
+      await stopN8n();
+      n8nRun(runtime, env, ['unpublish:workflow', '--id', 'rftypoexample1']);
+    }
+  });
+
+  it('runs the camera-alerts example as shipped, published: Vision Events arrive; stopping n8n ends the stream', async () => {
+    importWorkflow(example('Roboflow - camera alerts to Vision Events.json', 'rfalertsexample1'));
     n8nCommand(runtime, env, ['publish:workflow', '--id', 'rfalertsexample1']);
-    n8n = await startN8n(runtime, env, n8nOutput);
+    const output: string[] = [];
+    n8n = await startN8n(runtime, env, output);
     const events = await eventually(
       async () => {
         const stored = (await server.json<{ events: Array<{ eventType: string; deviceId: string; eventData: Record<string, unknown> }> }>('/local/vision-events')).events;
-        return stored.length >= 3 ? stored : undefined;
+        return stored.length >= 2 ? stored : undefined;
       },
       90_000,
-      'three Vision Events from the active workflow',
+      'two Vision Events from the published workflow',
     );
     assert.ok(events.every((event) => event.eventType === 'safety_alert' && event.deviceId === 'door-camera'));
     assert.equal(events[0].eventData.alertType, 'person at the door');
     assert.equal((await server.sessions()).active.length, 1);
     await assertEditorShowsTheLogo();
-    n8n.kill('SIGTERM');
-    await new Promise((resolve) => n8n?.once('exit', resolve));
+    await stopN8n();
     await eventually(async () => (await server.sessions()).active.length === 0, 15_000, 'the stream ended when n8n stopped');
-    assert.equal((await server.sessions()).ended[0].endedReason, 'client closed the connection');
-    assert.doesNotMatch(n8nOutput.join(''), new RegExp(API_KEY), 'the key is never logged');
+    assert.equal((await server.sessions()).ended.at(-1)!.endedReason, 'client closed the connection');
+    assert.doesNotMatch(output.join(''), new RegExp(API_KEY), 'the key is never logged');
   });
 });

@@ -1,18 +1,32 @@
 import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
-import { NodeOperationError, type INodeExecutionData } from 'n8n-workflow';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { NodeOperationError, type ICredentialTestFunctions, type INodeExecutionData } from 'n8n-workflow';
 import { RoboflowApi } from '../../credentials/RoboflowApi.credentials.js';
+import { roboflowApiTest } from '../../nodes/n8n/shared/credential-test';
 import { RoboflowStreamTrigger } from '../../nodes/n8n/RoboflowStreamTrigger/RoboflowStreamTrigger.node.js';
 import { RoboflowVideoJob } from '../../nodes/n8n/RoboflowVideoJob/RoboflowVideoJob.node.js';
 import { RoboflowVisionEvent } from '../../nodes/n8n/RoboflowVisionEvent/RoboflowVisionEvent.node.js';
 import type { RoboflowApiCredential } from '../../nodes/n8n/shared/connection';
 import { getScene } from '../../server/media/scenes';
-import { API_KEY, eventually, startLocalServer, type RunningServer } from '../helpers/local-server';
-import { sceneImage, sceneVideo } from '../helpers/media';
+import { API_KEY, ROOT, eventually, startLocalServer, type RunningServer } from '../helpers/local-server';
+import { MEDIA_DIR, sceneImage, sceneVideo } from '../helpers/media';
+import { runStreamTrigger } from '../../nodes/n8n/RoboflowStreamTrigger/trigger';
 import { binaryItem, executeContext, scanExecutions, triggerContext } from '../helpers/n8n-context';
 import { secret } from '../helpers/secrets';
 
 const WRONG_KEY = secret('wrong-key-123');
+
+/** A loopback port nothing listens on (taken, then freed). */
+function closedPort(): Promise<number> {
+  return new Promise((resolve) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
 scanExecutions(RoboflowVideoJob);
 scanExecutions(RoboflowVisionEvent);
 
@@ -21,11 +35,18 @@ describe('n8n nodes against the local server', function () {
   let server: RunningServer;
   let credential: RoboflowApiCredential;
 
+  const fileAccess = process.env.N8N_RESTRICT_FILE_ACCESS_TO;
   before(async () => {
+    // As n8n 2.x does: nodes read files only from the allowed folders (here, the test media).
+    process.env.N8N_RESTRICT_FILE_ACCESS_TO = MEDIA_DIR;
     server = await startLocalServer(['--rtsp-port', '0', '--use-cases', 'demo']);
     credential = { apiKey: API_KEY, region: 'us', plan: 'webrtc-gpu-small', serverUrl: server.url, apiUrl: server.url };
   });
-  after(() => server.stop());
+  after(async () => {
+    if (fileAccess === undefined) delete process.env.N8N_RESTRICT_FILE_ACCESS_TO;
+    else process.env.N8N_RESTRICT_FILE_ACCESS_TO = fileAccess;
+    await server.stop();
+  });
   beforeEach(() => server.resetFaults());
   afterEach(async () => {
     await eventually(async () => (await server.sessions()).active.length === 0, 5_000, 'no stream left running');
@@ -34,13 +55,9 @@ describe('n8n nodes against the local server', function () {
   describe('credential roboflowApi', () => {
     const credentialType = new RoboflowApi();
 
-    /** What n8n does for "Test": the test request, with the authenticate block applied. */
-    async function runCredentialTest(values: RoboflowApiCredential): Promise<number> {
-      const fill = (text: string): string => text.replace(/=\{\{\$credentials\.(\w+)\}\}/, (_, key: keyof RoboflowApiCredential) => String(values[key]));
-      const url = new URL(fill(String(credentialType.test.request.baseURL)) + credentialType.test.request.url);
-      for (const [key, value] of Object.entries(credentialType.authenticate.properties.qs ?? {})) url.searchParams.set(key, fill(String(value)));
-      return (await fetch(url, { method: credentialType.test.request.method })).status;
-    }
+    /** What n8n does for "Test": the function the nodes name in `testedBy`, with the credential's data. */
+    const runCredentialTest = (values: RoboflowApiCredential) =>
+      roboflowApiTest.call({} as ICredentialTestFunctions, { id: 'c1', name: 'Roboflow', type: 'roboflowApi', data: { ...values } });
 
     it('has an API key (password), region, plan, server URL and API URL', () => {
       assert.equal(credentialType.name, 'roboflowApi');
@@ -51,9 +68,29 @@ describe('n8n nodes against the local server', function () {
       assert.equal(fields.serverUrl.default, 'https://serverless.roboflow.com');
     });
 
-    it('its test request passes with a good key and fails on a bad one', async () => {
-      assert.equal(await runCredentialTest(credential), 200);
-      assert.equal(await runCredentialTest({ ...credential, apiKey: WRONG_KEY }), 401);
+    it('every node that uses it names the function test, which n8n runs (the credential has no request test to win over it)', () => {
+      assert.equal('test' in credentialType, false);
+      for (const node of [new RoboflowStreamTrigger(), new RoboflowVideoJob(), new RoboflowVisionEvent()]) {
+        const uses = node.description.credentials!.find((entry) => entry.name === 'roboflowApi')!;
+        assert.equal(uses.testedBy, 'roboflowApiTest');
+        assert.equal(node.methods.credentialTest.roboflowApiTest, roboflowApiTest);
+      }
+    });
+
+    it('checks the key at the API URL and the streaming server at the Server URL, and names the one that failed', async () => {
+      const dead = `http://127.0.0.1:${await closedPort()}`;
+      const good = await runCredentialTest(credential);
+      assert.equal(good.status, 'OK', good.message);
+      assert.match(good.message, /API key accepted by .*; streaming server .* reachable/);
+      const deadServer = await runCredentialTest({ ...credential, serverUrl: dead });
+      assert.equal(deadServer.status, 'Error');
+      assert.match(deadServer.message, /^Server URL failed: API key accepted by .*; Cannot reach 127\.0\.0\.1:\d+ \(ECONNREFUSED\)/);
+      const deadApi = await runCredentialTest({ ...credential, apiUrl: dead });
+      assert.equal(deadApi.status, 'Error');
+      assert.match(deadApi.message, /^API URL failed: Cannot reach 127\.0\.0\.1:\d+ \(ECONNREFUSED\).*; streaming server .* reachable/);
+      const wrongKey = await runCredentialTest({ ...credential, apiKey: WRONG_KEY });
+      assert.equal(wrongKey.status, 'Error');
+      assert.match(wrongKey.message, /^API URL failed: API key rejected \(401\)/);
     });
   });
 
@@ -137,14 +174,90 @@ describe('n8n nodes against the local server', function () {
       assert.ok(emitted.length >= 2 && emitted.length <= 4, `${emitted.length} items in about 2.5 s`);
     });
 
-    it('a wrong key stops the trigger with a clear error (emitError), without retrying', async () => {
-      const camera = (await server.cameras()).find((c) => c.name === 'door')!;
-      const { context, errors } = triggerContext({ mode: 'trigger', credential: { ...credential, apiKey: WRONG_KEY }, parameters: { ...saved, source: 'rtsp', url: camera.rtsp_url, dataOutputs: '', emit: 'frames', options: {} } });
+    it('a start refused for good fails the activation with our message; n8n activating it again and again costs one server call per backoff step', async () => {
+      const door = (await server.cameras()).find((c) => c.name === 'door')!.rtsp_url!;
+      const cases = [
+        { workflowId: 'wf-wrong-key', key: WRONG_KEY, id: 'detect-colors', message: /^API key rejected \(401\): check the API key/ },
+        { workflowId: 'wf-typo', key: API_KEY, id: 'detect-colours', message: /^Not found \(404\): check the workspace name and workflow id \(Requested Roboflow resource not found/ },
+      ];
+      for (const wrong of cases) {
+        const before = await server.requestCount('initialise_webrtc_worker');
+        const activate = () => {
+          const { context, emitted, errors } = triggerContext({ mode: 'trigger', workflowId: wrong.workflowId, credential: { ...credential, apiKey: wrong.key }, parameters: { ...saved, workflowId: wrong.id, source: 'rtsp', url: door, dataOutputs: '', emit: 'frames', options: {} } });
+          return node.trigger.call(context).finally(() => assert.equal(emitted.length + errors.length, 0));
+        };
+        await assert.rejects(activate(), (error: Error) => {
+          assert.ok(error instanceof NodeOperationError);
+          assert.match(error.message, wrong.message);
+          // The 404 message quotes the server's text: it is not repeated under it (the 401's is not quoted, so it is).
+          if (wrong.key === API_KEY) assert.equal(error.description, undefined, 'the server text is not repeated under the message');
+          return true;
+        });
+        // What n8n 2.41 does around a failing trigger: retries, re-registration, its reconciler.
+        for (let attempt = 0; attempt < 20; attempt++) await assert.rejects(activate(), /not retried: the last start with these settings failed/);
+        assert.equal((await server.requestCount('initialise_webrtc_worker')) - before, 1, `${wrong.workflowId}: one start request`);
+      }
+    });
+
+    it('a failure after activation (the key revoked) is reported once with emitError, and the stream ends', async () => {
+      const door = (await server.cameras()).find((c) => c.name === 'door')!.rtsp_url!;
+      const { context, errors } = triggerContext({ mode: 'trigger', workflowId: 'wf-revoked', credential, parameters: { ...saved, source: 'rtsp', url: door, dataOutputs: '', emit: 'frames', options: {} } });
       const response = await node.trigger.call(context);
-      await eventually(() => errors.length === 1, 10_000, 'emitError');
+      await server.faults({ rejectKey: true, dropAfterFrames: 1 });
+      await eventually(() => errors.length === 1, 20_000, 'emitError');
       assert.ok(errors[0] instanceof NodeOperationError);
-      assert.match(errors[0].message, /API key rejected \(401\): check the API key/);
+      assert.match(errors[0].message, /^API key rejected \(401\)/);
+      await eventually(async () => (await server.sessions()).active.length === 0, 10_000, 'no session left');
       await response.closeFunction!();
+      assert.equal(errors.length, 1);
+    });
+
+    it('"Test step" fails with the first error the engine sees, at once: a wrong server URL', async function () {
+      this.timeout(10_000);
+      const door = (await server.cameras()).find((c) => c.name === 'door')!.rtsp_url!;
+      const { context, emitted } = triggerContext({ mode: 'manual', credential: { ...credential, serverUrl: `http://127.0.0.1:${await closedPort()}` }, parameters: { ...saved, source: 'rtsp', url: door, dataOutputs: '', emit: 'frames', options: {} } });
+      const response = await node.trigger.call(context);
+      await assert.rejects(response.manualTriggerFunction!(), (error: Error) => /^Cannot reach 127\.0\.0\.1:\d+ \(ECONNREFUSED\): check the server URL/.test(error.message));
+      assert.equal(emitted.length, 0);
+    });
+
+    it('"Test step" fails with the first error the engine sees, at once: a camera the server cannot open', async function () {
+      this.timeout(10_000);
+      await server.faults({ sourceOpenTimeoutMs: 1_000 });
+      const { context } = triggerContext({ mode: 'manual', credential, parameters: { ...saved, source: 'rtsp', url: `rtsp://127.0.0.1:${await closedPort()}/none`, dataOutputs: '', emit: 'frames', options: {} } });
+      const response = await node.trigger.call(context);
+      await assert.rejects(response.manualTriggerFunction!(), /\(504\)|camera|could not open/i);
+    });
+
+    it('deactivation while the first session is still starting ends everything: no error, no session left, no closed-client error', async () => {
+      // A "camera" that accepts the connection and never answers: the server's start hangs on it.
+      const silent = createServer((socket) => socket.on('error', () => undefined)).listen(0, '127.0.0.1');
+      await new Promise((resolve) => silent.once('listening', resolve));
+      try {
+        const port = (silent.address() as { port: number }).port;
+        const { context, errors, logs } = triggerContext({ mode: 'trigger', workflowId: 'wf-pending', credential, parameters: { ...saved, source: 'rtsp', url: `rtsp://127.0.0.1:${port}/stream`, dataOutputs: '', emit: 'frames', options: {} } });
+        const response = await runStreamTrigger(context, { firstOutcomeMs: 300 });
+        // n8n may remove a trigger twice (an error, then Unpublish): closing twice must not fail.
+        await Promise.all([response.closeFunction!(), response.closeFunction!()]);
+        await response.closeFunction!();
+        assert.equal(errors.length, 0);
+        assert.deepEqual(logs.filter((line) => /destroyed/i.test(line)), []);
+      } finally {
+        silent.close();
+      }
+    });
+
+    it("a live camera's session renews itself when its processing timeout runs out", async () => {
+      const camera = (await server.cameras()).find((c) => c.name === 'two-squares')!;
+      const started = (await server.sessions()).started;
+      const { context, emitted, errors } = triggerContext({ mode: 'trigger', version: 2, workflowId: 'wf-renew', credential, parameters: { ...saved, source: 'rtsp', url: camera.rtsp_url, dataOutputs: 'count', emit: 'frames', throttleSeconds: 0, options: { processingTimeout: 2 } } });
+      const response = await node.trigger.call(context);
+      await eventually(async () => (await server.sessions()).started - started >= 2, 20_000, 'a second session');
+      const before = emitted.length;
+      await eventually(() => emitted.length > before, 15_000, 'items from the new session');
+      await response.closeFunction!();
+      assert.equal(errors.length, 0);
+      assert.ok(emitted.every((data) => data[0][0].json.complete === undefined), 'no completion item for a camera');
     });
 
     it('a wrong key in a manual run fails the run with the message', async () => {
@@ -217,6 +330,15 @@ describe('n8n nodes against the local server', function () {
       assert.equal((out[1].json.frames as unknown[]).length, 10);
     });
 
+    it('Local File: a video in an allowed folder is processed; a missing file or a folder n8n does not allow is an error that says why', async () => {
+      const process = (filePath: string) =>
+        node.execute.call(executeContext({ type: 'roboflowVideoJob', credential, parameters: { operation: 'process', input: 'file', filePath, ...workflowJob } }));
+      const [out] = await process(await sceneVideo('two-squares'));
+      assert.equal((out[0].json.frames as unknown[]).length, 10);
+      await assert.rejects(process(join(MEDIA_DIR, 'no-such-clip.mp4')), (error: Error) => error instanceof NodeOperationError && /Video file not found: .*no-such-clip\.mp4/.test(error.message));
+      await assert.rejects(process(join(ROOT, 'package.json')), /n8n may not read .*package\.json: n8n 2\.x lets nodes read files only inside ~\/\.n8n-files .*N8N_RESTRICT_FILE_ACCESS_TO/);
+    });
+
     it('a result lookup of an unknown job says so (404)', async () => {
       await assert.rejects(
         node.execute.call(executeContext({ type: 'roboflowVideoJob', credential, parameters: { operation: 'getResults', jobId: 'no-such-job', generation: 'workflow', options: {} } })),
@@ -267,6 +389,18 @@ describe('n8n nodes against the local server', function () {
       assert.ok(stored.some((event) => (event.customMetadata as Record<string, string>).line === 'A'));
     });
 
+    it('the use case is looked up once per credential, not once per execution', async () => {
+      const run = () => node.execute.call(executeContext({ type: 'roboflowVisionEvent', credential, items: [{ json: { value: 1 } }], parameters: { useCase: 'demo', createUseCase: false, eventType: 'custom', fieldsFrom: 'item', options: { deviceId: 'cache-test' } } }));
+      await run();
+      const lookups = await server.requestCount('use_cases');
+      const eventRequests = async () => (await server.requestCount('vision_events')) + (await server.requestCount('vision_events_batch'));
+      const events = await eventRequests();
+      await run();
+      await run();
+      assert.equal(await server.requestCount('use_cases'), lookups, 'no new look-up');
+      assert.equal((await eventRequests()) - events, 2, 'one request per execution: the event');
+    });
+
     it('an unknown use case and a wrong key fail clearly', async () => {
       await assert.rejects(
         node.execute.call(executeContext({ type: 'roboflowVisionEvent', credential, parameters: { useCase: 'nowhere', eventType: 'custom', fieldsFrom: 'item', options: {} } })),
@@ -277,5 +411,32 @@ describe('n8n nodes against the local server', function () {
         /API key rejected \(401\)/,
       );
     });
+  });
+});
+
+describe('n8n Stream Trigger with a Camera Login credential', function () {
+  this.timeout(60_000);
+  // Every character that breaks a URL written by hand.
+  const CAMERA_PASSWORD = secret(`p@ss:w/o"rd' %41 x`);
+  let server: RunningServer;
+
+  before(async () => {
+    server = await startLocalServer(['--rtsp-port', '0', '--rtsp-auth', `cam user:${CAMERA_PASSWORD}`]);
+  });
+  after(() => server.stop());
+
+  it('puts the user name and password into the camera URL at connect time only, encoded: the camera accepts them', async () => {
+    const camera = (await server.cameras()).find((c) => c.name === 'two-squares')!;
+    assert.doesNotMatch(camera.rtsp_url!, /@/, 'the URL on the node has no login');
+    const credential = { apiKey: API_KEY, region: 'us', plan: 'webrtc-gpu-small', serverUrl: server.url, apiUrl: server.url };
+    const parameters = { workflowMode: 'saved', workspace: 'demo', workflowId: 'detect-colors', source: 'rtsp', url: camera.rtsp_url, cameraAuth: 'credential', dataOutputs: 'count', emit: 'frames', throttleSeconds: 0, options: { manualItems: 2 } };
+    const { context, emitted, logs } = triggerContext({ mode: 'manual', version: 2, credential, cameraLogin: { username: 'cam user', password: CAMERA_PASSWORD }, parameters });
+    const response = await new RoboflowStreamTrigger().trigger.call(context);
+    await response.manualTriggerFunction!();
+    assert.deepEqual(emitted[0][0].map((item) => item.json.count), [2, 2]);
+    assert.ok(logs.length > 0);
+
+    const wrong = triggerContext({ mode: 'manual', version: 2, credential, cameraLogin: { username: 'cam user', password: 'not-the-password' }, parameters });
+    await assert.rejects((await new RoboflowStreamTrigger().trigger.call(wrong.context)).manualTriggerFunction!());
   });
 });

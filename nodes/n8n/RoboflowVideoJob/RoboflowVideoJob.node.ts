@@ -1,5 +1,7 @@
 import { NodeConnectionTypes, type IExecuteFunctions, type INodeExecutionData, type INodeType, type INodeTypeDescription } from 'n8n-workflow';
 import { runVideoJobs } from './execute';
+import { FILE_ACCESS_RULE } from '../shared/files';
+import { roboflowApiTest } from '../shared/credential-test';
 
 const processOrSubmit = { operation: ['process', 'submit'] };
 const jobLookup = { operation: ['getStatus', 'getResults'] };
@@ -17,7 +19,7 @@ export class RoboflowVideoJob implements INodeType {
     inputs: [NodeConnectionTypes.Main],
     outputs: [NodeConnectionTypes.Main],
     usableAsTool: true,
-    credentials: [{ name: 'roboflowApi', required: true }],
+    credentials: [{ name: 'roboflowApi', required: true, testedBy: 'roboflowApiTest' }],
     properties: [
       {
         displayName: 'Operation',
@@ -78,6 +80,7 @@ export class RoboflowVideoJob implements INodeType {
         type: 'options',
         options: [
           { name: 'Binary File From the Input', value: 'binary' },
+          { name: 'Local File', value: 'file', description: 'A path on the machine running n8n; a missing or unreadable file is an error' },
           { name: 'URL', value: 'url' },
         ],
         default: 'binary',
@@ -91,6 +94,16 @@ export class RoboflowVideoJob implements INodeType {
         required: true,
         description: 'The name of the binary field holding the video',
         displayOptions: { show: { ...processOrSubmit, input: ['binary'] } },
+      },
+      {
+        displayName: 'File Path',
+        name: 'filePath',
+        type: 'string',
+        default: '',
+        required: true,
+        placeholder: '~/.n8n-files/clip.mp4',
+        description: `A video file on the n8n machine (~ is the home folder of the user running n8n). ${FILE_ACCESS_RULE}.`,
+        displayOptions: { show: { ...processOrSubmit, input: ['file'] } },
       },
       {
         displayName: 'Video URL',
@@ -165,6 +178,8 @@ export class RoboflowVideoJob implements INodeType {
       },
     ],
   };
+
+  methods = { credentialTest: { roboflowApiTest } };
 
   async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
     return [await runVideoJobs(this)];

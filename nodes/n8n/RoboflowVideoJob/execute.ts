@@ -2,6 +2,7 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-wor
 import { RoboflowError, VideoJobClient, type JobGeneration, type JobHandle, type JobTarget, type VideoInput, type VideoJobResults } from '../../../lib';
 import { connectionOf } from '../shared/connection';
 import { nodeError } from '../shared/errors';
+import { FILE_ACCESS_RULE, checkHostVideo, expandHome } from '../shared/files';
 
 type Operation = 'process' | 'submit' | 'getStatus' | 'getResults';
 
@@ -17,8 +18,21 @@ function target(context: IExecuteFunctions, index: number): JobTarget {
   return { generation: 'workflow', workspace, workflow };
 }
 
+/** A video on the n8n machine, checked with n8n's own file access rules first. */
+async function hostFile(context: IExecuteFunctions, index: number): Promise<VideoInput> {
+  const typed = String(context.getNodeParameter('filePath', index, '')).trim();
+  if (!typed) throw new RoboflowError('invalid-input', 'Set the video file path');
+  const resolved = await context.helpers.resolvePath(expandHome(typed)).catch(() => undefined);
+  if (!resolved) throw new RoboflowError('invalid-input', `Video file not found: ${typed} (its folder does not exist; ~ is the home folder of the user running n8n)`);
+  if (context.helpers.isFilePathBlocked(resolved)) throw new RoboflowError('invalid-input', `n8n may not read ${typed}: ${FILE_ACCESS_RULE}`);
+  await checkHostVideo(resolved);
+  return { kind: 'file', path: resolved };
+}
+
 async function input(context: IExecuteFunctions, index: number): Promise<VideoInput> {
-  if (context.getNodeParameter('input', index) === 'url') {
+  const kind = context.getNodeParameter('input', index);
+  if (kind === 'file') return hostFile(context, index);
+  if (kind === 'url') {
     const url = String(context.getNodeParameter('videoUrl', index, '')).trim();
     if (!/^https?:\/\//i.test(url)) throw new RoboflowError('invalid-input', 'The video URL must start with http:// or https://');
     return { kind: 'url', url };

@@ -1,5 +1,6 @@
 import { NodeConnectionTypes, type IExecuteFunctions, type INodeExecutionData, type INodeType, type INodeTypeDescription } from 'n8n-workflow';
 import { createVisionEvents } from './execute';
+import { roboflowApiTest } from '../shared/credential-test';
 
 export class RoboflowVisionEvent implements INodeType {
   description: INodeTypeDescription = {
@@ -14,7 +15,7 @@ export class RoboflowVisionEvent implements INodeType {
     inputs: [NodeConnectionTypes.Main],
     outputs: [NodeConnectionTypes.Main],
     usableAsTool: true,
-    credentials: [{ name: 'roboflowApi', required: true }],
+    credentials: [{ name: 'roboflowApi', required: true, testedBy: 'roboflowApiTest' }],
     properties: [
       {
         displayName: 'Use Case',
@@ -120,6 +121,8 @@ export class RoboflowVisionEvent implements INodeType {
       },
     ],
   };
+
+  methods = { credentialTest: { roboflowApiTest } };
 
   async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
     return [await createVisionEvents(this)];

@@ -8,11 +8,13 @@ import {
   toImageBuffer,
   toObjectDetections,
   type EventType,
+  type RoboflowConnection,
   type VisionEvent,
 } from '../../../lib';
 import { connectionOf } from '../shared/connection';
 import { nodeError } from '../shared/errors';
 import { jsonObject } from '../shared/parse';
+import { cachedUseCaseId, useCaseIds } from './use-case-cache';
 
 /** A value at a dotted path ("payload.predictions") of an item. */
 function pathValue(json: IDataObject, path: string): unknown {
@@ -40,12 +42,14 @@ export async function createVisionEvents(context: IExecuteFunctions): Promise<IN
   const node = context.getNode();
   const items = context.getInputData();
   let client: VisionEventsClient;
+  let connection: RoboflowConnection;
   try {
-    client = new VisionEventsClient({ connection: await connectionOf(context) });
+    connection = await connectionOf(context);
+    client = new VisionEventsClient({ connection });
   } catch (error) {
     throw nodeError(node, error);
   }
-  const useCases = new Map<string, string>();
+  const usedKeys = new Set<string>();
   const prepared: Array<{ index: number; event: VisionEvent }> = [];
   const failed = new Map<number, string>();
   const fail = (index: number, error: unknown): void => {
@@ -59,11 +63,8 @@ export async function createVisionEvents(context: IExecuteFunctions): Promise<IN
         const eventType = context.getNodeParameter('eventType', index) as EventType;
         const useCase = String(context.getNodeParameter('useCase', index, '')).trim();
         if (!useCase) throw new RoboflowError('invalid-input', 'Set the use case');
-        let useCaseId = useCases.get(useCase);
-        if (!useCaseId) {
-          useCaseId = await client.resolveUseCase(useCase, { create: context.getNodeParameter('createUseCase', index, false) as boolean });
-          useCases.set(useCase, useCaseId);
-        }
+        const { id: useCaseId, key } = await cachedUseCaseId(client, connection, useCase, context.getNodeParameter('createUseCase', index, false) as boolean);
+        usedKeys.add(key);
         let eventData: Record<string, unknown> | undefined;
         let metadata: Record<string, unknown> | undefined;
         if (context.getNodeParameter('fieldsFrom', index) === 'define') {
@@ -107,10 +108,13 @@ export async function createVisionEvents(context: IExecuteFunctions): Promise<IN
       try {
         outcomes = await deliverEvents(client, prepared.map((entry) => entry.event));
       } catch (error) {
+        if (error instanceof RoboflowError && error.code === 'not-found') usedKeys.forEach((key) => useCaseIds.delete(key));
         // The service or the key failed (not an event): every event of this run failed.
         for (const { index } of prepared) fail(index, error);
       }
     }
+    // A use case deleted in the Roboflow app since it was cached: look it up again next time.
+    if (outcomes.some((outcome) => !outcome.ok && outcome.error.code === 'not-found')) usedKeys.forEach((key) => useCaseIds.delete(key));
     const byId = new Map(outcomes.map((outcome) => [outcome.eventId, outcome]));
     for (const { index, event } of prepared) {
       const outcome = byId.get(event.eventId);

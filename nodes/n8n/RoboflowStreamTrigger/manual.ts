@@ -1,0 +1,116 @@
+import type { INodeExecutionData, ITriggerFunctions, ITriggerResponse } from 'n8n-workflow';
+import { RoboflowError, type Logger, type RoboflowConnection } from '../../../lib';
+import { nodeError } from '../shared/errors';
+import { FrameFilter, completionItem, frameItem } from './items';
+import { ObjectEventEmitter } from './object-event-emitter';
+import type { OpenStream, StreamHandle } from './open-stream';
+import type { TriggerSettings } from './settings';
+
+/**
+ * How long "Test step" waits for its frames at most: a hosted cold start can take up
+ * to 90 s before the first frame. Any error the engine reports ends the wait at once.
+ */
+export const MANUAL_TIMEOUT_MS = 120_000;
+
+/** Why a test run got nothing: no frame at all, or frames that the node's settings skipped. */
+function timedOut(results: number, settings: TriggerSettings, timeoutMs: number): RoboflowError {
+  const seconds = timeoutMs / 1000;
+  if (results === 0) return new RoboflowError('timeout', `No analysed frame within ${seconds} s`);
+  const skipped = settings.objects ? 'no object event' : settings.onlyDetections ? 'none with detections' : 'none emitted';
+  const hint = settings.objects ? 'check Detections Output and Classes' : settings.onlyDetections ? 'point the camera at something the workflow detects, or set Emit to Every Analysed Frame' : 'check the node settings';
+  return new RoboflowError('timeout', `${results} frames analysed in ${seconds} s but ${skipped}: ${hint}`);
+}
+
+/**
+ * Collects the first `manualItems` items of a started stream. Rejects with the first
+ * error the engine reports (a refused start, a lost connection it would retry, a broken
+ * result), as soon as it reports it: a test run shows the cause, not a timeout.
+ */
+function collect(handle: StreamHandle, settings: TriggerSettings, isFile: boolean, logger: Logger, timeoutMs: number): Promise<INodeExecutionData[]> {
+  const { stream } = handle;
+  const items: INodeExecutionData[] = [];
+  const filter = new FrameFilter(settings.onlyDetections, settings.throttleMs);
+  let results = 0;
+  return new Promise<INodeExecutionData[]>((resolve, reject) => {
+    const timer = setTimeout(() => finish(timedOut(results, settings, timeoutMs)), timeoutMs);
+    let objects: ObjectEventEmitter | undefined;
+    const finish = (error?: RoboflowError): void => {
+      clearTimeout(timer);
+      objects?.close();
+      stream.off('result', onResult);
+      stream.off('complete', onComplete);
+      stream.off('error', onError);
+      stream.off('reconnecting', onReconnecting);
+      stream.off('state', onState);
+      if (error) reject(error);
+      else resolve(items);
+    };
+    const add = (found: INodeExecutionData[]): void => {
+      items.push(...found.slice(0, settings.manualItems - items.length));
+      if (items.length >= settings.manualItems) finish();
+    };
+    if (settings.objects) objects = new ObjectEventEmitter(settings.objects, isFile, add, logger);
+    const onResult = (result: Parameters<typeof frameItem>[0]): void => {
+      results++;
+      if (objects) objects.result(result);
+      else if (filter.accepts(result)) add([frameItem(result, settings.workflow)]);
+    };
+    const onComplete = ({ reason }: { reason: string | null }): void => {
+      objects?.end();
+      if (items.length < settings.manualItems) {
+        items.push(completionItem(results, reason));
+        finish();
+      }
+    };
+    const onError = (error: RoboflowError): void => finish(error);
+    const onReconnecting = ({ error }: { error: RoboflowError }): void => finish(error);
+    const onState = (state: string): void => {
+      if (state === 'failed') finish(new RoboflowError('network', 'The stream failed'));
+      if (state === 'stopped') finish(new RoboflowError('aborted', 'The test run was stopped'));
+    };
+    stream.on('result', onResult);
+    stream.on('complete', onComplete);
+    stream.on('error', onError);
+    stream.on('reconnecting', onReconnecting);
+    stream.on('state', onState);
+    stream.start();
+  });
+}
+
+/**
+ * "Test step": the first analysed frames (or object events) as one emit, then the
+ * stream is closed. Failures fail the run with the engine's message; everything opened
+ * is closed on every path (n8n does not call closeFunction after a failed test run).
+ */
+export function runManual(
+  context: ITriggerFunctions,
+  settings: TriggerSettings,
+  connection: RoboflowConnection,
+  logger: Logger,
+  options: { openStream: OpenStream; timeoutMs: number },
+): ITriggerResponse {
+  const node = context.getNode();
+  let handle: StreamHandle | undefined;
+  let closed = false;
+  // n8n may call this while the test run is still starting (it was cancelled).
+  const close = async (): Promise<void> => {
+    closed = true;
+    await handle?.close();
+  };
+  const isFile = settings.source === 'file' || settings.source === 'videoUrl';
+  const manualTriggerFunction = async (): Promise<void> => {
+    let items: INodeExecutionData[];
+    try {
+      handle = await options.openStream(settings, connection, logger);
+      if (closed) throw new RoboflowError('aborted', 'The test run was stopped');
+      items = await collect(handle, settings, isFile, logger, options.timeoutMs);
+    } catch (error) {
+      await close();
+      throw nodeError(node, error);
+    }
+    await close();
+    // In a manual run only the first emit counts: everything at once.
+    context.emit([items]);
+  };
+  return { closeFunction: close, manualTriggerFunction };
+}

@@ -1,0 +1,270 @@
+import type { INodeProperties } from 'n8n-workflow';
+import { FILE_ACCESS_RULE } from '../shared/files';
+
+const v1 = { '@version': [1] };
+const v2 = { '@version': [{ _cnd: { gte: 2 } }] };
+
+const emitOptions = [
+  { name: 'Every Analysed Frame', value: 'frames', description: 'One execution per frame the workflow analysed (many executions: mind the executions list)' },
+  { name: 'Only Frames With Detections', value: 'detections', description: 'Frames where a detection output has at least one prediction' },
+  {
+    name: 'Object Events',
+    value: 'objects',
+    description: 'One item per object event (a person arrives, leaves, enters a zone, crosses a line) instead of one per frame',
+  },
+];
+
+const sharedOptions: INodeProperties[] = [
+  { displayName: 'Dry Run (Disable Sinks)', name: 'disableSinks', type: 'boolean', default: false, description: "Whether to skip the workflow's sink blocks (emails, webhooks, uploads) while you try it out" },
+  { displayName: 'Image Input', name: 'imageInput', type: 'string', default: 'image', description: 'The workflow input that receives the video frames' },
+  {
+    displayName: 'Items in a Manual Run',
+    name: 'manualItems',
+    type: 'number',
+    typeOptions: { minValue: 1, maxValue: 100 },
+    default: 1,
+    description: 'How many items "Test step" waits for before returning them and closing the stream',
+  },
+  { displayName: 'Parameters', name: 'parameters', type: 'json', default: '{}', description: 'Values for the workflow parameters' },
+  {
+    displayName: 'Processing',
+    name: 'realtime',
+    type: 'options',
+    options: [
+      { name: 'Default (Files: Every Frame; Cameras: Realtime)', value: 'auto' },
+      { name: 'Realtime (Drop Frames When Behind)', value: 'realtime' },
+      { name: 'Every Frame (Paced)', value: 'every' },
+    ],
+    default: 'auto',
+  },
+  {
+    displayName: 'Processing Timeout (Seconds)',
+    name: 'processingTimeout',
+    type: 'number',
+    typeOptions: { minValue: 0 },
+    default: 3600,
+    description:
+      "How long one Roboflow session may run before the server ends it (billing stops then too). A live camera's session renews itself when it runs out: the trigger starts a new one and keeps watching. 0: the service maximum (7 days).",
+  },
+  {
+    displayName: 'Workflow Version ID',
+    name: 'workflowVersionId',
+    type: 'string',
+    default: '',
+    description: 'Run this saved version of the workflow instead of its latest (saved workflows only)',
+  },
+];
+
+/** Version 1 kept the interval among the options (not set: 0, every frame). */
+const throttleOption: INodeProperties = {
+  displayName: 'Minimum Seconds Between Items',
+  name: 'throttleSeconds',
+  type: 'number',
+  typeOptions: { minValue: 0 },
+  default: 0,
+  description: 'Skip frames that arrive sooner than this after the last one emitted (0: emit all)',
+};
+
+const byName = (a: INodeProperties, b: INodeProperties): number => a.displayName.localeCompare(b.displayName);
+
+/** The node's fields; the version 1 and 2 defaults must match V1_DEFAULTS and V2_DEFAULTS in settings.ts (a test checks). */
+export const properties: INodeProperties[] = [
+  {
+    displayName: 'Source',
+    name: 'source',
+    type: 'options',
+    noDataExpression: true,
+    options: [
+      { name: 'RTSP Camera', value: 'rtsp', description: 'Roboflow pulls the camera itself: the URL must be reachable from its server' },
+      { name: 'MJPEG Camera', value: 'mjpeg', description: 'An HTTP MJPEG stream, pulled by Roboflow' },
+      { name: 'Video File', value: 'file', description: 'A file on the n8n machine, uploaded and analysed frame by frame' },
+      { name: 'Video URL', value: 'videoUrl', description: 'A video downloaded by n8n, then analysed frame by frame' },
+    ],
+    default: 'rtsp',
+  },
+  {
+    displayName: 'Camera URL',
+    name: 'url',
+    type: 'string',
+    default: '',
+    required: true,
+    placeholder: 'rtsp://192.168.1.20:554/stream1',
+    description:
+      "The camera's RTSP (rtsp://) or MJPEG (http://) address. Roboflow's server opens it, so it must be reachable from there (a camera on your own network needs a self-hosted Inference server or a public address). Keep the user name and password out of the URL: the URL is saved in the workflow; choose Camera Login: Credential instead.",
+    displayOptions: { show: { source: ['rtsp', 'mjpeg'] } },
+  },
+  {
+    displayName: 'Camera Login',
+    name: 'cameraAuth',
+    type: 'options',
+    options: [
+      { name: 'None', value: 'none', description: 'The camera needs no login' },
+      { name: 'Credential', value: 'credential', description: 'User name and password from a Roboflow Camera Login credential, put into the URL only when the stream starts' },
+    ],
+    default: 'none',
+    displayOptions: { show: { source: ['rtsp', 'mjpeg'] } },
+  },
+  {
+    displayName: 'File Path',
+    name: 'filePath',
+    type: 'string',
+    default: '',
+    required: true,
+    placeholder: '~/.n8n-files/clip.mp4',
+    description: `A video file on the n8n machine (~ is the home folder of the user running n8n). ${FILE_ACCESS_RULE}.`,
+    displayOptions: { show: { source: ['file'] } },
+  },
+  {
+    displayName: 'Video URL',
+    name: 'videoUrl',
+    type: 'string',
+    default: '',
+    required: true,
+    placeholder: 'https://example.com/clip.mp4',
+    displayOptions: { show: { source: ['videoUrl'] } },
+  },
+  {
+    displayName: 'Workflow',
+    name: 'workflowMode',
+    type: 'options',
+    noDataExpression: true,
+    options: [
+      { name: 'Saved Workflow', value: 'saved' },
+      { name: 'Workflow Specification (JSON)', value: 'specification' },
+    ],
+    default: 'saved',
+  },
+  {
+    displayName: 'Workspace',
+    name: 'workspace',
+    type: 'string',
+    default: '',
+    required: true,
+    placeholder: 'my-workspace',
+    description: 'Your Roboflow workspace ID: the part after app.roboflow.com/ in the address of the Roboflow app',
+    displayOptions: { show: { workflowMode: ['saved'] } },
+  },
+  {
+    displayName: 'Workflow ID',
+    name: 'workflowId',
+    type: 'string',
+    default: '',
+    required: true,
+    placeholder: 'my-workflow',
+    description: 'The workflow ID from the Roboflow app (the workflow URL or its Deploy dialog)',
+    displayOptions: { show: { workflowMode: ['saved'] } },
+  },
+  {
+    displayName: 'Specification',
+    name: 'specification',
+    type: 'json',
+    default: '{}',
+    required: true,
+    description: 'A workflow definition, as exported from the Roboflow app',
+    displayOptions: { show: { workflowMode: ['specification'] } },
+  },
+  {
+    displayName: 'Data Outputs',
+    name: 'dataOutputs',
+    type: 'string',
+    default: '',
+    placeholder: 'predictions, count',
+    description: 'Workflow outputs to receive, comma-separated. Empty: every non-image output.',
+  },
+  {
+    displayName: 'Emit',
+    name: 'emit',
+    type: 'options',
+    noDataExpression: true,
+    options: emitOptions,
+    default: 'frames',
+    displayOptions: { show: v1 },
+  },
+  {
+    displayName: 'Emit',
+    name: 'emit',
+    type: 'options',
+    noDataExpression: true,
+    options: emitOptions,
+    default: 'detections',
+    description: 'Which frames start an execution. Default: only frames with detections, so an empty scene starts none.',
+    displayOptions: { show: v2 },
+  },
+  {
+    displayName: 'Minimum Seconds Between Items',
+    name: 'throttleSeconds',
+    type: 'number',
+    typeOptions: { minValue: 0 },
+    default: 1,
+    description: 'At most one item per this many seconds (default 1: at most one execution a second); frames in between are skipped. 0: every frame.',
+    displayOptions: { show: { ...v2, emit: ['frames', 'detections'] } },
+  },
+  {
+    displayName: 'Object Events to Emit',
+    name: 'objectEvents',
+    type: 'multiOptions',
+    displayOptions: { show: { emit: ['objects'] } },
+    options: [
+      { name: 'Enter (An Object Appears)', value: 'enter' },
+      { name: 'Leave (Gone for the Leave Time)', value: 'leave' },
+      { name: 'Line Cross', value: 'line-cross' },
+      { name: 'Update (Throttled)', value: 'update' },
+      { name: 'Zone Enter', value: 'zone-enter' },
+      { name: 'Zone Leave', value: 'zone-leave' },
+    ],
+    default: ['enter'],
+    description: 'Which events start an execution',
+  },
+  {
+    displayName: 'Detections Output',
+    name: 'detectionsOutput',
+    type: 'string',
+    displayOptions: { show: { emit: ['objects'] } },
+    default: 'predictions',
+    description: "The workflow output holding the detections (with tracker_id when the workflow tracks; else the node's own tracker follows the objects)",
+  },
+  {
+    displayName: 'Zones and Lines',
+    name: 'zonesAndLines',
+    type: 'json',
+    displayOptions: { show: { emit: ['objects'] } },
+    default: '{"zones": [], "lines": []}',
+    description: 'Polygons and lines in image pixels: {"zones": [{"name": "door", "polygon": [[x,y], ...]}], "lines": [{"name": "gate", "from": [x,y], "to": [x,y]}]}',
+  },
+  {
+    displayName: 'Classes',
+    name: 'objectClasses',
+    type: 'string',
+    displayOptions: { show: { emit: ['objects'] } },
+    default: '',
+    placeholder: 'person, car',
+    description: 'Follow only these classes, comma-separated (empty: all)',
+  },
+  {
+    displayName: 'Gone After (Seconds)',
+    name: 'leaveAfterSeconds',
+    type: 'number',
+    typeOptions: { minValue: 0 },
+    displayOptions: { show: { emit: ['objects'] } },
+    default: 1,
+    description: 'An object unseen this long has left; a detection missing for a few frames is not a new arrival',
+  },
+  {
+    displayName: 'Options',
+    name: 'options',
+    type: 'collection',
+    placeholder: 'Add Option',
+    default: {},
+    options: [...sharedOptions, throttleOption].sort(byName),
+    displayOptions: { show: v1 },
+  },
+  {
+    displayName: 'Options',
+    name: 'options',
+    type: 'collection',
+    placeholder: 'Add Option',
+    default: {},
+    options: [...sharedOptions].sort(byName),
+    displayOptions: { show: v2 },
+  },
+];
