@@ -30,7 +30,7 @@ export { splitPayload, toImageBuffer } from './vision-events/builder';
 export { deliverEvents, isEventFault, type DeliveryOutcome } from './vision-events/deliver';
 export * from './objects';
 export { StreamMetrics, type StreamMetricsSnapshot } from './stream/metrics';
-export { withCameraLogin, splitCameraLogin, type CameraLogin } from './camera-url';
+export { withCameraLogin, splitCameraLogin, encodeUserinfo, type CameraLogin } from './camera-url';
 export { type LiveStream } from './stream/resilient-stream';
 export { CapturedStream, DEFAULT_CAMERA_RETRY, type CapturedStreamOptions, type CapturedStreamEvents, type CameraState } from './capture/captured-stream';
 export { LocalCamera, cameraError, type CameraInfo, type CapturedFrame } from './capture/local-camera';

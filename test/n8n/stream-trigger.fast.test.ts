@@ -8,8 +8,7 @@ import type { OpenStream, StreamHandle } from '../../nodes/n8n/RoboflowStreamTri
 import { V1_DEFAULTS, V2_DEFAULTS, type TriggerSettings } from '../../nodes/n8n/RoboflowStreamTrigger/settings';
 import { runStreamTrigger, type StreamTriggerDependencies } from '../../nodes/n8n/RoboflowStreamTrigger/trigger';
 import { UseCaseCache } from '../../nodes/n8n/RoboflowVisionEvent/use-case-cache';
-import { encodeUserinfo, withCameraLogin } from '../../nodes/n8n/shared/camera-url';
-import { eventually } from '../helpers/local-server';
+import { encodeUserinfo, withCameraLogin } from '../../lib';
 import { triggerContext, type TriggerContextOptions } from '../helpers/n8n-context';
 
 /**
@@ -271,19 +270,17 @@ describe('n8n Stream Trigger (mocked trigger functions, no server)', () => {
       await response.closeFunction!();
     });
 
-    it("a live camera's session that runs out (timeout_reached) is renewed at once, without a completion item", async () => {
+    it("a live camera's sessions are renewed by the engine: the trigger sends no completion item and starts nothing itself", async () => {
       const opened = fakeOpen();
       const { emitted, run } = setup({ mode: 'trigger', parameters: { ...camera, emit: 'frames', options: {} } }, { open: opened });
       const response = await run();
       const stream = opened.streams[0];
-      stream.fire('complete', { frameId: 10, reason: 'timeout_reached' });
-      stream.set('complete');
-      await eventually(() => stream.starts === 2, 2_000, 'a new session');
+      stream.fire('renewing', { renewals: 1 });
+      stream.set('renewing');
+      stream.set('streaming');
       assert.equal(emitted.length, 0);
+      assert.equal(stream.starts, 1, 'the engine renews; the adapter does not start a second stream');
       await response.closeFunction!();
-      stream.fire('complete', { frameId: 20, reason: 'timeout_reached' });
-      stream.set('complete');
-      assert.equal(stream.starts, 2, 'none after deactivation (no timer is even set)');
     });
   });
 

@@ -1,5 +1,5 @@
 import type { INodeExecutionData, ITriggerFunctions, ITriggerResponse } from 'n8n-workflow';
-import { DEFAULT_RECONNECT, RoboflowError, reconnectDelay, toRoboflowError, type Logger, type ResilientState, type RoboflowConnection, type StreamResult } from '../../../lib';
+import { RoboflowError, toRoboflowError, type Logger, type ResilientState, type RoboflowConnection, type StreamResult } from '../../../lib';
 import { nodeError } from '../shared/errors';
 import { fingerprintOf, rememberedMessage, type FailureMemory } from './failure-memory';
 import { FrameFilter, completionItem, frameItem } from './items';
@@ -27,17 +27,15 @@ export interface ActiveOptions {
 
 /**
  * One activation's stream: one execution per wanted frame (or object event), the
- * completion item after a file, a new session when a live camera's session ends, and
- * a fatal failure reported to n8n once, after which it stops.
+ * completion item after a file, and a fatal failure reported to n8n once, after which
+ * it stops. A live camera's sessions are renewed by the engine (ResilientStream) when
+ * the service ends them; the trigger only logs it.
  */
 class ActiveRun {
   private results = 0;
   private lastError: RoboflowError | undefined;
-  private completionReason: string | null = null;
   private reported = false;
   private closed = false;
-  private quickEnds = 0;
-  private renewTimer: NodeJS.Timeout | undefined;
   private settleFirst: ((outcome: FirstOutcome) => void) | undefined;
   private readonly filter: FrameFilter;
   private readonly objects: ObjectEventEmitter | undefined;
@@ -47,7 +45,7 @@ class ActiveRun {
     private readonly context: ITriggerFunctions,
     private readonly settings: TriggerSettings,
     private readonly handle: StreamHandle,
-    private readonly logger: Logger,
+    logger: Logger,
     private readonly hooks: { streaming(): void; fatal(error: RoboflowError): void },
   ) {
     this.live = isLiveSource(settings.source);
@@ -65,6 +63,7 @@ class ActiveRun {
       logger.warn(`Roboflow stream reconnecting (${attempt}, in ${delayMs} ms): ${error.message}`);
       this.settleFirst?.({ kind: 'retrying' });
     });
+    stream.on('renewing', ({ renewals }) => logger.info(`Roboflow stream: the session reached its processing timeout; renewed (${renewals})`));
     stream.on('state', (state) => this.onState(state));
   }
 
@@ -83,7 +82,6 @@ class ActiveRun {
 
   readonly close = once(async () => {
     this.closed = true;
-    clearTimeout(this.renewTimer);
     this.objects?.close();
     await this.handle.close();
   });
@@ -94,14 +92,12 @@ class ActiveRun {
 
   private onResult(result: StreamResult): void {
     this.results++;
-    this.quickEnds = 0;
     if (this.objects) this.objects.result(result);
     else if (this.filter.accepts(result)) this.emit(frameItem(result, this.settings.workflow));
   }
 
   private onComplete(reason: string | null): void {
-    this.completionReason = reason;
-    if (this.live) return; // A live session that ended is renewed (onState), not the end.
+    // Only files complete: the engine renews a live source's sessions itself.
     this.objects?.end();
     this.emit(completionItem(this.results, reason));
   }
@@ -112,7 +108,6 @@ class ActiveRun {
       this.settleFirst?.({ kind: 'streaming' });
     } else if (state === 'complete') {
       this.settleFirst?.({ kind: 'streaming' });
-      if (this.live) this.renew();
     } else if (state === 'failed') {
       const error = this.lastError ?? new RoboflowError('network', 'The stream failed');
       if (this.settleFirst) this.settleFirst({ kind: 'failed', error });
@@ -127,21 +122,6 @@ class ActiveRun {
     this.hooks.fatal(error);
     this.context.emitError(nodeError(this.context.getNode(), error));
     void this.close();
-  }
-
-  /**
-   * A live session ends when its processing timeout runs out (`timeout_reached`) or the
-   * camera stream ends: keep watching with a new session, at once after a timeout, with
-   * the engine's backoff when the camera keeps ending without results.
-   */
-  private renew(): void {
-    if (this.closed) return;
-    const reason = this.completionReason;
-    const delayMs = reason === 'timeout_reached' ? 0 : reconnectDelay(++this.quickEnds, new RoboflowError('network', 'The camera stream ended', { retryable: true }), DEFAULT_RECONNECT);
-    this.logger.info(`Roboflow stream: the session ended (${reason ?? 'the camera stream ended'}); a new one starts in ${delayMs} ms`);
-    this.renewTimer = setTimeout(() => {
-      if (!this.closed) this.handle.stream.start();
-    }, delayMs);
   }
 }
 

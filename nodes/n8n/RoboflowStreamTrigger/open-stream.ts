@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ITriggerFunctions } from 'n8n-workflow';
 import { HttpClient, ResilientStream, type Logger, type ResilientState, type ResilientStreamEvents, type RoboflowConnection, type StreamSource, type TypedEmitter } from '../../../lib';
-import { withCameraLogin } from '../shared/camera-url';
+import { withCameraLogin } from '../../../lib';
 import { checkVideoPath } from '../shared/files';
 import type { TriggerSettings } from './settings';
 

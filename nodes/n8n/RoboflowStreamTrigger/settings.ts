@@ -1,6 +1,6 @@
 import type { IDataObject, ITriggerFunctions } from 'n8n-workflow';
 import { DEFAULT_PROCESSING_TIMEOUT_S, RoboflowError, parseZonesAndLines, type ObjectEventsOptions, type WorkflowRef } from '../../../lib';
-import type { CameraLogin } from '../shared/camera-url';
+import type { CameraLogin } from '../../../lib';
 import { jsonObject, nameList } from '../shared/parse';
 
 export type SourceKind = 'rtsp' | 'mjpeg' | 'file' | 'videoUrl';
