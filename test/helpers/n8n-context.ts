@@ -1,7 +1,7 @@
 import { realpath } from 'node:fs/promises';
 import { relative, isAbsolute } from 'node:path';
 import { NodeOperationError, type IBinaryData, type IExecuteFunctions, type INode, type INodeExecutionData, type ITriggerFunctions } from 'n8n-workflow';
-import type { CameraLogin } from '../../nodes/n8n/shared/camera-url';
+import type { CameraLogin } from '../../lib';
 import type { RoboflowApiCredential } from '../../nodes/n8n/shared/connection';
 import { allowedFolders } from '../../nodes/n8n/shared/files';
 import { scanner } from './secret-scan';
