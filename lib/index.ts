@@ -31,3 +31,4 @@ export { deliverEvents, isEventFault, type DeliveryOutcome } from './vision-even
 export * from './objects';
 export { StreamMetrics, type StreamMetricsSnapshot } from './stream/metrics';
 export { withCameraLogin, splitCameraLogin, type CameraLogin } from './camera-url';
+export * from './inference';

@@ -10,6 +10,7 @@ import { findFfmpeg } from './media/ffmpeg';
 import { generateSceneVideo } from './media/generate';
 import { RtspCameraServer } from './media/rtsp-camera';
 import { getScene } from './media/scenes';
+import { addInferenceRoutes } from './routes/inference';
 import { addLocalRoutes } from './routes/local';
 import { addVideoJobRoutes } from './routes/video-jobs';
 import { addVisionEventRoutes } from './routes/vision-events';
@@ -108,6 +109,7 @@ export async function createLocalServer(options: LocalServerOptions = {}): Promi
   const { runner } = addVideoJobRoutes(router, context);
   addVisionEventRoutes(router, context, visionEvents);
   addLocalRoutes(router, context, { sessions, cameraFiles, rtsp: () => rtsp, behaviour, initialBehaviour, requestCounts, version: VERSION });
+  addInferenceRoutes(router, context);
 
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
