@@ -141,9 +141,11 @@ export async function toImageInput(source: unknown, options: ImageCheckOptions =
       if (!dataUrl[2]) throw notAnImage(label, 'is a data: URL without base64 data, so it is not');
       return fromBase64(text.slice(dataUrl[0].length), label, max);
     }
-    // Base64 image data is tried first, by its first bytes; anything else is a path.
-    if (text.length >= 16 && BASE64.test(text) && sniffImage(Buffer.from(text.slice(0, 24).replace(/\s+/g, ''), 'base64'))) {
-      return fromBase64(text, label, max);
+    // Base64 image data by its first bytes; long base64-only text (no path is 256
+    // characters without a dot) is base64 too, and refused if it is not an image.
+    // Anything else is a file path.
+    if (text.length >= 16 && BASE64.test(text)) {
+      if (sniffImage(Buffer.from(text.slice(0, 24).replace(/\s+/g, ''), 'base64')) || text.length >= 256) return fromBase64(text, label, max);
     }
     return fromFile(text, label, max);
   }
