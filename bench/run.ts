@@ -251,6 +251,35 @@ async function frameSource(): Promise<void> {
   row('6. Frame source', '720p JPEG decode + I420, p50 (ms)', result.msPerFrame.p50, result.budgetMs, '30 fps budget (33 ms)', result.msPerFrame.p50 / result.budgetMs, '< 8 ms', result.msPerFrame.p50 < 8);
 }
 
+interface SingleImageResult {
+  imagesPerSecond: number;
+  latencyMs: { p50: number; p95: number };
+}
+
+/**
+ * One image per message over HTTP: the Roboflow Workflow node (4 in flight) against a
+ * plain undici loop doing the same requests with the same concurrency (ABBA order,
+ * averaged), and against one image at a time with roboflow-red's two look-ups per image.
+ */
+async function singleImage(server: RunningServer): Promise<void> {
+  const count = SMOKE ? 40 : 1500;
+  const warmup = SMOKE ? 8 : 100;
+  const run = (mode: string): Promise<SingleImageResult> => worker<SingleImageResult>('single-image', [mode, server.url, API_KEY, count, 4, warmup]);
+  const runs = SMOKE ? [await run('plain'), await run('node')] : [await run('plain'), await run('node'), await run('node'), await run('plain')];
+  const serial = await run('serial');
+  const mean = (picked: SingleImageResult[], pick: (result: SingleImageResult) => number): number => Math.round((picked.reduce((sum, result) => sum + pick(result), 0) / picked.length) * 100) / 100;
+  const nodeRuns = runs.filter((_, i) => i === 1 || i === 2);
+  const plainRuns = runs.filter((_, i) => i === 0 || i === 3);
+  const node = { imagesPerSecond: mean(nodeRuns, (r) => r.imagesPerSecond), p50: mean(nodeRuns, (r) => r.latencyMs.p50) };
+  const plain = { imagesPerSecond: mean(plainRuns, (r) => r.imagesPerSecond), p50: mean(plainRuns, (r) => r.latencyMs.p50) };
+  raw.singleImage = { count, runs, serial, node, plain };
+  log(`single image: node ${node.imagesPerSecond}/s (p50 ${node.p50} ms), plain loop ${plain.imagesPerSecond}/s (p50 ${plain.p50} ms), one at a time ${serial.imagesPerSecond}/s`);
+  const section = '7. Single image over HTTP';
+  row(section, 'images / s, Workflow node, 4 in flight (640x480 JPEG, image-stats)', node.imagesPerSecond, plain.imagesPerSecond, 'plain undici loop, 4 in flight', node.imagesPerSecond / plain.imagesPerSecond, '>= 0.90x', node.imagesPerSecond >= 0.9 * plain.imagesPerSecond);
+  row(section, 'latency per image p50 (ms)', node.p50, plain.p50, 'plain undici loop', node.p50 / plain.p50, '< plain + 2 ms', node.p50 - plain.p50 < 2);
+  row(section, 'images / s vs one at a time (roboflow-red: 2 look-ups + 1 inference per image)', node.imagesPerSecond, serial.imagesPerSecond, 'one at a time', node.imagesPerSecond / serial.imagesPerSecond, 'measured', true);
+}
+
 function markdown(): string {
   const lines = [
     `| Benchmark | Ours | Reference | Ratio | Target | Met |`,
@@ -274,6 +303,7 @@ async function main(): Promise<void> {
     await uploads(server);
     await visionEvents(server);
     await frameSource();
+    await singleImage(server);
   } finally {
     await server.stop();
   }

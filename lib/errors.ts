@@ -74,7 +74,9 @@ export type Operation =
   | 'video-job'
   | 'vision-events'
   | 'vision-events-upload'
-  | 'check-key';
+  | 'check-key'
+  /** Single-image workflow and model inference over HTTP (docs/protocol.md §6). */
+  | 'inference';
 
 const notFoundHints: Record<Operation, string> = {
   stream: 'check the workspace name and workflow id',
@@ -85,6 +87,7 @@ const notFoundHints: Record<Operation, string> = {
   'vision-events': 'check the use case id (it must exist in the workspace)',
   'vision-events-upload': 'check the API URL',
   'check-key': 'check the API URL',
+  inference: 'check the workspace and workflow id, or the model id (project/version), and the server URL',
 };
 
 /** Pulls a human message out of the error bodies Roboflow's services send. */

@@ -41,3 +41,4 @@ export { SessionGate, DEFAULT_GATE, type GateMode, type GateState, type GateSett
 export { hasDetections } from './gate/detections';
 export { DailyBudget, MINUTES_PER_CREDIT, creditsToMinutes, minutesToCredits, localDay, type BudgetState, type BudgetStore, type DailyBudgetOptions, type BudgetEvents } from './budget/daily-budget';
 export { GatedStream, type GatedStreamEvents } from './gate/gated-stream';
+export * from './inference';

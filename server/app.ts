@@ -12,6 +12,7 @@ import { killAllChildren } from './media/children';
 import { generateSceneVideo } from './media/generate';
 import { RtspCameraServer } from './media/rtsp-camera';
 import { getScene } from './media/scenes';
+import { addInferenceRoutes } from './routes/inference';
 import { addLocalRoutes, armCrash } from './routes/local';
 import { addVideoJobRoutes } from './routes/video-jobs';
 import { addVisionEventRoutes } from './routes/vision-events';
@@ -121,6 +122,7 @@ export async function createLocalServer(options: LocalServerOptions = {}): Promi
   const { runner } = addVideoJobRoutes(router, context);
   addVisionEventRoutes(router, context, visionEvents);
   addLocalRoutes(router, context, { sessions, cameraFiles, rtsp: () => rtsp, behaviour, initialBehaviour, requestCounts, version: VERSION });
+  addInferenceRoutes(router, context);
 
   const server: Server = createServer((req, res) => {
     // No request may end the server: a target that is not a URL (`GET http://[`) or a

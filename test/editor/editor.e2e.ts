@@ -48,6 +48,7 @@ const PALETTE = [
   { type: 'roboflow-video-job', label: 'Roboflow Video Job', icon: 'roboflow-video-job.svg' },
   { type: 'vision-event', label: 'Roboflow Vision Event', icon: 'vision-event.svg' },
   { type: 'roboflow-objects', label: 'Roboflow Objects', icon: 'roboflow-objects.svg' },
+  { type: 'roboflow-workflow', label: 'Roboflow Workflow', icon: 'roboflow-workflow.svg' },
 ];
 
 describe('the editor in a real browser', function () {

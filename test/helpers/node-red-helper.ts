@@ -13,8 +13,9 @@ export const streamNodeModule = require('../../nodes/node-red/roboflow-stream');
 export const videoJobNodeModule = require('../../nodes/node-red/roboflow-video-job');
 export const visionEventNodeModule = require('../../nodes/node-red/vision-event');
 export const objectsNodeModule = require('../../nodes/node-red/roboflow-objects');
+export const workflowNodeModule = require('../../nodes/node-red/roboflow-workflow');
 /* eslint-enable @typescript-eslint/no-require-imports */
-export const ALL_NODES = [configNodeModule, streamNodeModule, videoJobNodeModule, visionEventNodeModule, objectsNodeModule];
+export const ALL_NODES = [configNodeModule, streamNodeModule, videoJobNodeModule, visionEventNodeModule, objectsNodeModule, workflowNodeModule];
 
 helper.init(require.resolve('node-red'));
 scanNodeRedOutput();

@@ -34,7 +34,7 @@ function codeOf(set: string): string {
 
 describe('Node-RED message catalogue (en-US)', () => {
   it('has a catalogue and a help page for every node', () => {
-    assert.deepEqual(SETS.sort(), ['roboflow-config', 'roboflow-objects', 'roboflow-stream', 'roboflow-video-job', 'vision-event']);
+    assert.deepEqual(SETS.sort(), ['roboflow-config', 'roboflow-objects', 'roboflow-stream', 'roboflow-video-job', 'roboflow-workflow', 'vision-event']);
     for (const set of SETS) {
       const catalogue = JSON.parse(readFileSync(join(LOCALES, `${set}.json`), 'utf8')) as Record<string, unknown>;
       assert.ok(catalogue[set], `${set}.json has the "${set}" namespace`);
