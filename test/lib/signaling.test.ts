@@ -67,11 +67,11 @@ describe('signaling', () => {
     assert.equal(normaliseIceServers([{ urls: [] }]), undefined);
   });
 
-  it('validates connections: key required, known region and plan, http(s) URLs, defaults filled', () => {
+  it('validates connections: key required, a region name and a known plan, http(s) URLs, defaults filled', () => {
     assert.deepEqual(resolveConnection({ apiKey: ' k-123456 ' }), { apiKey: 'k-123456', serverUrl: 'https://serverless.roboflow.com', apiUrl: 'https://api.roboflow.com' });
     assert.equal(resolveConnection({ apiKey: 'k-123456', serverUrl: 'http://127.0.0.1:9001/' }).serverUrl, 'http://127.0.0.1:9001');
     assert.throws(() => resolveConnection({ apiKey: '' }), /API key missing/);
-    assert.throws(() => resolveConnection({ apiKey: 'k-123456', region: 'mars' }), /Unknown region "mars"/);
+    assert.throws(() => resolveConnection({ apiKey: 'k-123456', region: 'mars base' }), /Invalid region "mars base"/);
     assert.throws(() => resolveConnection({ apiKey: 'k-123456', plan: 'huge' }), /Unknown plan "huge"/);
     assert.throws(() => resolveConnection({ apiKey: 'k-123456', serverUrl: 'ftp://x' }), /must start with http/);
     assert.throws(() => resolveConnection({ apiKey: 'k-123456', apiUrl: 'not a url' }), /not a valid URL/);
