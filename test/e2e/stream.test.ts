@@ -281,8 +281,10 @@ describe('engine against the local server (real WebRTC on loopback)', function (
 
   it('stopping while still connecting ends the worker on the server too (nothing left to bill)', async () => {
     const camera = (await server.cameras()).find((c) => c.name === 'two-squares')!;
+    // With the camera's login: the server opens the camera, and the stop is what ends the start.
+    const url = camera.rtsp_url!.replace('rtsp://', `rtsp://cam:${CAMERA_PASSWORD}@`);
     for (const delay of [0, 300, 800]) {
-      const session = newSession({ source: { kind: 'rtsp', url: camera.rtsp_url! }, dataOutputs: ['count'] });
+      const session = newSession({ source: { kind: 'rtsp', url }, dataOutputs: ['count'] });
       const started = session.start().then(
         () => undefined,
         (error: RoboflowError) => error,

@@ -1,4 +1,5 @@
 import { NodeConnectionTypes, type IExecuteFunctions, type INodeExecutionData, type INodeType, type INodeTypeDescription } from 'n8n-workflow';
+import { roboflowApiTest } from '../shared/credential-test';
 import { runInference } from './execute';
 
 const workflowOnly = { operation: ['runWorkflow'] };
@@ -24,7 +25,7 @@ export class Roboflow implements INodeType {
     inputs: [NodeConnectionTypes.Main],
     outputs: [NodeConnectionTypes.Main],
     usableAsTool: true,
-    credentials: [{ name: 'roboflowApi', required: true }],
+    credentials: [{ name: 'roboflowApi', required: true, testedBy: 'roboflowApiTest' }],
     properties: [
       {
         displayName: 'Operation',
@@ -179,6 +180,8 @@ export class Roboflow implements INodeType {
       },
     ],
   };
+
+  methods = { credentialTest: { roboflowApiTest } };
 
   async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
     return [await runInference(this)];

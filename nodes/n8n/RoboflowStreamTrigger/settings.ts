@@ -1,6 +1,5 @@
 import type { IDataObject, ITriggerFunctions } from 'n8n-workflow';
-import { DEFAULT_PROCESSING_TIMEOUT_S, RoboflowError, parseZonesAndLines, type ObjectEventsOptions, type WorkflowRef } from '../../../lib';
-import type { CameraLogin } from '../../../lib';
+import { DEFAULT_PROCESSING_TIMEOUT_S, RoboflowError, parseZonesAndLines, type ObjectEventsOptions, type WorkflowRef, type CameraLogin } from '../../../lib';
 import { jsonObject, nameList } from '../shared/parse';
 
 export type SourceKind = 'rtsp' | 'mjpeg' | 'file' | 'videoUrl';

@@ -1,6 +1,5 @@
 import type { ITriggerFunctions, ITriggerResponse } from 'n8n-workflow';
-import type { RoboflowConnection } from '../../../lib';
-import type { CameraLogin } from '../../../lib';
+import type { CameraLogin, RoboflowConnection } from '../../../lib';
 import { connectionOf } from '../shared/connection';
 import { nodeError } from '../shared/errors';
 import { FIRST_OUTCOME_MS, runActive } from './active';
