@@ -35,6 +35,8 @@ export interface VisionEvent {
   streamId?: string;
   workflowId?: string;
   images?: EventImage[];
+  /** Which of `images` the dashboard shows: 0 whenever there are images (Roboflow's own block does the same). */
+  displayImagePosition?: number;
   customMetadata?: Record<string, MetadataValue>;
 }
 
@@ -125,7 +127,10 @@ export function buildEvent(input: EventInput): VisionEvent {
   if (deviceId) event.deviceId = deviceId;
   if (streamId) event.streamId = streamId;
   if (workflowId) event.workflowId = workflowId;
-  if (input.images && input.images.length > 0) event.images = input.images;
+  if (input.images && input.images.length > 0) {
+    event.images = input.images;
+    event.displayImagePosition = 0;
+  }
   const metadata = toCustomMetadata(input.customMetadata ?? input.metadata);
   if (metadata) event.customMetadata = metadata;
   return event;
@@ -155,12 +160,16 @@ export function toObjectDetections(predictions: unknown): ObjectDetection[] {
   });
 }
 
-/** Which payload fields are the event data of each event type (the rest is custom metadata). */
+/**
+ * Which payload fields are the event data of each event type (the rest is custom
+ * metadata). `externalId` (your own reference: a part number, an order) belongs to the
+ * event data of every type but operator feedback, as in Roboflow's own block.
+ */
 const EVENT_DATA_FIELDS: Record<EventType, string[]> = {
   quality_check: ['result', 'externalId'],
-  inventory_count: ['location', 'itemCount', 'itemType'],
-  safety_alert: ['alertType', 'severity', 'description'],
-  custom: ['value'],
+  inventory_count: ['location', 'itemCount', 'itemType', 'externalId'],
+  safety_alert: ['alertType', 'severity', 'description', 'externalId'],
+  custom: ['value', 'externalId'],
   operator_feedback: ['relatedEventId', 'feedback'],
 };
 

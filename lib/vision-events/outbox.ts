@@ -260,6 +260,8 @@ export class EventOutbox extends TypedEmitter<OutboxEvents> {
     checkEventImage(image);
     const { sourceId } = await this.options.client.uploadImage(image, { signal: this.abort.signal });
     entry.event.images = [{ sourceId, ...(entry.detections ? { objectDetections: entry.detections } : {}) }, ...(entry.event.images ?? [])];
+    // The uploaded image is the one to show (first in the list), as Roboflow's own block says.
+    entry.event.displayImagePosition = 0;
     await this.forgetImage(entry);
     entry.imageFile = undefined;
     void this.scheduleSave();

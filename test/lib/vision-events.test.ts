@@ -2,7 +2,9 @@ import { strict as assert } from 'node:assert';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DeadLetterFile, EventOutbox, RoboflowError, VisionEventsClient, buildEvent, checkEventImage, resolveConnection, toCustomMetadata, toImageBuffer, toObjectDetections } from '../../lib';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { DeadLetterFile, EventOutbox, RoboflowError, VisionEventsClient, buildEvent, checkEventImage, resolveConnection, splitPayload, toCustomMetadata, toImageBuffer, toObjectDetections, type VisionEvent } from '../../lib';
 
 const quiet = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 /** Nothing listens on port 9: every delivery fails, so what is queued stays queued. */
@@ -162,5 +164,55 @@ describe('vision events queue file read back', () => {
     const outbox = await EventOutbox.open({ client: unreachable(), directory, logger: quiet, onWarning: (message) => warnings.push(message) });
     assert.match(warnings.join(''), /outbox\.json is unusable \(it cannot be read \(EISDIR\)\)/);
     await outbox.close();
+  });
+});
+
+describe('vision events as Roboflow reads them (PROTOCOL.md C5)', () => {
+  it('externalId is event data for quality checks, inventory counts, safety alerts and custom events', () => {
+    for (const type of ['quality_check', 'inventory_count', 'safety_alert', 'custom'] as const) {
+      assert.deepEqual(splitPayload(type, { externalId: 'PO-42', line: 3 }), { eventData: { externalId: 'PO-42' }, metadata: { line: 3 } }, type);
+    }
+    assert.deepEqual(splitPayload('operator_feedback', { externalId: 'PO-42' }), { metadata: { externalId: 'PO-42' } });
+  });
+
+  it('reads the use-case list as {useCases}, as the older {solutions}, or as a bare list', async () => {
+    const answers = [{ useCases: [{ id: 'a', name: 'A' }], lookbackDays: 30 }, { solutions: [{ id: 'b', name: 'B' }] }, [{ id: 'c', name: 'C' }]];
+    let next = 0;
+    const server = createServer((_req, res) => res.setHeader('content-type', 'application/json').end(JSON.stringify(answers[next++])));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const client = new VisionEventsClient({ connection: resolveConnection({ apiKey: 'test-key-0123456789', apiUrl: url, serverUrl: url }) });
+    try {
+      for (const expected of ['a', 'b', 'c']) assert.deepEqual((await client.listUseCases()).map((useCase) => useCase.id), [expected]);
+    } finally {
+      await client.close();
+      server.close();
+    }
+  });
+
+  it('an event with an attached image says to show it (displayImagePosition 0); one without says nothing', async () => {
+    const created: VisionEvent[] = [];
+    const client = {
+      uploadImage: async () => ({ sourceId: 'source-1' }),
+      create: async (event: VisionEvent) => {
+        created.push(JSON.parse(JSON.stringify(event)) as VisionEvent);
+        return { eventId: event.eventId };
+      },
+      createBatch: async (events: VisionEvent[]) => {
+        for (const event of events) created.push(JSON.parse(JSON.stringify(event)) as VisionEvent);
+        return { created: events.length, eventIds: events.map((event) => event.eventId) };
+      },
+    } as unknown as VisionEventsClient;
+    const outbox = await EventOutbox.open({ client, logger: quiet, lingerMs: 0 });
+    const withImage = buildEvent({ useCaseId: 'u' });
+    const without = buildEvent({ useCaseId: 'u' });
+    await outbox.enqueue(withImage, Buffer.from([0xff, 0xd8, 0xff, 0xe0]));
+    await outbox.enqueue(without);
+    await outbox.drained(5_000);
+    await outbox.close();
+    const byId = new Map(created.map((event) => [event.eventId, event]));
+    assert.deepEqual([byId.get(withImage.eventId)?.images, byId.get(withImage.eventId)?.displayImagePosition], [[{ sourceId: 'source-1' }], 0]);
+    assert.equal('displayImagePosition' in byId.get(without.eventId)!, false);
+    assert.equal(buildEvent({ useCaseId: 'u', images: [{ sourceId: 's' }] }).displayImagePosition, 0, 'images given up front count too');
   });
 });
