@@ -68,7 +68,7 @@ describe('end to end: 50 deploy / redeploy / delete cycles leak nothing', functi
   async function probe(): Promise<Probe> {
     rmSync(probeFile, { force: true });
     nodeRed.process.kill('SIGWINCH');
-    return eventually(() => existsSync(probeFile) && (JSON.parse(readFileSync(probeFile, 'utf8')) as Probe), 5_000, 'the probe');
+    return eventually(() => existsSync(probeFile) && (JSON.parse(readFileSync(probeFile, 'utf8')) as Probe), 15_000, 'the probe');
   }
 
   /** What our nodes could leave behind: timers, sockets, pending requests (Node-RED's own baseline is subtracted). */
