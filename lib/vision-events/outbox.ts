@@ -77,7 +77,14 @@ function readEntries(directory: string): (value: unknown) => OutboxEntry[] {
       for (const key of ['deviceId', 'streamId', 'workflowId']) fields.text(event[key], `${what}: event.${key}`, { optional: true });
       if (event.eventData !== undefined) fields.object(event.eventData, `${what}: event.eventData`);
       if (event.customMetadata !== undefined) fields.object(event.customMetadata, `${what}: event.customMetadata`);
-      if (event.images !== undefined) fields.array(event.images, `${what}: event.images`).forEach((image, n) => fields.text(fields.object(image, `${what}: image ${n + 1}`).sourceId, `${what}: image ${n + 1} sourceId`));
+      if (event.images !== undefined) {
+        fields.array(event.images, `${what}: event.images`).forEach((item, n) => {
+          const image = fields.object(item, `${what}: image ${n + 1}`);
+          const source = fields.text(image.sourceId, `${what}: image ${n + 1} sourceId`, { optional: true });
+          const input = fields.text(image.inputSourceId, `${what}: image ${n + 1} inputSourceId`, { optional: true });
+          if (source === undefined && input === undefined) throw new Error(`${what}: image ${n + 1} has neither sourceId nor inputSourceId`);
+        });
+      }
       const imageFile = fields.text(entry.imageFile, `${what}: imageFile`, { optional: true });
       // Only our own image folder: a queue file never makes us upload some other file.
       if (imageFile !== undefined && dirname(resolve(imageFile)) !== images) throw new Error(`${what}: imageFile is outside ${images}`);
