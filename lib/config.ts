@@ -32,6 +32,11 @@ export interface ConnectionInput {
   apiUrl?: string | null;
   region?: string | null;
   plan?: string | null;
+  /**
+   * Who holds the key for redaction (a config node's id): the key stays masked until that
+   * holder forgets it (see registerSecret). Without one, the key stays masked for good.
+   */
+  secretHolder?: string;
 }
 
 function normaliseUrl(value: string | null | undefined, fallback: string, field: string): string {
@@ -55,7 +60,7 @@ function normaliseUrl(value: string | null | undefined, fallback: string, field:
 export function resolveConnection(input: ConnectionInput): RoboflowConnection {
   const apiKey = (input.apiKey ?? '').trim();
   if (!apiKey) throw new RoboflowError('missing-api-key', 'API key missing: set the API key in the Roboflow credentials');
-  registerSecret(apiKey);
+  registerSecret(apiKey, input.secretHolder);
   const region = (input.region ?? '').trim();
   const plan = (input.plan ?? '').trim();
   if (region && !REGION_PATTERN.test(region)) {

@@ -24,9 +24,11 @@ export { normaliseJobResults, type VideoJobResults, type VideoJobFrame } from '.
 export { buildEvent, toCustomMetadata, toObjectDetections, EVENT_TYPES, type VisionEvent, type EventInput, type EventType, type EventImage, type ObjectDetection, type MetadataValue } from './vision-events/builder';
 export { VisionEventsClient, MAX_BATCH, type UseCase, type EventQuery } from './vision-events/client';
 export { checkConnection, type ConnectionCheck } from './check';
-export { JsonFile } from './persist';
+export { JsonFile, fields, type JsonFileOptions, type Validator } from './persist';
 export { EventOutbox, type OutboxOptions, type OutboxEvents } from './vision-events/outbox';
-export { splitPayload, toImageBuffer } from './vision-events/builder';
+export { splitPayload, toImageBuffer, checkEventImage, MAX_EVENT_IMAGE_BYTES } from './vision-events/builder';
+export { DeadLetterFile, type DeadLetter, type DeadLetterLimits } from './vision-events/dead-letter';
+export { DEFAULT_MAX_INPUT_PIXELS, DEFAULT_MAX_SIDE, fitInside, imageType, openImage, readImageSize, type ImageLimits, type ImageSize, type ImageType, type OpenedImage } from './image';
 export { deliverEvents, isEventFault, type DeliveryOutcome } from './vision-events/deliver';
 export * from './objects';
 export { StreamMetrics, type StreamMetricsSnapshot } from './stream/metrics';

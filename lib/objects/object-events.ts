@@ -26,7 +26,23 @@ export interface ObjectEventsOptions {
   classes?: string[];
   /** Ignore detections below this confidence entirely (default 0). */
   minConfidence?: number;
+  /**
+   * Detections followed per frame at most (default 1,000; a workflow's own limit is
+   * usually 300): beyond it only the most confident are followed, and `lastFrame.skipped`
+   * says how many were not. Bounds the work of a frame whatever a workflow returns.
+   */
+  maxDetections?: number;
   tracker?: TrackerOptions;
+}
+
+/** What the last frame cost. */
+export interface FrameWork {
+  /** Detections followed (after the class and confidence filters and the cap). */
+  followed: number;
+  /** Detections left out by `maxDetections` (the least confident). */
+  skipped: number;
+  /** Track/detection pairs the tracker compared (grows with the objects, not their square). */
+  comparisons: number;
 }
 
 /** An object as events and counts report it. Times are milliseconds on the caller's clock. */
@@ -88,6 +104,9 @@ export class ObjectEvents {
   private readonly updateEveryMs: number;
   private readonly classes?: Set<string>;
   private readonly minConfidence: number;
+  private readonly maxDetections: number;
+  /** What the last `update` followed and skipped. */
+  lastFrame: FrameWork = { followed: 0, skipped: 0, comparisons: 0 };
 
   constructor(options: ObjectEventsOptions = {}) {
     this.tracker = new ObjectTracker(options.tracker);
@@ -98,14 +117,19 @@ export class ObjectEvents {
     this.updateEveryMs = options.updateEveryMs ?? 0;
     this.classes = options.classes && options.classes.length > 0 ? new Set(options.classes) : undefined;
     this.minConfidence = options.minConfidence ?? 0;
+    this.maxDetections = Math.max(1, options.maxDetections ?? 1_000);
     for (const line of this.lines) this.crossings.set(line.name, {});
   }
 
   /** One frame's detections, seen at `now`. Returns the events of this frame, in order: leaves, then per object enter, zone changes, crossings, update. */
   update(detections: readonly Detection[], now: number): ObjectEvent[] {
     const events = this.expire(now);
-    const wanted = detections.filter((detection) => detection.confidence >= this.minConfidence && (!this.classes || this.classes.has(detection.class)));
-    for (const track of this.tracker.update(wanted, now)) {
+    let wanted = detections.filter((detection) => detection.confidence >= this.minConfidence && (!this.classes || this.classes.has(detection.class)));
+    const skipped = Math.max(0, wanted.length - this.maxDetections);
+    if (skipped > 0) wanted = [...wanted].sort((a, b) => b.confidence - a.confidence).slice(0, this.maxDetections);
+    const tracks = this.tracker.update(wanted, now);
+    this.lastFrame = { followed: wanted.length, skipped, comparisons: this.tracker.lastWork.comparisons };
+    for (const track of tracks) {
       const anchor = anchorOf(track.box, this.anchor);
       let followed = this.followed.get(track.id);
       if (!followed) {

@@ -1,4 +1,4 @@
-import sharp from 'sharp';
+import { openImage, type ImageLimits } from '../image';
 import type { Box } from './geometry';
 
 export interface SnapshotBox {
@@ -14,6 +14,8 @@ export interface SnapshotOptions {
   /** The size of the image the boxes were detected on, when it may differ from this one (e.g. a scaled-down returned video). */
   sourceSize?: { width: number; height: number };
   quality?: number;
+  /** Decoding limits: a larger frame is scaled down to `maxSide` (default 1920), one over `maxInputPixels` (default 50 MP) refused. */
+  limits?: ImageLimits;
 }
 
 export interface Snapshot {
@@ -29,16 +31,18 @@ function escapeXml(text: string): string {
 /**
  * The picture of an alert: a JPEG of the frame, with a box and label per object when the
  * workflow did not draw them. The boxes are an SVG laid over the image by sharp (libvips).
+ * A frame larger than the working size is scaled down first (boxes scaled with it), and
+ * one with more pixels than the cap is refused with a clear error: memory stays bounded.
  */
 export async function renderSnapshot(image: Buffer, boxes: readonly SnapshotBox[], options: SnapshotOptions): Promise<Snapshot> {
-  const metadata = await sharp(image).metadata();
-  const width = metadata.width ?? 0;
-  const height = metadata.height ?? 0;
-  if (!width || !height) throw new Error('The snapshot image has no size: not a JPEG or PNG');
-  let pipeline = sharp(image);
+  const opened = await openImage(image, options.limits, 'The snapshot image');
+  const { width, height } = opened.size;
+  const scaled = width !== opened.source.width || height !== opened.source.height;
+  let pipeline = opened.pipeline;
   if (options.draw && boxes.length > 0) {
-    const sx = options.sourceSize ? width / options.sourceSize.width : 1;
-    const sy = options.sourceSize ? height / options.sourceSize.height : 1;
+    const basis = options.sourceSize ?? opened.source;
+    const sx = width / basis.width;
+    const sy = height / basis.height;
     const stroke = Math.max(2, Math.round(Math.min(width, height) / 180));
     const font = Math.max(12, Math.round(Math.min(width, height) / 28));
     const shapes = boxes.map(({ box, label, highlight }) => {
@@ -54,7 +58,7 @@ export async function renderSnapshot(image: Buffer, boxes: readonly SnapshotBox[
     });
     const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">${shapes.join('')}</svg>`;
     pipeline = pipeline.composite([{ input: Buffer.from(svg), top: 0, left: 0 }]);
-  } else if (metadata.format === 'jpeg') {
+  } else if (opened.source.format === 'jpeg' && !scaled) {
     return { jpeg: image, width, height };
   }
   const jpeg = await pipeline.jpeg({ quality: options.quality ?? 85 }).toBuffer();

@@ -1,5 +1,6 @@
-import sharp from 'sharp';
+import type sharp from 'sharp';
 import { RoboflowError } from '../errors';
+import { openImage, type ImageLimits } from '../image';
 import { i420Size, loadWrtc, type RawFrame, type VideoSource } from './wrtc';
 
 export interface DecodedFrame {
@@ -10,16 +11,20 @@ export interface DecodedFrame {
 }
 
 /**
- * Decodes a JPEG or PNG (or any format sharp reads) into RGBA with even dimensions
- * (I420 halves them for chroma; an odd last row/column is dropped).
+ * Decodes a JPEG, PNG or WebP (or any format sharp reads) into RGBA with even dimensions
+ * (I420 halves them for chroma; an odd last row/column is dropped). Within `limits`: an
+ * image with more pixels than `maxInputPixels` (default 50 MP) is refused before it is
+ * decoded, and one larger than `maxSide` (default 1920 on its longest side) is scaled down
+ * while it is decoded, so a small file claiming a huge size never takes gigabytes.
  */
-export async function decodeImage(image: Uint8Array): Promise<DecodedFrame> {
+export async function decodeImage(image: Uint8Array, limits: ImageLimits = {}): Promise<DecodedFrame> {
   if (!(image instanceof Uint8Array) || image.byteLength === 0) {
     throw new RoboflowError('invalid-input', 'Frame is empty: send a JPEG or PNG image as a Buffer');
   }
+  const { pipeline } = await openImage(image, limits, 'Frame');
   let decoded: { data: Buffer; info: sharp.OutputInfo };
   try {
-    decoded = await sharp(image, { failOn: 'error' }).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+    decoded = await pipeline.ensureAlpha().raw().toBuffer({ resolveWithObject: true });
   } catch (error) {
     throw new RoboflowError('invalid-input', `Frame is not a readable image: ${(error as Error).message}`, { cause: error });
   }
@@ -76,7 +81,18 @@ export class ImageFrameSource {
   framesSent = 0;
   framesDropped = 0;
 
-  constructor(private readonly maxQueued = 4) {
+  private readonly maxQueued: number;
+  private readonly limits: ImageLimits;
+
+  /**
+   * `options`: how many frames may wait while one decodes (default 4), and the decoding
+   * limits (`maxSide`, default 1920; `maxInputPixels`, default 50 MP). A number is taken
+   * as `maxQueued`.
+   */
+  constructor(options: number | ({ maxQueued?: number } & ImageLimits) = {}) {
+    const { maxQueued = 4, ...limits } = typeof options === 'number' ? { maxQueued: options } : options;
+    this.maxQueued = maxQueued;
+    this.limits = limits;
     const { nonstandard } = loadWrtc();
     this.source = new nonstandard.RTCVideoSource();
     this.track = this.source.createTrack();
@@ -122,7 +138,7 @@ export class ImageFrameSource {
     try {
       for (let next = this.queue.shift(); next && !this.stopped; next = this.queue.shift()) {
         try {
-          const decoded = await decodeImage(next.image);
+          const decoded = await decodeImage(next.image, this.limits);
           if (this.stopped) {
             next.settle({ sent: false });
             break;

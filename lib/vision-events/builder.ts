@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { RoboflowError } from '../errors';
+import { imageType, type ImageType } from '../image';
 
 export const EVENT_TYPES = ['quality_check', 'inventory_count', 'safety_alert', 'custom', 'operator_feedback'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
@@ -34,6 +35,8 @@ export interface VisionEvent {
   streamId?: string;
   workflowId?: string;
   images?: EventImage[];
+  /** Which of `images` the dashboard shows: 0 whenever there are images (Roboflow's own block does the same). */
+  displayImagePosition?: number;
   customMetadata?: Record<string, MetadataValue>;
 }
 
@@ -124,7 +127,10 @@ export function buildEvent(input: EventInput): VisionEvent {
   if (deviceId) event.deviceId = deviceId;
   if (streamId) event.streamId = streamId;
   if (workflowId) event.workflowId = workflowId;
-  if (input.images && input.images.length > 0) event.images = input.images;
+  if (input.images && input.images.length > 0) {
+    event.images = input.images;
+    event.displayImagePosition = 0;
+  }
   const metadata = toCustomMetadata(input.customMetadata ?? input.metadata);
   if (metadata) event.customMetadata = metadata;
   return event;
@@ -154,12 +160,16 @@ export function toObjectDetections(predictions: unknown): ObjectDetection[] {
   });
 }
 
-/** Which payload fields are the event data of each event type (the rest is custom metadata). */
+/**
+ * Which payload fields are the event data of each event type (the rest is custom
+ * metadata). `externalId` (your own reference: a part number, an order) belongs to the
+ * event data of every type but operator feedback, as in Roboflow's own block.
+ */
 const EVENT_DATA_FIELDS: Record<EventType, string[]> = {
   quality_check: ['result', 'externalId'],
-  inventory_count: ['location', 'itemCount', 'itemType'],
-  safety_alert: ['alertType', 'severity', 'description'],
-  custom: ['value'],
+  inventory_count: ['location', 'itemCount', 'itemType', 'externalId'],
+  safety_alert: ['alertType', 'severity', 'description', 'externalId'],
+  custom: ['value', 'externalId'],
   operator_feedback: ['relatedEventId', 'feedback'],
 };
 
@@ -186,9 +196,26 @@ export function splitPayload(eventType: EventType, payload: unknown): { eventDat
   };
 }
 
+/** The largest image the Vision Events API takes (its upload refuses more with a 400). */
+export const MAX_EVENT_IMAGE_BYTES = 20 * 1024 * 1024;
+
+/**
+ * Checks an image before it is queued, so a message that can never be delivered is
+ * refused at once rather than retried: JPEG, PNG or WebP (by its first bytes), at most
+ * 20 MiB. Returns its type.
+ */
+export function checkEventImage(bytes: Uint8Array): ImageType {
+  if (bytes.byteLength === 0) invalid('the image is empty');
+  if (bytes.byteLength > MAX_EVENT_IMAGE_BYTES) {
+    invalid(`the image is ${(bytes.byteLength / 1024 / 1024).toFixed(1)} MiB; Vision Events take at most 20 MiB: send a smaller or more compressed image`);
+  }
+  return imageType(bytes) ?? invalid('the image is not a JPEG, PNG or WebP image');
+}
+
 /**
  * An image as bytes, from what flows carry: a Buffer, a Roboflow base64 image
- * (`{type: "base64", value}`), a data URL or plain base64 text. JPEG and PNG only.
+ * (`{type: "base64", value}`), a data URL or plain base64 text. JPEG, PNG or WebP, at
+ * most 20 MiB (see checkEventImage).
  */
 export function toImageBuffer(value: unknown): Buffer {
   let bytes: Buffer;
@@ -202,8 +229,6 @@ export function toImageBuffer(value: unknown): Buffer {
   } else {
     invalid('the image must be a Buffer, a base64 image object, or a data URL');
   }
-  const isJpeg = bytes[0] === 0xff && bytes[1] === 0xd8;
-  const isPng = bytes.subarray(0, 4).toString('hex') === '89504e47';
-  if (!isJpeg && !isPng) invalid(bytes.byteLength === 0 ? 'the image is empty' : 'the image is not a JPEG or PNG');
+  checkEventImage(bytes);
   return bytes;
 }

@@ -1,6 +1,7 @@
 import type { RoboflowConnection } from '../config';
 import { RoboflowError } from '../errors';
 import { FormData, HttpClient } from '../http/client';
+import { MIME_TYPES, imageType } from '../image';
 import type { Logger } from '../logger';
 import type { VisionEvent } from './builder';
 
@@ -85,15 +86,15 @@ export class VisionEventsClient {
   /** Uploads an image to attach to events (`images[].sourceId`). */
   async uploadImage(data: Uint8Array, options: { name?: string; metadata?: Record<string, unknown>; contentType?: string; signal?: AbortSignal } = {}): Promise<{ sourceId: string; url?: string }> {
     if (!(data instanceof Uint8Array) || data.byteLength === 0) throw new RoboflowError('invalid-input', 'Vision event image is empty');
-    const isPng = data[0] === 0x89 && data[1] === 0x50;
-    const contentType = options.contentType ?? (isPng ? 'image/png' : 'image/jpeg');
+    const type = imageType(data) ?? 'jpeg';
+    const contentType = options.contentType ?? MIME_TYPES[type];
     const response = await this.http.request<{ sourceId?: string; url?: string }>({
       method: 'POST',
       url: this.url('/upload'),
       auth: 'bearer',
       body: () => {
         const form = new FormData();
-        form.append('file', new Blob([new Uint8Array(data)], { type: contentType }), options.name ?? (isPng ? 'image.png' : 'image.jpg'));
+        form.append('file', new Blob([new Uint8Array(data)], { type: contentType }), options.name ?? `image.${type === 'jpeg' ? 'jpg' : type}`);
         if (options.name) form.append('name', options.name);
         if (options.metadata) form.append('metadata', JSON.stringify(options.metadata));
         return form;
@@ -108,7 +109,8 @@ export class VisionEventsClient {
 
   async listUseCases(signal?: AbortSignal): Promise<UseCase[]> {
     const response = await this.http.request<unknown>({ method: 'GET', url: this.url('/use-cases'), auth: 'bearer', operation: 'vision-events', signal });
-    const list = listFrom(response.body, 'useCases', 'data', 'items').filter((item): item is UseCase => !!item && typeof (item as UseCase).id === 'string');
+    // `{useCases, lookbackDays}` today; older answers named the list `solutions`.
+    const list = listFrom(response.body, 'useCases', 'solutions', 'data', 'items').filter((item): item is UseCase => !!item && typeof (item as UseCase).id === 'string');
     this.useCaseCache = list;
     return list;
   }

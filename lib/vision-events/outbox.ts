@@ -1,13 +1,14 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { backoffDelay, sleep, type BackoffOptions } from '../backoff';
 import { RoboflowError, toRoboflowError } from '../errors';
 import { TypedEmitter } from '../events';
 import { safeLogger, type Logger } from '../logger';
-import { JsonFile } from '../persist';
-import type { ObjectDetection, VisionEvent } from './builder';
+import { JsonFile, fields } from '../persist';
+import { EVENT_TYPES, checkEventImage, type ObjectDetection, type VisionEvent } from './builder';
 import { MAX_BATCH, type VisionEventsClient } from './client';
-import { deliverEvents } from './deliver';
+import { DeadLetterFile, type DeadLetterLimits } from './dead-letter';
+import { deliverEvents, isEventFault } from './deliver';
 
 /** One event waiting to be delivered, with the image to upload and attach first. */
 interface OutboxEntry {
@@ -16,6 +17,8 @@ interface OutboxEntry {
   imageFile?: string;
   detections?: ObjectDetection[];
   queuedAt: number;
+  /** Size of the image once read (kept in the dead-letter record; the image itself is not). */
+  imageBytes?: number;
 }
 
 export interface OutboxOptions {
@@ -33,19 +36,62 @@ export interface OutboxOptions {
    */
   lingerMs?: number;
   retry?: Partial<BackoffOptions>;
+  /** Bounds of the dead-letter file (default 1,000 events, 10 MiB). */
+  deadLetter?: DeadLetterLimits;
   logger?: Logger;
+  /**
+   * Told what the user should hear about once, as it happens (a queue file that was
+   * unusable and set aside when opening). Default: the logger's warn.
+   */
+  onWarning?: (message: string) => void;
 }
 
 export interface OutboxEvents {
   /** Delivered (the ids are the events' own: a retry never duplicates). */
   sent: [{ eventIds: string[]; requests: number }];
-  /** The service refused an event for good (validation); it is removed from the queue. */
-  rejected: [{ eventId: string; error: RoboflowError }];
+  /**
+   * The service refused an event for good (a 4xx a retry cannot change: invalid, image
+   * too large, ...): it left the queue, which goes on with the events behind it, and is
+   * kept in the dead-letter file (`deadLetters` events there now) when there is one.
+   */
+  rejected: [{ eventId: string; error: RoboflowError; deadLetters: number; file?: string }];
   /** Delivery failed for a reason that may pass; the queue waits and tries again. */
   retrying: [{ pending: number; delayMs: number; error: RoboflowError }];
   /** The queue was full: the oldest events were dropped. */
   dropped: [{ eventIds: string[]; reason: string }];
   error: [RoboflowError];
+}
+
+/** Reads `outbox.json` back: exactly the entries this version writes, or an Error saying what is not. */
+function readEntries(directory: string): (value: unknown) => OutboxEntry[] {
+  const images = resolve(directory, 'images');
+  return (value) =>
+    fields.array(value, 'the queue').map((item, index) => {
+      const what = `entry ${index + 1}`;
+      const entry = fields.object(item, what);
+      const event = fields.object(entry.event, `${what}: event`);
+      fields.text(event.eventId, `${what}: event.eventId`, { nonEmpty: true });
+      if (!(EVENT_TYPES as readonly unknown[]).includes(event.eventType)) throw new Error(`${what}: event.eventType is not one of ${EVENT_TYPES.join(', ')}`);
+      fields.text(event.useCaseId, `${what}: event.useCaseId`, { nonEmpty: true });
+      fields.text(event.timestamp, `${what}: event.timestamp`, { nonEmpty: true });
+      for (const key of ['deviceId', 'streamId', 'workflowId']) fields.text(event[key], `${what}: event.${key}`, { optional: true });
+      if (event.eventData !== undefined) fields.object(event.eventData, `${what}: event.eventData`);
+      if (event.customMetadata !== undefined) fields.object(event.customMetadata, `${what}: event.customMetadata`);
+      if (event.images !== undefined) {
+        fields.array(event.images, `${what}: event.images`).forEach((item, n) => {
+          const image = fields.object(item, `${what}: image ${n + 1}`);
+          const source = fields.text(image.sourceId, `${what}: image ${n + 1} sourceId`, { optional: true });
+          const input = fields.text(image.inputSourceId, `${what}: image ${n + 1} inputSourceId`, { optional: true });
+          if (source === undefined && input === undefined) throw new Error(`${what}: image ${n + 1} has neither sourceId nor inputSourceId`);
+        });
+      }
+      const imageFile = fields.text(entry.imageFile, `${what}: imageFile`, { optional: true });
+      // Only our own image folder: a queue file never makes us upload some other file.
+      if (imageFile !== undefined && dirname(resolve(imageFile)) !== images) throw new Error(`${what}: imageFile is outside ${images}`);
+      if (entry.detections !== undefined) fields.array(entry.detections, `${what}: detections`).forEach((d, n) => fields.object(d, `${what}: detection ${n + 1}`));
+      fields.number(entry.queuedAt, `${what}: queuedAt`);
+      return entry as unknown as OutboxEntry;
+    });
 }
 
 const DEFAULT_RETRY: BackoffOptions = { initialMs: 1_000, maxMs: 60_000, factor: 2, jitter: 0.3 };
@@ -54,14 +100,17 @@ const DEFAULT_RETRY: BackoffOptions = { initialMs: 1_000, maxMs: 60_000, factor:
  * A durable outbox for Vision Events: events are queued (on disk when a directory is
  * given), images uploaded and attached, and events sent in batches of up to 100, in
  * order. Failures that may pass (network, 5xx, 429) are retried with backoff forever;
- * an event the service rejects is reported and dropped; key problems are reported and
- * retried slowly (the user may fix the key). Nothing is lost across restarts except
- * what the bound drops, which is reported.
+ * key problems are reported and retried slowly (the user may fix the key). An event the
+ * service refuses for good (a 4xx a retry cannot change, or an image it can never take)
+ * is reported, moved to the dead-letter file beside the queue, and the queue goes on: one
+ * bad event never blocks the ones behind it, before or after a restart. Nothing is lost
+ * across restarts except what the bounds drop, which is reported.
  */
 export class EventOutbox extends TypedEmitter<OutboxEvents> {
   private entries: OutboxEntry[] = [];
   private readonly memoryImages = new Map<string, Buffer>();
   private readonly file: JsonFile<OutboxEntry[]> | undefined;
+  private readonly deadLetters: DeadLetterFile | undefined;
   private readonly options: OutboxOptions;
   private readonly logger: Logger;
   private readonly retry: BackoffOptions;
@@ -82,7 +131,14 @@ export class EventOutbox extends TypedEmitter<OutboxEvents> {
     this.options = options;
     this.logger = logger;
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
-    this.file = options.directory ? new JsonFile<OutboxEntry[]>(join(options.directory, 'outbox.json')) : undefined;
+    const directory = options.directory;
+    this.file = directory
+      ? new JsonFile<OutboxEntry[]>(join(directory, 'outbox.json'), {
+          validate: readEntries(directory),
+          logger: { ...logger, warn: options.onWarning ?? ((message) => logger.warn(message)) },
+        })
+      : undefined;
+    this.deadLetters = directory ? new DeadLetterFile(join(directory, 'dead-letter.jsonl'), options.deadLetter) : undefined;
   }
 
   /** Opens an outbox, reloading what an earlier run left queued, and starts delivering it. */
@@ -107,6 +163,8 @@ export class EventOutbox extends TypedEmitter<OutboxEvents> {
    */
   async enqueue(event: VisionEvent, image?: Buffer, detections?: ObjectDetection[]): Promise<void> {
     if (this.closed) throw new RoboflowError('invalid-input', 'The Vision Events queue is closed');
+    // Refused now, not after retries: the service would never take it.
+    if (image) checkEventImage(image);
     const entry: OutboxEntry = { event, queuedAt: Date.now(), ...(detections && detections.length > 0 ? { detections } : {}) };
     if (image) {
       if (this.options.directory) {
@@ -204,8 +262,13 @@ export class EventOutbox extends TypedEmitter<OutboxEvents> {
       }
       return;
     }
+    // An image queued by an older version (or changed on disk) that the service can never take.
+    entry.imageBytes = image.byteLength;
+    checkEventImage(image);
     const { sourceId } = await this.options.client.uploadImage(image, { signal: this.abort.signal });
     entry.event.images = [{ sourceId, ...(entry.detections ? { objectDetections: entry.detections } : {}) }, ...(entry.event.images ?? [])];
+    // The uploaded image is the one to show (first in the list), as Roboflow's own block says.
+    entry.event.displayImagePosition = 0;
     await this.forgetImage(entry);
     entry.imageFile = undefined;
     void this.scheduleSave();
@@ -217,6 +280,19 @@ export class EventOutbox extends TypedEmitter<OutboxEvents> {
     void this.scheduleSave();
   }
 
+  /** An event the service will never take: out of the queue, into the dead-letter file, reported. */
+  private async bury(entry: OutboxEntry, error: RoboflowError): Promise<void> {
+    this.remove([entry]);
+    await this.forgetImage(entry);
+    let deadLetters = 0;
+    try {
+      deadLetters = (await this.deadLetters?.add(entry.event, error, entry.imageBytes)) ?? 0;
+    } catch (caught) {
+      this.logger.error(`Could not write the dead-letter file: ${(caught as Error).message}`);
+    }
+    this.emit('rejected', { eventId: entry.event.eventId, error, deadLetters, ...(this.deadLetters ? { file: this.deadLetters.path } : {}) });
+  }
+
   private async pump(): Promise<void> {
     if (this.sending || this.closed) return;
     this.sending = true;
@@ -224,12 +300,24 @@ export class EventOutbox extends TypedEmitter<OutboxEvents> {
       while (!this.closed && this.entries.length > 0) {
         const batch = this.entries.slice(0, this.batchLimit());
         try {
-          for (const entry of batch) await this.attachImage(entry);
-          const outcomes = await deliverEvents(this.options.client, batch.map((entry) => entry.event), this.abort.signal);
-          this.remove(batch);
+          const ready: OutboxEntry[] = [];
+          for (const entry of batch) {
+            try {
+              await this.attachImage(entry);
+              ready.push(entry);
+            } catch (caught) {
+              const error = toRoboflowError(caught, 'network');
+              if (!isEventFault(error)) throw error;
+              const refused = error.status === undefined ? error : new RoboflowError(error.code, `Image upload refused: ${error.message}`, { status: error.status });
+              await this.bury(entry, refused);
+            }
+          }
+          // One outcome per event, in order.
+          const outcomes = ready.length > 0 ? await deliverEvents(this.options.client, ready.map((entry) => entry.event), this.abort.signal) : [];
+          this.remove(ready.filter((_, index) => outcomes[index].ok));
           const sent = outcomes.filter((outcome) => outcome.ok).map((outcome) => outcome.eventId);
           if (sent.length > 0) this.emit('sent', { eventIds: sent, requests: 1 });
-          for (const outcome of outcomes) if (!outcome.ok) this.emit('rejected', { eventId: outcome.eventId, error: outcome.error });
+          for (const [index, outcome] of outcomes.entries()) if (!outcome.ok) await this.bury(ready[index], outcome.error);
           this.failures = 0;
           // Busy: give the next batch a moment to fill rather than send a few events per request.
           if (this.entries.length > 0 && this.entries.length < this.batchLimit()) await this.lingerForBatch();

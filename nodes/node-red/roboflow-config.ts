@@ -1,6 +1,7 @@
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { HttpClient, checkConnection, forgetSecret, registerSecret, resolveConnection, type RoboflowConnection } from '../../lib';
-import type { RoboflowConfigNode } from './common/config';
+import { isRoboflowConfig, type RoboflowConfigNode } from './common/config';
+import { translator } from './common/i18n';
 import { migrate, type Migration } from './common/migrate';
 
 interface ConfigProperties {
@@ -18,20 +19,42 @@ const migrations: Migration[] = [(config) => ({ serverUrl: '', apiUrl: '', regio
 /** Placeholder the editor sends for a stored password it does not reveal. */
 const STORED = '__PWRD__';
 
+interface TestRequest {
+  id?: unknown;
+  apiKey?: unknown;
+  serverUrl?: unknown;
+  apiUrl?: unknown;
+}
+
+const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
+
 export = function register(RED: NodeAPI): void {
+  const t = translator(RED, 'roboflow-config');
+
   function RoboflowConfig(this: RoboflowConfigNode, def: NodeDef & Partial<ConfigProperties>): void {
     RED.nodes.createNode(this, def);
     const config = migrate<ConfigProperties>(def as unknown as Record<string, unknown>, migrations);
     this.name = config.name;
     const apiKey = this.credentials?.apiKey;
-    registerSecret(apiKey);
+    // Held under this node's id: deleting another config node with the same key keeps it masked.
+    registerSecret(apiKey, this.id);
     let connection: RoboflowConnection | undefined;
     let http: HttpClient | undefined;
+    const users = new Set<string>();
     const streams = new Set<string>();
+    Object.defineProperty(this, 'users', { value: users });
     Object.defineProperty(this, 'streams', { value: streams });
 
+    this.register = (nodeId) => {
+      users.add(nodeId);
+    };
+    // The shared HTTP client stays open after the last user leaves: its idle sockets close by
+    // themselves within seconds, and a node deployed next reuses it.
+    this.deregister = (nodeId) => {
+      users.delete(nodeId);
+    };
     this.connection = () => {
-      connection ??= resolveConnection({ apiKey, serverUrl: config.serverUrl, apiUrl: config.apiUrl, region: config.region, plan: config.plan });
+      connection ??= resolveConnection({ apiKey, serverUrl: config.serverUrl, apiUrl: config.apiUrl, region: config.region, plan: config.plan, secretHolder: this.id });
       return connection;
     };
     this.http = () => {
@@ -39,7 +62,8 @@ export = function register(RED: NodeAPI): void {
       return http;
     };
     this.on('close', (removed: boolean, done: () => void) => {
-      if (removed) forgetSecret(apiKey);
+      // A redeployed node keeps its id and registers again; only a deleted one lets go.
+      if (removed) forgetSecret(apiKey, this.id);
       void (http?.close() ?? Promise.resolve()).finally(done);
     });
   }
@@ -48,17 +72,40 @@ export = function register(RED: NodeAPI): void {
     credentials: { apiKey: { type: 'password' } },
   });
 
-  // "Test connection" in the editor: checks the key and the server through the runtime
-  // (the browser never talks to Roboflow, and the key never goes back to it).
+  /**
+   * "Test connection" in the editor: checks the key and the server through the runtime
+   * (the browser never talks to Roboflow, and the key never goes back to it).
+   *
+   * Only JSON is accepted: a web page on another site can post a form or text/plain to
+   * this endpoint without asking, but a JSON post needs a CORS preflight that Node-RED
+   * refuses, so another site cannot make the runtime run this. And a stored key is only
+   * ever sent to the URLs it was saved with: a changed URL needs the key typed again, as
+   * Node-RED's own nodes treat credentials.
+   */
   RED.httpAdmin.post('/roboflow/test-connection', RED.auth.needsPermission('roboflow-config.write'), (req, res) => {
-    const body = (req.body ?? {}) as { id?: string; apiKey?: string; serverUrl?: string; apiUrl?: string };
-    let apiKey = body.apiKey;
-    if ((!apiKey || apiKey === STORED) && body.id) {
-      apiKey = (RED.nodes.getCredentials(body.id) as { apiKey?: string } | undefined)?.apiKey;
+    if (!req.is('application/json')) {
+      res.status(415).json({ ok: false, message: t('test.jsonOnly') });
+      return;
     }
+    const body = (req.body && typeof req.body === 'object' ? req.body : {}) as TestRequest;
+    const typed = text(body.apiKey);
+    const useStored = !typed || typed === STORED;
     let connection: RoboflowConnection;
     try {
-      connection = resolveConnection({ apiKey, serverUrl: body.serverUrl, apiUrl: body.apiUrl });
+      if (useStored) {
+        const id = text(body.id);
+        const saved = id ? RED.nodes.getNode(id) : undefined;
+        // Only a deployed Roboflow config node has a stored key (never another node's credentials).
+        const apiKey = isRoboflowConfig(saved) ? (saved.credentials as { apiKey?: string } | undefined)?.apiKey : undefined;
+        connection = resolveConnection({ apiKey, serverUrl: text(body.serverUrl), apiUrl: text(body.apiUrl), ...(saved ? { secretHolder: saved.id } : {}) });
+        const stored = (saved as RoboflowConfigNode).connection();
+        if (stored.apiUrl !== connection.apiUrl || stored.serverUrl !== connection.serverUrl) {
+          res.json({ ok: false, message: t('test.urlChanged') });
+          return;
+        }
+      } else {
+        connection = resolveConnection({ apiKey: typed, serverUrl: text(body.serverUrl), apiUrl: text(body.apiUrl) });
+      }
     } catch (error) {
       res.json({ ok: false, message: (error as Error).message });
       return;

@@ -3,18 +3,24 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PACKAGE_NAME, prepareUserDir, startNodeRed, type RunningNodeRed } from '../../scripts/lib/node-red-process';
+import { retryTransport, stopWithin } from '../helpers/bounded';
 import { API_KEY, eventually, startLocalServer, type RunningServer } from '../helpers/local-server';
 import { installPackedPackage } from '../helpers/packed';
 
 /** Cycles of deploy, redeploy and delete; ROBOFLOW_SOAK=1 runs ten times as many. */
 const CYCLES = process.env.ROBOFLOW_SOAK === '1' ? 500 : 50;
 /**
- * Growth allowed from just after the first deploy to the end of the run. RSS moves with
- * the allocator (glibc keeps freed native memory of the WebRTC threads for reuse;
- * measured here: +5 MB over 50 cycles, between -10 and +10 MB over 150). The JS heap,
- * after a full GC, is exact: a leaked node or session would show there (measured: +2 MB).
+ * RSS growth allowed over the second half of the cycles, measured both times in the same
+ * state (no flow deployed, every session ended, idle sockets closed, after a full GC).
+ * The first half is where glibc's arenas for the WebRTC threads grow to their working
+ * size, more on a loaded machine (measured: +5 MB over 50 cycles idle, +74 MB over 50
+ * cycles while another suite ran); after that, freed native memory is reused, so what
+ * still grows is a leak: one peer connection left behind per cycle (several MB each) or
+ * 2 MB of native memory per session (ROBOFLOW_PROBE_LEAK_MB=2 makes the probe leak that
+ * on purpose) ends far above the bound. The JS heap, after a full GC, is exact: a leaked
+ * node or session shows there (measured: +2 MB).
  */
-const RSS_BOUND_MB = 60;
+const RSS_BOUND_MB = 40;
 const HEAP_BOUND_MB = 8;
 
 interface Probe {
@@ -46,21 +52,23 @@ describe('end to end: 50 deploy / redeploy / delete cycles leak nothing', functi
     probeFile = join(work, 'probe.json');
     nodeRed = await startNodeRed(userDir, {
       nodeArgs: ['--expose-gc', '--require', join(__dirname, '..', 'helpers', 'resource-probe.cjs')],
-      env: { ROBOFLOW_PROBE_FILE: probeFile, ROBOFLOW_PROBE_PACKAGE: join(userDir, 'node_modules', ...PACKAGE_NAME.split('/')) },
+      env: { ROBOFLOW_PROBE_FILE: probeFile, ROBOFLOW_PROBE_PACKAGE: join(userDir, 'node_modules', ...PACKAGE_NAME.split('/')), ROBOFLOW_PROBE_LEAK_MB: process.env.ROBOFLOW_PROBE_LEAK_MB ?? '' },
     });
   });
   afterEach(function () {
     if (this.currentTest?.state === 'failed') console.log(`local server: ${server.output.join('').slice(-3000)}\nNode-RED: ${nodeRed?.output.join('').slice(-3000)}`);
   });
-  after(async () => {
-    if (nodeRed) await nodeRed.stop();
-    await server?.stop();
+  // Bounded whatever state the run left them in: SIGTERM, then SIGKILL after 15 s.
+  after(async function () {
+    this.timeout(45_000);
+    await stopWithin(nodeRed?.process, () => nodeRed.stop());
+    await stopWithin(server?.process, () => server.stop());
   });
 
   async function probe(): Promise<Probe> {
     rmSync(probeFile, { force: true });
     nodeRed.process.kill('SIGWINCH');
-    return eventually(() => existsSync(probeFile) && (JSON.parse(readFileSync(probeFile, 'utf8')) as Probe), 5_000, 'the probe');
+    return eventually(() => existsSync(probeFile) && (JSON.parse(readFileSync(probeFile, 'utf8')) as Probe), 15_000, 'the probe');
   }
 
   /** What our nodes could leave behind: timers, sockets, pending requests (Node-RED's own baseline is subtracted). */
@@ -69,9 +77,12 @@ describe('end to end: 50 deploy / redeploy / delete cycles leak nothing', functi
   /** Undici keeps idle sockets for 4 s after their last request; past that, only what is in use is left. */
   const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 6_000));
 
+  /** A deploy whose request got no answer (a reset connection on a loaded machine) is sent again: deploying the same flows twice is harmless. */
+  const deploy = (flows: unknown[]): Promise<string> => retryTransport(() => nodeRed.deploy(flows));
+
   async function deployCamera(name: string): Promise<void> {
-    const camera = (await server.cameras()).find((c) => c.name === 'door')!;
-    await nodeRed.deploy([
+    const camera = (await retryTransport(() => server.cameras())).find((c) => c.name === 'door')!;
+    await deploy([
       { id: 'tab', type: 'tab', label: 'soak' },
       { id: 'cfg', type: 'roboflow-config', name: 'local', serverUrl: server.url, apiUrl: server.url, region: 'us', plan: 'webrtc-gpu-small', version: 1, credentials: { apiKey: API_KEY } },
       {
@@ -94,27 +105,34 @@ describe('end to end: 50 deploy / redeploy / delete cycles leak nothing', functi
     const first = await probe();
     const startedBefore = (await server.sessions()).started;
 
+    /** Every flow deleted, every session ended, idle sockets closed: the state both RSS readings are taken in. */
+    const emptied = async (what: string): Promise<Probe> => {
+      await deploy([]);
+      await eventually(async () => (await server.sessions()).active.length === 0, 20_000, `${what}: every session ended`);
+      await settle();
+      return probe();
+    };
+
+    let middle: Probe | undefined;
     for (let cycle = 0; cycle < CYCLES; cycle++) {
+      if (cycle === CYCLES / 2) middle = await emptied('half-way');
       // Even cycles redeploy a streaming node; odd ones one that is still connecting.
       await deployCamera(`cycle ${cycle}`);
       if (cycle % 2 === 0) await eventually(streaming, 30_000, `cycle ${cycle}: the redeployed node streams`);
-      await nodeRed.deploy([]);
+      await deploy([]);
       await eventually(async () => (await server.sessions()).active.length === 0, 20_000, `cycle ${cycle}: the session ended after the delete`);
       await deployCamera(`cycle ${cycle} again`);
     }
     await eventually(streaming, 30_000, 'the last deploy streams');
-    await nodeRed.deploy([]);
-    await eventually(async () => (await server.sessions()).active.length === 0, 20_000, 'every session ended');
-    await settle();
+    const after = await emptied('the end');
 
     const sessions = await server.sessions();
-    const after = await probe();
     const left = held(after);
     const mb = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
     console.log(
       `      ${sessions.started - startedBefore + 1} sessions reached the server; peer connections opened ${after.opened}, open ${after.open};` +
         ` held ${JSON.stringify(left)} (before any flow ${JSON.stringify(baseline)});` +
-        ` RSS ${mb(first.rss)} after the first deploy, ${mb(after.rss)} after ${CYCLES} cycles (bound +${RSS_BOUND_MB} MB);` +
+        ` RSS ${mb(first.rss)} after the first deploy, ${mb(middle!.rss)} half-way, ${mb(after.rss)} after ${CYCLES} cycles (bound +${RSS_BOUND_MB} MB over the second half);` +
         ` JS heap ${mb(first.heapUsed)} -> ${mb(after.heapUsed)} (bound +${HEAP_BOUND_MB} MB)`,
     );
 
@@ -123,7 +141,7 @@ describe('end to end: 50 deploy / redeploy / delete cycles leak nothing', functi
     assert.equal(after.open, 0, 'every peer connection the nodes opened was closed');
     assert.ok(after.opened >= CYCLES, 'the probe saw the peer connections');
     for (const [kind, count] of Object.entries(left)) assert.ok(count <= baseline[kind], `${kind}: ${count} held after the run, ${baseline[kind]} before any flow`);
-    assert.ok(after.rss - first.rss < RSS_BOUND_MB * 1024 * 1024, `RSS grew from ${mb(first.rss)} to ${mb(after.rss)}`);
+    assert.ok(after.rss - middle!.rss < RSS_BOUND_MB * 1024 * 1024, `RSS grew from ${mb(middle!.rss)} half-way to ${mb(after.rss)} at the end`);
     assert.ok(after.heapUsed - first.heapUsed < HEAP_BOUND_MB * 1024 * 1024, `the JS heap grew from ${mb(first.heapUsed)} to ${mb(after.heapUsed)}`);
     assert.doesNotMatch(nodeRed.output.join(''), new RegExp(API_KEY), 'the log never shows the key');
     assert.doesNotMatch(nodeRed.output.join(''), /\[error\]/, nodeRed.output.join('').slice(-2000));

@@ -1,5 +1,6 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { crc32, createDeflate } from 'node:zlib';
 import sharp from 'sharp';
 import { generateSceneVideo } from '../../server/media/generate';
 import { getScene, renderScene } from '../../server/media/scenes';
@@ -27,4 +28,48 @@ export function sceneImage(name: string, index: number, format: 'jpeg' | 'png' =
   const scene = getScene(name);
   const image = sharp(renderScene(scene, index), { raw: { width: scene.width, height: scene.height, channels: 4 } });
   return (format === 'png' ? image.png() : image.jpeg({ quality: 90 })).toBuffer();
+}
+
+/**
+ * A PNG that claims `width`x`height` pixels but weighs little (every row black, which
+ * deflates about 1000:1): a 16000x16000 one is about 780 KB and 768 MB once decoded to
+ * RGB. Written once per run to the media folder, row by row (never in memory whole).
+ */
+export function sparsePng(width: number, height: number): Promise<string> {
+  const key = `sparse-${width}x${height}`;
+  let path = made.get(key);
+  if (!path) {
+    const file = join(MEDIA_DIR, `${key}.png`);
+    path = writeSparsePng(file, width, height).then(() => file);
+    made.set(key, path);
+  }
+  return path;
+}
+
+function pngChunk(type: string, data: Buffer): Buffer {
+  const head = Buffer.alloc(8);
+  head.writeUInt32BE(data.byteLength, 0);
+  head.write(type, 4, 'ascii');
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(Buffer.concat([head.subarray(4), data])), 0);
+  return Buffer.concat([head, data, crc]);
+}
+
+async function writeSparsePng(file: string, width: number, height: number): Promise<void> {
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header.set([8, 2, 0, 0, 0], 8); // 8-bit RGB, deflate, no filter, no interlace
+  const deflate = createDeflate({ level: 9 });
+  const compressed: Buffer[] = [];
+  deflate.on('data', (chunk: Buffer) => compressed.push(chunk));
+  const ended = new Promise<void>((resolve, reject) => deflate.on('end', resolve).on('error', reject));
+  const row = Buffer.alloc(1 + width * 3); // filter byte 0, then black pixels
+  for (let y = 0; y < height; y++) {
+    if (!deflate.write(row)) await new Promise((resolve) => deflate.once('drain', resolve));
+  }
+  deflate.end();
+  await ended;
+  const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  writeFileSync(file, Buffer.concat([signature, pngChunk('IHDR', header), pngChunk('IDAT', Buffer.concat(compressed)), pngChunk('IEND', Buffer.alloc(0))]));
 }

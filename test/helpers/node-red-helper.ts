@@ -85,3 +85,15 @@ export const configNode = (url: string, id = 'cfg'): FlowNode => ({ id, type: 'r
 export function onTab(nodes: FlowNode[]): FlowNode[] {
   return [{ id: 'tab', type: 'tab', label: 'test' }, ...nodes.map((node) => (node.type === 'roboflow-config' || node.z ? node : { x: 100, y: 100, ...node, z: 'tab' }))];
 }
+
+/**
+ * What a node logged at `level` (node.warn / node.error) since the flow was loaded, read
+ * from Node-RED's log: complete even for what it said while the flow was starting.
+ */
+export function loggedBy(nodeId: string, level: 'warn' | 'error'): string[] {
+  const log = helper.log() as unknown as { WARN: number; ERROR: number; args: Array<[{ level?: number; id?: string; msg?: unknown }]> };
+  const wanted = level === 'warn' ? log.WARN : log.ERROR;
+  return log.args.filter(([entry]) => entry?.level === wanted && entry.id === nodeId).map(([entry]) => String(entry.msg));
+}
+
+export const loggedWarnings = (nodeId: string): string[] => loggedBy(nodeId, 'warn');

@@ -13,11 +13,16 @@ const wrtc = require(require.resolve('@roamhq/wrtc', { paths: [process.env.ROBOF
 const closed = new WeakSet();
 let opened = 0;
 let closedCount = 0;
+// ROBOFLOW_PROBE_LEAK_MB=n leaks n MB of native memory per peer connection, on purpose: it
+// shows the soak test's RSS bound catches a leak of that size.
+const leakBytes = Number(process.env.ROBOFLOW_PROBE_LEAK_MB || 0) * 1024 * 1024;
+const leaked = [];
 const Base = wrtc.RTCPeerConnection;
 wrtc.RTCPeerConnection = class CountedPeerConnection extends Base {
   constructor(...args) {
     super(...args);
     opened++;
+    if (leakBytes > 0) leaked.push(Buffer.alloc(leakBytes, 1));
   }
   close() {
     if (!closed.has(this)) {

@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
+import fc from 'fast-check';
 import sharp from 'sharp';
-import { AlertPolicy, ObjectEvents, ObjectTracker, crosses, crossingDirection, insidePolygon, iou, renderSnapshot, type Detection, type ObjectEvent, type Point } from '../../lib';
+import { AlertPolicy, ObjectEvents, ObjectTracker, crosses, crossingDirection, insidePolygon, iou, renderSnapshot, type Candidate, type Detection, type ObjectEvent, type Point, type Track } from '../../lib';
 
 const box = (x: number, y: number, cls = 'person', confidence = 0.9, size = 40): Detection => ({ x, y, width: size, height: size, class: cls, confidence });
 const summary = (events: ObjectEvent[]): string[] =>
@@ -55,6 +56,116 @@ describe('objects: tracker', () => {
     const [b] = tracker.update([box(100, 100, 'car')], 100);
     const [c] = tracker.update([box(400, 400, 'person')], 200);
     assert.equal(new Set([a.id, b.id, c.id]).size, 3);
+  });
+});
+
+/**
+ * A crowd of `count` objects on a jittered grid (two classes, 16-48 px boxes), moved by
+ * `step` px: spread over a 1920x1080 frame, or `pitch` px apart whatever their number.
+ */
+function crowd(count: number, step = 0, spacing?: number): Detection[] {
+  const columns = spacing ? Math.ceil(Math.sqrt(count)) : Math.ceil(Math.sqrt((count * 16) / 9));
+  const pitch = spacing ?? 1920 / columns;
+  return Array.from({ length: count }, (_, i) => {
+    const jitter = ((i * 7919) % 13) - 6;
+    const size = 16 + ((i * 31) % 33);
+    return { ...box((i % columns) * pitch + pitch / 2 + jitter + step, Math.floor(i / columns) * pitch + pitch / 2 - jitter, i % 5 === 0 ? 'car' : 'person', 0.5 + ((i * 17) % 50) / 100, size) };
+  });
+}
+
+/**
+ * How many track/detection pairs `run` has the tracker price, counted where any version
+ * of it prices a pair (its cost method), whatever its matching does.
+ */
+function pricedPairs(run: () => void): number {
+  const prototype = ObjectTracker.prototype as unknown as { cost: (...args: unknown[]) => unknown };
+  const original = prototype.cost;
+  let count = 0;
+  prototype.cost = function (this: unknown, ...args: unknown[]) {
+    count++;
+    return original.apply(this, args);
+  };
+  try {
+    run();
+  } finally {
+    prototype.cost = original;
+  }
+  return count;
+}
+
+/** Which id the tracker gave the detection at each place. */
+function idsByPlace(tracks: Track[]): Map<string, string> {
+  return new Map(tracks.map((track) => [`${track.box.x},${track.box.y}`, track.id]));
+}
+
+/** The reference: every open track priced against every detection (what the grid must agree with). */
+class EveryPairTracker extends ObjectTracker {
+  protected override candidates(open: readonly Track[], untracked: readonly Detection[], now: number): Candidate[] {
+    const candidates: Candidate[] = [];
+    untracked.forEach((detection, index) => {
+      for (const track of open) {
+        if (track.class !== detection.class) continue;
+        const cost = this.cost(track, detection, now);
+        if (cost !== undefined) candidates.push({ track, detection: index, cost });
+      }
+    });
+    return candidates;
+  }
+}
+
+describe('objects: tracker work per frame', () => {
+  it('4,000 detections a frame: each is priced against its neighbours only, every object keeps its id', () => {
+    const work = (count: number, spacing?: number): number => {
+      const tracker = new ObjectTracker();
+      const first = idsByPlace(tracker.update(crowd(count, 0, spacing), 0));
+      let second = new Map<string, string>();
+      const priced = pricedPairs(() => (second = idsByPlace(tracker.update(crowd(count, 3, spacing), 100))));
+      const moved = crowd(count, 3, spacing);
+      crowd(count, 0, spacing).forEach((detection, i) => assert.equal(second.get(`${moved[i].x},${moved[i].y}`), first.get(`${detection.x},${detection.y}`), `${count}: object ${i} keeps its id`));
+      return priced;
+    };
+    // In one 1920x1080 frame (a dense crowd, boxes overlapping): pricing every pair would be 16,000,000.
+    const inFrame = work(4_000);
+    assert.ok(inFrame <= 4_000 * 64, `4,000 detections priced ${inFrame} pairs`);
+    // At the same density, 4,000 objects cost about 13 times what 300 do (every pair: 178 times).
+    const small = work(300, 60);
+    const large = work(4_000, 60);
+    assert.ok(large <= small * (4_000 / 300) * 2, `the work grows with the objects, not their square: ${small} pairs for 300, ${large} for 4,000`);
+  });
+
+  it('a crowd packed in one place still costs a bounded amount per detection', () => {
+    const tracker = new ObjectTracker();
+    const packed = Array.from({ length: 2_000 }, (_, i) => box(500 + (i % 40), 500 + Math.floor(i / 40), 'person', 0.9, 30));
+    tracker.update(packed, 0);
+    const priced = pricedPairs(() => tracker.update(packed, 100));
+    assert.ok(priced <= 2_000 * 64, `priced ${priced} pairs`);
+  });
+
+  it('finds the same matches as pricing every pair (random scenes)', () => {
+    const scene = fc.array(fc.record({ x: fc.integer({ min: 0, max: 640 }), y: fc.integer({ min: 0, max: 360 }), size: fc.integer({ min: 4, max: 200 }), dx: fc.integer({ min: -30, max: 30 }), dy: fc.integer({ min: -30, max: 30 }), car: fc.boolean() }), { minLength: 1, maxLength: 25 });
+    fc.assert(
+      fc.property(scene, fc.integer({ min: 2, max: 5 }), (objects, frames) => {
+        const grid = new ObjectTracker();
+        const reference = new EveryPairTracker();
+        for (let frame = 0; frame < frames; frame++) {
+          // Sizes and positions with fractions: equal costs (ties) would make either answer right.
+          const detections = objects.map((o, i) => box(o.x + o.dx * frame + i / 997, o.y + o.dy * frame + i / 991, o.car ? 'car' : 'person', 0.9, o.size + i / 101));
+          assert.deepEqual(idsByPlace(grid.update(detections, frame * 100)), idsByPlace(reference.update(detections, frame * 100)));
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('beyond maxDetections a frame, only the most confident are followed, and the frame says how many were skipped', () => {
+    const objects = new ObjectEvents({ maxDetections: 1_000 });
+    const detections = crowd(1_500);
+    const events = objects.update(detections, 0);
+    assert.deepEqual([objects.lastFrame.followed, objects.lastFrame.skipped], [1_000, 500]);
+    assert.equal(events.filter((event) => event.type === 'enter').length, 1_000);
+    const weakest = Math.min(...objects.objects().map((object) => object.confidence));
+    const skipped = [...detections].sort((a, b) => b.confidence - a.confidence).slice(1_000);
+    assert.ok(skipped.every((detection) => detection.confidence <= weakest), 'the least confident were left out');
   });
 });
 

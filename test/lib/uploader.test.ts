@@ -1,11 +1,10 @@
 import { strict as assert } from 'node:assert';
-import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { RoboflowError, checkVideoFile } from '../../lib';
 import { FileUploader } from '../../lib/stream/uploader';
-import { ROOT } from '../helpers/local-server';
 import { MEDIA_DIR } from '../helpers/media';
+import { unprivilegedSandbox, type UnprivilegedSandbox } from '../helpers/unprivileged';
 
 /** A data channel stand-in whose buffer drains on a timer, like SCTP would. */
 class FakeChannel extends EventTarget {
@@ -29,13 +28,13 @@ class FakeChannel extends EventTarget {
 }
 
 /**
- * Runs checkVideoFile on `path` as a user who may not read it: this process when it is
- * not root, else a child as `nobody` (root reads any file).
+ * Runs checkVideoFile on a file of `dir` as a user who may not read it: a child as
+ * `nobody` when this process is root (root reads any file), else this user. The child
+ * runs from a world-readable copy of the engine code, so this works from a checkout in a
+ * 0700 directory too.
  */
-function checkAsUnprivilegedUser(path: string): string {
-  chmodSync(dirname(path), 0o755);
-  const script = `require(${JSON.stringify(join(ROOT, 'dist', 'lib', 'stream', 'uploader.js'))}).checkVideoFile(${JSON.stringify(path)}).then(() => console.log('readable'), (error) => console.log(error.message))`;
-  return execFileSync(process.execPath, ['-e', script], { encoding: 'utf8', ...(process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {}) });
+function checkAsUnprivilegedUser(sandbox: UnprivilegedSandbox, path: string): string {
+  return sandbox.run(`engine.checkVideoFile(${JSON.stringify(path)}).then(() => console.log('readable'), (error) => console.log(error.message))`);
 }
 
 describe('file uploader', () => {
@@ -82,13 +81,24 @@ describe('file uploader', () => {
   it('refuses missing, empty, directory and unreadable paths before any network use', async () => {
     const empty = join(dir, 'empty.mp4');
     writeFileSync(empty, '');
-    const unreadable = join(dir, 'secret.mp4');
+    // In a directory anyone may enter: the child can see the file, only not read it.
+    const sandbox = unprivilegedSandbox('lib/stream/uploader.ts');
+    const unreadable = join(sandbox.dir, 'secret.mp4');
     writeFileSync(unreadable, 'x');
     chmodSync(unreadable, 0o000);
     await assert.rejects(checkVideoFile(join(dir, 'nope.mp4')), /Video file not found/);
     await assert.rejects(checkVideoFile(empty), /Video file is empty/);
     await assert.rejects(checkVideoFile(dir), /found a directory/);
     await assert.rejects(checkVideoFile(''), /No video file given/);
-    assert.match(checkAsUnprivilegedUser(unreadable), /Video file not readable \(permission denied\)/);
+    try {
+      assert.match(checkAsUnprivilegedUser(sandbox, unreadable), /Video file not readable \(permission denied\)/);
+      // The same child reads a file it may read: the refusal above is the permission, nothing else.
+      const readable = join(sandbox.dir, 'public.mp4');
+      writeFileSync(readable, 'x');
+      chmodSync(readable, 0o644);
+      assert.match(checkAsUnprivilegedUser(sandbox, readable), /^readable$/m);
+    } finally {
+      sandbox.remove();
+    }
   });
 });

@@ -1,4 +1,7 @@
 import { strict as assert } from 'node:assert';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { redact } from '../../lib';
 import { API_KEY, startLocalServer, type RunningServer } from '../helpers/local-server';
 import { ALL_NODES, configNode, helper, useUserDir, type FlowNode } from '../helpers/node-red-helper';
 import type { RoboflowConfigNode } from '../../nodes/node-red/common/config';
@@ -64,6 +67,63 @@ describe('Node-RED: roboflow-config', function () {
       assert.doesNotMatch(answer.message, new RegExp(WRONG_KEY));
     });
 
+    describe('a page on another site (cross-site requests)', () => {
+      /** Stands in for the attacker's host: it must receive nothing. */
+      let attacker: Server;
+      let attackerUrl: string;
+      const received: string[] = [];
+      before(async () => {
+        attacker = createServer((req, res) => {
+          received.push(`${req.method} ${req.url}`);
+          res.end('{}');
+        });
+        await new Promise<void>((resolve) => attacker.listen(0, '127.0.0.1', resolve));
+        attackerUrl = `http://127.0.0.1:${(attacker.address() as AddressInfo).port}`;
+      });
+      after(() => new Promise<void>((resolve) => attacker.close(() => resolve())));
+      beforeEach(() => (received.length = 0));
+
+      it('a form-encoded or text/plain post (what a page can send without asking) is refused: nothing is sent anywhere', async () => {
+        await helper.load(ALL_NODES, [configNode(server.url)], { cfg: { apiKey: API_KEY } });
+        const turnBefore = await server.requestCount('webrtc_turn_config');
+        // What a hostile page's <form method=post> sends: the guessable config id and its own host.
+        const form = await helper.request().post('/roboflow/test-connection').type('form').send(`id=cfg&apiUrl=${encodeURIComponent(attackerUrl)}&serverUrl=${encodeURIComponent(attackerUrl)}`);
+        assert.equal(form.status, 415);
+        assert.match(form.body.message, /accepts only application\/json/);
+        const plain = await helper.request().post('/roboflow/test-connection').set('content-type', 'text/plain').send(JSON.stringify({ id: 'cfg', apiUrl: attackerUrl, serverUrl: attackerUrl }));
+        assert.equal(plain.status, 415);
+        // Even with the saved URLs, a form post runs nothing.
+        const sameUrls = await helper.request().post('/roboflow/test-connection').type('form').send(`id=cfg&apiUrl=${encodeURIComponent(server.url)}&serverUrl=${encodeURIComponent(server.url)}`);
+        assert.equal(sameUrls.status, 415);
+        assert.deepEqual(received, [], 'the attacker received nothing');
+        assert.equal(await server.requestCount('webrtc_turn_config'), turnBefore, 'Roboflow (the local server) was not called either');
+      });
+
+      it('the stored key is never sent to a URL other than the saved ones: a changed URL needs the key typed again', async () => {
+        await helper.load(ALL_NODES, [configNode(server.url)], { cfg: { apiKey: API_KEY } });
+        for (const urls of [{ apiUrl: attackerUrl, serverUrl: server.url }, { apiUrl: server.url, serverUrl: attackerUrl }, { apiUrl: attackerUrl, serverUrl: attackerUrl }]) {
+          for (const apiKey of ['__PWRD__', '', undefined]) {
+            const answer = await post({ id: 'cfg', ...(apiKey === undefined ? {} : { apiKey }), ...urls });
+            assert.equal(answer.ok, false);
+            assert.match(answer.message, /differs from the one saved with this config: type the API key again/);
+          }
+        }
+        assert.deepEqual(received, [], 'the attacker received nothing');
+        // With the key typed again, the test goes where the user says (their own key, their own choice).
+        await post({ id: 'cfg', apiKey: WRONG_KEY, apiUrl: attackerUrl, serverUrl: attackerUrl });
+        assert.deepEqual(received, [`GET /webrtc_turn_config?api_key=${encodeURIComponent(WRONG_KEY)}`, 'GET /'], 'the typed key only');
+      });
+
+      it("only a Roboflow config node's stored key is used: another node's id gets 'API key missing'", async () => {
+        await helper.load(ALL_NODES, [configNode(server.url), { id: 'other', type: 'helper', x: 1, y: 1 }], { cfg: { apiKey: API_KEY } });
+        for (const id of ['other', 'nope', 42]) {
+          const answer = await post({ id, apiKey: '__PWRD__', apiUrl: attackerUrl, serverUrl: attackerUrl });
+          assert.deepEqual(answer, { ok: false, message: 'API key missing: set the API key in the Roboflow credentials' });
+        }
+        assert.deepEqual(received, []);
+      });
+    });
+
     it('reports an unreachable server and a missing key', async () => {
       await helper.load(ALL_NODES, []);
       const gone = await post({ apiKey: API_KEY, serverUrl: 'http://127.0.0.1:9', apiUrl: server.url });
@@ -71,6 +131,33 @@ describe('Node-RED: roboflow-config', function () {
       assert.match(gone.message, /Cannot reach 127\.0\.0\.1:9/);
       const none = await post({ serverUrl: server.url, apiUrl: server.url });
       assert.deepEqual(none, { ok: false, message: 'API key missing: set the API key in the Roboflow credentials' });
+    });
+  });
+
+  describe('users and secrets', () => {
+    it('counts the nodes that use it (register / deregister)', async () => {
+      await helper.load(ALL_NODES, [configNode(server.url)], { cfg: { apiKey: API_KEY } });
+      const node = helper.getNode('cfg') as unknown as RoboflowConfigNode;
+      node.register('a');
+      node.register('b');
+      node.register('a');
+      assert.deepEqual([...node.users], ['a', 'b']);
+      node.deregister('a');
+      assert.deepEqual([...node.users], ['b']);
+    });
+
+    it('deleting one config node keeps the key masked while another config node holds it', async () => {
+      const shared = secret('shared-key-for-two-configs-42');
+      const both = [configNode(server.url, 'cfg-a'), configNode(server.url, 'cfg-b')];
+      const credentials = { 'cfg-a': { apiKey: shared }, 'cfg-b': { apiKey: shared } };
+      await helper.load(ALL_NODES, both, credentials);
+      assert.equal(redact(`server echoed ${shared}`), 'server echoed ***');
+      // Deploy without cfg-a ("modified nodes" deploy: cfg-b keeps running untouched).
+      await helper.setFlows([both[1]], 'nodes', { 'cfg-b': { apiKey: shared } });
+      assert.equal(redact(`server echoed ${shared}`), 'server echoed ***', 'cfg-b still holds the key');
+      // A redeploy of cfg-b (same id) does not let go of the key either.
+      await helper.setFlows([{ ...both[1], name: 'renamed' }], 'full', { 'cfg-b': { apiKey: shared } });
+      assert.equal(redact(shared), '***');
     });
   });
 });

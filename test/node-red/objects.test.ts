@@ -3,7 +3,7 @@ import type { NodeMessage } from 'node-red';
 import sharp from 'sharp';
 import { API_KEY, eventually, startLocalServer, type RunningServer } from '../helpers/local-server';
 import { sceneVideo } from '../helpers/media';
-import { ALL_NODES, collect, configNode, helper, onTab, recordStatuses, useUserDir, type FlowNode } from '../helpers/node-red-helper';
+import { ALL_NODES, collect, configNode, helper, loggedWarnings, onTab, recordStatuses, useUserDir, type FlowNode } from '../helpers/node-red-helper';
 
 /**
  * Roboflow Objects after a Roboflow Stream node, on the local server's door scene (a red
@@ -93,13 +93,20 @@ describe('Node-RED: roboflow-objects', function () {
         parameters: JSON.stringify({ class_names: { red: 'person', green: 'door' } }), source: 'rtsp', url: camera.rtsp_url, urlType: 'str', start: 'deploy', version: 1,
         dataOutputs: 'predictions', streamOutputs: 'output_image', wires: [['objects'], ['objects']],
       },
-      // An alert after a second in the door zone: the person stands still there (3 s), so the frame of the alert shows them where the box says.
-      { id: 'objects', type: 'roboflow-objects', clock: 'arrival', classes: 'person', areas: DOOR, alertZones: 'door', alertDwell: 1, version: 1, wires: [['alerts'], [], []] },
+      // An alert 4.5 s into a visit, in the door zone: the person stands still there from 4.0 s
+      // to 6.9 s, so the frame of the alert shows them where the box says even if the video
+      // runs a little behind the results. They are gone for 1 s between visits: leaving after
+      // 0.5 s unseen, each visit of the looping camera is a new object with its own alert.
+      { id: 'objects', type: 'roboflow-objects', clock: 'arrival', classes: 'person', areas: DOOR, alertZones: 'door', alertDwell: 4.5, leaveAfter: 0.5, version: 1, wires: [['alerts'], [], []] },
       { id: 'alerts', type: 'helper' },
     ]), credentials);
     const alerts = collect(helper.getNode('alerts'));
-    await eventually(() => alerts.length >= 1, 45_000, 'an alert from the live camera');
-    const alert = alerts[0] as NodeMessage & { image?: Buffer; predictions: { predictions: Array<{ x: number; y: number; width: number; height: number }> } };
+    // States, not timing: the snapshot needs a returned video frame at the node, and on a busy
+    // machine the first alert may come before the first frame. Count from the first frame on.
+    await eventually(async () => (await helper.request().get('/roboflow-objects/objects/frame')).status === 200, 45_000, 'a returned video frame at the Objects node');
+    const before = alerts.length;
+    await eventually(() => alerts.length > before, 45_000, 'an alert from the live camera once frames arrive');
+    const alert = alerts[before] as NodeMessage & { image?: Buffer; predictions: { predictions: Array<{ x: number; y: number; width: number; height: number }> } };
     const image = alert.image!;
     assert.ok(Buffer.isBuffer(image) && image[0] === 0xff && image[1] === 0xd8, 'msg.image is a JPEG');
     const meta = await sharp(image).metadata();
@@ -180,5 +187,25 @@ describe('Node-RED: roboflow-objects', function () {
     node.receive(seen);
     await eventually(() => alerts.length === 2, 5_000, 'an alert after the reset');
     assert.deepEqual(alerts.map((msg) => (msg.payload as { objectId: string }).objectId), ['t4', 't4']);
+  });
+
+  it('thousands of detections a frame: the most confident 1,000 are followed, said once in a warning', async () => {
+    await helper.load(ALL_NODES, onTab([{ id: 'objects', type: 'roboflow-objects', clock: 'arrival', snapshot: false, version: 1, wires: [[], [], ['counts']] }, { id: 'counts', type: 'helper' }]), {});
+    const node = helper.getNode('objects');
+    const counts = collect(helper.getNode('counts'));
+    const frame = (step: number): NodeMessage => ({
+      payload: {
+        predictions: {
+          image: { width: 1920, height: 1080 },
+          predictions: Array.from({ length: 4_000 }, (_, i) => ({ x: (i % 84) * 22 + step, y: Math.floor(i / 84) * 22, width: 20, height: 20, confidence: 0.3 + (i % 70) / 100, class: 'person' })),
+        },
+      },
+    });
+    node.receive(frame(0));
+    node.receive(frame(2));
+    node.receive({ topic: 'counts' });
+    await eventually(() => counts.some((msg) => msg.topic === 'counts' && (msg.payload as { objects: number }).objects === 1_000) && counts.length >= 2, 10_000, 'the counts after both frames');
+    const warnings = loggedWarnings('objects');
+    assert.deepEqual(warnings, ['A frame had 4000 detections: only the 1000 most confident are followed (the rest are skipped, here and in later frames)']);
   });
 });

@@ -77,7 +77,7 @@ const BAD_INPUTS: BadInput[] = [
   { name: 'too many metadata keys', target: 'event', message: () => ({ payload: Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`k${i}`, i])) }), error: /101 keys; at most 100/ },
   { name: 'a metadata key with bad characters', target: 'event', message: () => ({ payload: { 'a.b': 1 } }), error: /may only contain letters/ },
   { name: 'an oversize metadata value', target: 'event', message: () => ({ payload: { note: 'x'.repeat(1001) } }), error: /at most 1000/ },
-  { name: 'an image that is not an image', target: 'event', message: () => ({ payload: {}, image: Buffer.from('hello') }), error: /not a JPEG or PNG/ },
+  { name: 'an image that is not an image', target: 'event', message: () => ({ payload: {}, image: Buffer.from('hello') }), error: /not a JPEG, PNG or WebP image/ },
   { name: 'predictions without numbers', target: 'event', message: () => ({ payload: {}, image: Buffer.from([0xff, 0xd8, 0xff]), predictions: [{ class: 'a' }] }), error: /no numeric x/ },
   { name: 'a timestamp that is not a date', target: 'event', message: () => ({ payload: {}, timestamp: 'yesterday' }), error: /not a date/ },
   { name: 'a timestamp out of the accepted window', target: 'event', message: () => ({ payload: {}, timestamp: Date.now() - 31 * 24 * 3600 * 1000 }), error: /rejected: .*more than 30 days in the past/ },

@@ -7,7 +7,19 @@ export interface RoboflowConfigNode extends Node<{ apiKey?: string }> {
   connection(): RoboflowConnection;
   /** The shared HTTP client (one keep-alive pool for every node on this config). */
   http(): HttpClient;
-  /** Streams running on this config, for the workspace limit (10 by default). */
+  /**
+   * A node starts using this config (call once in its constructor, with its own id).
+   * The config node counts its users, as Node-RED's MQTT broker node does.
+   */
+  register(nodeId: string): void;
+  /** The node no longer uses this config (call in its close handler). */
+  deregister(nodeId: string): void;
+  /** The ids of the nodes using this config now. */
+  readonly users: ReadonlySet<string>;
+  /**
+   * Streams running on this config, for the workspace limit (10 by default).
+   * @deprecated kept for the Stream node until it calls register/deregister.
+   */
   readonly streams: Set<string>;
 }
 

@@ -81,6 +81,20 @@ function renderedImage(payload: unknown): Buffer | undefined {
   return undefined;
 }
 
+function placeOf(name: string, box: { x: number; y: number }): string {
+  return `${name}|${box.x}|${box.y}`;
+}
+
+/** A frame's detections by class and centre (the first of each): finding an alert's own box costs one lookup. */
+function indexDetections(detections: readonly Detection[]): Map<string, Detection> {
+  const index = new Map<string, Detection>();
+  for (const detection of detections) {
+    const key = placeOf(detection.class, detection);
+    if (!index.has(key)) index.set(key, detection);
+  }
+  return index;
+}
+
 /**
  * Maps a Roboflow Objects node onto the engine's objects module: results messages of a
  * Roboflow Stream node in, alerts (with a snapshot), object events and counts out.
@@ -98,6 +112,7 @@ export class ObjectsController {
   private send: Send = (msg) => this.node.send(msg);
   private alerts = 0;
   private lastTime = 0;
+  private warnedTooMany = false;
 
   constructor(
     private readonly node: Node,
@@ -163,6 +178,11 @@ export class ObjectsController {
       if (picture) this.latestFrame = picture;
       const detections = this.detectionsOf(msg);
       const events = this.objects.update(detections.list, now);
+      // Said once: a workflow returning thousands of boxes a frame is worth knowing about.
+      if (this.objects.lastFrame.skipped > 0 && !this.warnedTooMany) {
+        this.warnedTooMany = true;
+        this.node.warn(this.t('warn.tooMany', { count: detections.list.length, max: this.objects.lastFrame.followed }));
+      }
       await this.emit(events, detections.list, now, msg, detections.size);
       done();
     } catch (caught) {
@@ -202,11 +222,12 @@ export class ObjectsController {
       send([null, { topic: event.type, payload: this.eventPayload(event) }, null]);
     }
     const decision = this.policy.check(this.objects.objects(), now);
+    const byPlace = decision.alerts.length > 0 ? indexDetections(detections) : new Map<string, Detection>();
     for (const object of decision.alerts) {
       this.alerts++;
-      const alert: NodeMessage = { topic: 'alert', payload: this.alertPayload(object), object: this.describe(object), predictions: { image: size, predictions: [this.detectionOf(object, detections)] } };
+      const alert: NodeMessage = { topic: 'alert', payload: this.alertPayload(object), object: this.describe(object), predictions: { image: size, predictions: [this.detectionOf(object, byPlace)] } };
       if (this.snapshot && msg) {
-        const image = await this.snapshotFor(object, msg, detections, size);
+        const image = await this.snapshotFor(object, msg, detections, byPlace, size);
         if (image) alert.image = image;
       }
       send([alert, null, null]);
@@ -224,20 +245,20 @@ export class ObjectsController {
     this.send([null, null, { topic: 'counts', payload: counts }]);
   }
 
-  private async snapshotFor(object: ObjectState, msg: NodeMessageInFlow, detections: Detection[], size?: { width: number; height: number }): Promise<Buffer | undefined> {
+  private async snapshotFor(object: ObjectState, msg: NodeMessageInFlow, detections: Detection[], byPlace: Map<string, Detection>, size?: { width: number; height: number }): Promise<Buffer | undefined> {
     const rendered = renderedImage(msg.payload);
     const image = rendered ?? (Buffer.isBuffer((msg as { image?: unknown }).image) ? ((msg as { image?: Buffer }).image as Buffer) : this.latestFrame);
     if (!image) return undefined;
     const boxes = detections.map((detection) => ({ box: detection, label: `${detection.class} ${detection.confidence.toFixed(2)}`, highlight: false }));
-    const mine = this.detectionOf(object, detections);
+    const mine = this.detectionOf(object, byPlace);
     const drawn = [...boxes.filter((b) => b.box !== mine), { box: mine, label: `${object.class} ${object.confidence.toFixed(2)}`, highlight: true }];
     const snapshot = await renderSnapshot(image, drawn, { draw: !rendered, sourceSize: size });
     return snapshot.jpeg;
   }
 
   /** The detection of this frame that is the object (its last box). */
-  private detectionOf(object: ObjectState, detections: Detection[]): Detection {
-    return detections.find((d) => d.x === object.box.x && d.y === object.box.y && d.class === object.class) ?? { ...object.box, class: object.class, confidence: object.confidence };
+  private detectionOf(object: ObjectState, byPlace: Map<string, Detection>): Detection {
+    return byPlace.get(placeOf(object.class, object.box)) ?? { ...object.box, class: object.class, confidence: object.confidence };
   }
 
   private describe(object: ObjectState): Record<string, unknown> {

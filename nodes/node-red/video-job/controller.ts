@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { Node, NodeAPI, NodeMessage, NodeMessageInFlow } from 'node-red';
-import { JsonFile, RoboflowError, VideoJobClient, toRoboflowError, type JobHandle, type JobTarget, type VideoInput } from '../../../lib';
-import { configNode } from '../common/config';
+import { JsonFile, RoboflowError, VideoJobClient, fields, toRoboflowError, type JobHandle, type JobTarget, type VideoInput } from '../../../lib';
+import { configNode, isRoboflowConfig } from '../common/config';
 import type { Translate } from '../common/i18n';
 import { evaluate } from '../common/properties';
 import { asError, reportError, statusText } from '../common/report';
@@ -32,6 +32,31 @@ interface PendingJob {
 }
 
 const MAX_STORED_MESSAGE = 64 * 1024;
+
+/** Reads `jobs.json` back: exactly what `handle` writes, or an Error saying what is not. */
+export function readPendingJobs(value: unknown): PendingJob[] {
+  return fields.array(value, 'the file').map((item, index) => {
+    const what = `job ${index + 1}`;
+    const entry = fields.object(item, what);
+    const handle = fields.object(entry.handle, `${what}: handle`);
+    if (handle.generation !== 'model' && handle.generation !== 'workflow') throw new Error(`${what}: handle.generation is not "model" or "workflow"`);
+    const apiUrl = fields.text(handle.apiUrl, `${what}: handle.apiUrl`, { nonEmpty: true })!;
+    if (!/^https?:\/\//i.test(apiUrl)) throw new Error(`${what}: handle.apiUrl is not an http(s) URL`);
+    const workspace = fields.text(handle.workspace, `${what}: handle.workspace`, { optional: true });
+    const workflow = fields.text(handle.workflow, `${what}: handle.workflow`, { optional: true });
+    return {
+      handle: {
+        generation: handle.generation,
+        jobId: fields.text(handle.jobId, `${what}: handle.jobId`, { nonEmpty: true })!,
+        apiUrl,
+        submittedAt: fields.text(handle.submittedAt, `${what}: handle.submittedAt`)!,
+        ...(workspace !== undefined ? { workspace } : {}),
+        ...(workflow !== undefined ? { workflow } : {}),
+      },
+      msg: fields.object(entry.msg, `${what}: msg`) as NodeMessage,
+    };
+  });
+}
 
 /** The parts of a message worth keeping for the results message: small, JSON-safe, no payload. */
 function storable(msg: NodeMessage): NodeMessage {
@@ -66,15 +91,24 @@ export class VideoJobController {
     private readonly config: VideoJobProperties,
     private readonly t: Translate,
   ) {
-    this.store = new JsonFile(join(nodeStorageDir(RED, 'video-jobs', node.id), 'jobs.json'));
+    this.store = new JsonFile(join(nodeStorageDir(RED, 'video-jobs', node.id), 'jobs.json'), {
+      validate: readPendingJobs,
+      logger: { debug: (m) => node.debug(m), info: (m) => node.log(m), warn: (m) => node.warn(m), error: (m) => node.error(m) },
+    });
   }
 
-  /** Resumes the jobs an earlier run was waiting for. */
+  /** Resumes the jobs an earlier run was waiting for (a file that is not ours is set aside, with a warning). */
   async init(): Promise<void> {
-    this.pending = (await this.store.load()) ?? [];
-    if (this.pending.length === 0) return;
-    this.node.log(this.t('log.resuming', { count: this.pending.length }));
-    for (const job of this.pending) void this.follow(job, undefined);
+    const config = this.RED.nodes.getNode(this.config.roboflow);
+    if (isRoboflowConfig(config)) config.register(this.node.id);
+    try {
+      this.pending = (await this.store.load()) ?? [];
+      if (this.pending.length === 0) return;
+      this.node.log(this.t('log.resuming', { count: this.pending.length }));
+      for (const job of this.pending) void this.follow(job, undefined).catch((error: unknown) => reportError(this.node, error));
+    } catch (error) {
+      reportError(this.node, error);
+    }
   }
 
   async handle(msg: NodeMessageInFlow, done: (error?: Error) => void): Promise<void> {
@@ -110,6 +144,8 @@ export class VideoJobController {
 
   async close(removed: boolean): Promise<void> {
     this.abort.abort();
+    const config = this.RED.nodes.getNode(this.config.roboflow);
+    if (isRoboflowConfig(config)) config.deregister(this.node.id);
     if (removed && this.pending.length > 0) {
       this.node.warn(this.t('warn.abandoned', { count: this.pending.length }));
       await this.store.remove();

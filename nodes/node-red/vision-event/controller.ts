@@ -5,6 +5,7 @@ import {
   RoboflowError,
   VisionEventsClient,
   buildEvent,
+  readImageSize,
   splitPayload,
   toImageBuffer,
   toObjectDetections,
@@ -12,7 +13,7 @@ import {
   type EventType,
   type VisionEvent,
 } from '../../../lib';
-import { configNode } from '../common/config';
+import { configNode, isRoboflowConfig } from '../common/config';
 import type { Translate } from '../common/i18n';
 import { asBoolean, evaluate } from '../common/properties';
 import { asError, reportError, statusText } from '../common/report';
@@ -63,6 +64,8 @@ export class VisionEventController {
 
   /** Opens the outbox now, so events queued by an earlier run are delivered without waiting for a message. */
   async init(): Promise<void> {
+    const config = this.RED.nodes.getNode(this.config.roboflow);
+    if (isRoboflowConfig(config)) config.register(this.node.id);
     try {
       await this.open();
     } catch (error) {
@@ -79,7 +82,9 @@ export class VisionEventController {
     this.opening ??= EventOutbox.open({
       client: this.client(),
       directory: nodeStorageDir(this.RED, 'vision-events', this.node.id),
+      // Outages are told once by the events below, not at every retry.
       logger: { debug: (m) => this.node.debug(m), info: (m) => this.node.log(m), warn: () => undefined, error: () => undefined },
+      onWarning: (message) => this.node.warn(message),
     }).then((outbox) => {
       this.wire(outbox);
       this.outbox = outbox;
@@ -109,10 +114,13 @@ export class VisionEventController {
       }
       stalled = true;
     });
-    outbox.on('rejected', ({ eventId, error }) => {
+    // Refused for good: the error goes to Catch with its message (or its id after a
+    // restart), the event to the dead-letter file, and the queue goes on.
+    outbox.on('rejected', ({ eventId, error, deadLetters, file }) => {
       const msg = this.messages.get(eventId) ?? { eventId };
       this.messages.delete(eventId);
       reportError(this.node, new RoboflowError(error.code, this.t('error.rejected', { eventId, reason: error.message }), { status: error.status }), msg);
+      if (file) this.node.warn(this.t('warn.deadLetter', { count: deadLetters, file }));
     });
     outbox.on('dropped', ({ eventIds, reason }) => this.node.warn(this.t('warn.dropped', { count: eventIds.length, reason })));
   }
@@ -138,6 +146,8 @@ export class VisionEventController {
         this.warnedNoImage = true;
         this.node.warn(this.t('warn.predictionsWithoutImage'));
       }
+      // The header only (nothing is decoded): an image larger than the decoding cap is refused now.
+      if (image) await readImageSize(image);
       const outbox = await this.open();
       // Known before it is queued: delivery starts at once and may be refused at once.
       eventId = event.eventId;
@@ -192,6 +202,8 @@ export class VisionEventController {
   }
 
   async close(removed: boolean): Promise<void> {
+    const config = this.RED.nodes.getNode(this.config.roboflow);
+    if (isRoboflowConfig(config)) config.deregister(this.node.id);
     const outbox = this.outbox ?? (await this.opening?.catch(() => undefined));
     await outbox?.close({ discard: removed });
   }
