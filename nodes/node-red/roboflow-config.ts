@@ -41,9 +41,7 @@ export = function register(RED: NodeAPI): void {
     let connection: RoboflowConnection | undefined;
     let http: HttpClient | undefined;
     const users = new Set<string>();
-    const streams = new Set<string>();
     Object.defineProperty(this, 'users', { value: users });
-    Object.defineProperty(this, 'streams', { value: streams });
 
     this.register = (nodeId) => {
       users.add(nodeId);

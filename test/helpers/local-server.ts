@@ -73,7 +73,8 @@ export async function startLocalServer(args: string[] = [], env: Record<string, 
   };
   const stop = (): Promise<number | null> =>
     new Promise((resolve) => {
-      if (child.exitCode !== null) return resolve(child.exitCode);
+      // A process killed by a signal has no exit code but is gone all the same.
+      if (child.exitCode !== null || child.signalCode !== null) return resolve(child.exitCode);
       child.once('exit', (code) => resolve(code));
       child.kill('SIGTERM');
     });

@@ -106,7 +106,7 @@ export class RoboflowVisionEvent implements INodeType {
             type: 'string',
             default: '',
             placeholder: 'data',
-            description: 'Binary field with a JPEG or PNG to upload and attach to the event',
+            description: 'Binary field with a JPEG, PNG or WebP image (at most 20 MB) to upload and attach to the event',
           },
           { displayName: 'Stream ID', name: 'streamId', type: 'string', default: '' },
           {

@@ -95,6 +95,8 @@ export async function createVisionEvents(context: IExecuteFunctions): Promise<IN
           const image = toImageBuffer(await context.helpers.getBinaryDataBuffer(index, imageField));
           const { sourceId } = await client.uploadImage(image);
           event.images = [{ sourceId, ...(detections !== undefined && detections !== null ? { objectDetections: toObjectDetections(detections) } : {}) }];
+          // As Roboflow's own block does: the attached image is the one shown first.
+          event.displayImagePosition = 0;
         } else if (detections !== undefined) {
           throw new RoboflowError('invalid-input', 'Detections are attached to an image: set the image binary field too');
         }

@@ -16,11 +16,6 @@ export interface RoboflowConfigNode extends Node<{ apiKey?: string }> {
   deregister(nodeId: string): void;
   /** The ids of the nodes using this config now. */
   readonly users: ReadonlySet<string>;
-  /**
-   * Streams running on this config, for the workspace limit (10 by default).
-   * @deprecated kept for the Stream node until it calls register/deregister.
-   */
-  readonly streams: Set<string>;
 }
 
 export function isRoboflowConfig(node: unknown): node is RoboflowConfigNode {

@@ -175,6 +175,12 @@ export class StreamController {
 
   /** Called once the node exists: starts on deploy, or waits for a message. */
   async init(): Promise<void> {
+    // The config node counts its users (as Node-RED's MQTT broker node does).
+    try {
+      configNode(this.RED, this.config.roboflow).register(this.node.id);
+    } catch {
+      // No config selected: said when the stream starts.
+    }
     const waitsForMessage = this.config.start === 'message' || (this.config.source !== 'frames' && this.config.urlType === 'msg');
     if (waitsForMessage) {
       showStatus(this.node, 'idle', this.t(this.config.source === 'frames' ? 'status.waitingFrames' : 'status.waiting'));
@@ -228,6 +234,11 @@ export class StreamController {
     this.closing = true;
     this.fileQueue.length = 0;
     await this.serial(() => this.stop());
+    try {
+      configNode(this.RED, this.config.roboflow).deregister(this.node.id);
+    } catch {
+      // The config node is gone already.
+    }
   }
 
   private async pushFrame(msg: NodeMessageInFlow): Promise<void> {
@@ -436,8 +447,7 @@ export class StreamController {
     this.stream = stream;
     this.currentFile = source?.kind === 'file' ? source.path : undefined;
     this.results = 0;
-    config.streams.add(this.node.id);
-    this.wire(stream, config.streams);
+    this.wire(stream);
     if (camera) showStatus(this.node, 'connecting', this.t('status.openingCamera'));
     stream.start();
   }
@@ -492,11 +502,6 @@ export class StreamController {
     if (!stream) return;
     stream.removeAllListeners();
     await stream.stop();
-    try {
-      configNode(this.RED, this.config.roboflow).streams.delete(this.node.id);
-    } catch {
-      // The config node is gone already.
-    }
   }
 
   /** "streaming 10 fps · 85 ms · 3 dropped": the rate, and the delay and drops when there are any to tell. */
@@ -543,7 +548,7 @@ export class StreamController {
     }, 1_000);
   }
 
-  private wire(stream: LiveStream, streams: Set<string>): void {
+  private wire(stream: LiveStream): void {
     const send: Send = (msg) => this.node.send(msg);
     stream.on('state', (state) => {
       if (this.stream !== stream) return;
@@ -560,7 +565,6 @@ export class StreamController {
         showStatus(this.node, 'live', this.t('status.started'));
       }
       else if (state === 'idle' && !this.camera) showStatus(this.node, 'idle', this.t('status.waitingFrames'));
-      if (state === 'complete' || state === 'failed' || state === 'idle' || state === 'stopped') streams.delete(this.node.id);
       if (state === 'failed') void this.serial(() => this.nextFile());
     });
     stream.on('reconnecting', ({ attempt, error }) => {
