@@ -44,3 +44,4 @@ export { hasDetections } from './gate/detections';
 export { DailyBudget, MINUTES_PER_CREDIT, creditsToMinutes, minutesToCredits, localDay, type BudgetState, type BudgetStore, type DailyBudgetOptions, type BudgetEvents } from './budget/daily-budget';
 export { GatedStream, type GatedStreamEvents } from './gate/gated-stream';
 export * from './inference';
+export { nameList, jsonObject, asBoolean, mergeParameters } from './options';

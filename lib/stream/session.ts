@@ -4,7 +4,7 @@ import { sleep } from '../backoff';
 import { TypedEmitter } from '../events';
 import { HttpClient } from '../http/client';
 import { safeLogger, type Logger } from '../logger';
-import { redactUrl } from '../redact';
+import { redact } from '../redact';
 import { ResultReassembler } from './chunks';
 import { ImageFrameSource, type PushOutcome } from './frame-source';
 import { connectionPath, waitForConnected, waitForIceGathering, type ConnectionPath } from './ice';
@@ -124,9 +124,9 @@ export function checkReconfigure(startedWith: string[] | null | undefined, outpu
 
 function validateSource(source: StreamSource): void {
   if (source.kind === 'rtsp') {
-    if (!/^rtsps?:\/\/[^\s/]+/i.test(source.url ?? '')) throw new RoboflowError('invalid-input', `Invalid RTSP URL "${redactUrl(String(source.url ?? ''))}": it must start with rtsp:// or rtsps://`);
+    if (!/^rtsps?:\/\/[^\s/]+/i.test(source.url ?? '')) throw new RoboflowError('invalid-input', `Invalid RTSP URL "${redact(String(source.url ?? ''))}": it must start with rtsp:// or rtsps://`);
   } else if (source.kind === 'mjpeg') {
-    if (!/^https?:\/\/[^\s/]+/i.test(source.url ?? '')) throw new RoboflowError('invalid-input', `Invalid MJPEG URL "${redactUrl(String(source.url ?? ''))}": it must start with http:// or https://`);
+    if (!/^https?:\/\/[^\s/]+/i.test(source.url ?? '')) throw new RoboflowError('invalid-input', `Invalid MJPEG URL "${redact(String(source.url ?? ''))}": it must start with http:// or https://`);
   } else if (source.kind !== 'frames' && source.kind !== 'file') {
     throw new RoboflowError('invalid-input', `Unknown source "${(source as { kind: string }).kind}"`);
   }

@@ -36,7 +36,7 @@ describe('end to end: the packed package in a real Node-RED', function () {
   it('installs from the tarball and registers all six nodes without errors', async () => {
     const nodes = (await (await nodeRed.request('/nodes', { headers: { accept: 'application/json' } })).json()) as Array<{ module: string; types: string[]; enabled: boolean; err?: string }>;
     const ours = nodes.filter((set) => set.module === PACKAGE_NAME);
-    assert.deepEqual(ours.flatMap((set) => set.types).sort(), ['roboflow-config', 'roboflow-objects', 'roboflow-stream', 'roboflow-video-job', 'roboflow-workflow', 'vision-event']);
+    assert.deepEqual(ours.flatMap((set) => set.types).sort(), ['roboflow-config', 'roboflow-objects', 'roboflow-stream', 'roboflow-video-job', 'roboflow-vision-event', 'roboflow-workflow']);
     assert.ok(ours.every((set) => set.enabled && !set.err), JSON.stringify(ours));
     const installed = JSON.parse(readFileSync(join(userDir, 'node_modules', ...PACKAGE_NAME.split('/'), 'package.json'), 'utf8')) as { name: string };
     assert.equal(installed.name, PACKAGE_NAME);

@@ -46,7 +46,7 @@ const WRONG_KEY = secret('wrong-editor-key-42');
 const PALETTE = [
   { type: 'roboflow-stream', label: 'Roboflow Stream', icon: 'roboflow-stream.svg' },
   { type: 'roboflow-video-job', label: 'Roboflow Video Job', icon: 'roboflow-video-job.svg' },
-  { type: 'vision-event', label: 'Roboflow Vision Event', icon: 'vision-event.svg' },
+  { type: 'roboflow-vision-event', label: 'Roboflow Vision Event', icon: 'roboflow-vision-event.svg' },
   { type: 'roboflow-objects', label: 'Roboflow Objects', icon: 'roboflow-objects.svg' },
   { type: 'roboflow-workflow', label: 'Roboflow Workflow', icon: 'roboflow-workflow.svg' },
 ];
@@ -199,7 +199,7 @@ describe('the editor in a real browser', function () {
   });
 
   it('a Vision Event node: every field and its validation', async () => {
-    await dragOntoWorkspace(page, 'vision-event', 560, 100);
+    await dragOntoWorkspace(page, 'roboflow-vision-event', 560, 100);
     const node = workspaceNode(page, 'Vision Event');
     await node.waitFor();
     assert.ok(await showsInvalid(node), 'a fresh Vision Event node is marked as not configured');
@@ -241,7 +241,7 @@ describe('the editor in a real browser', function () {
   });
 
   it('the help sidebar shows each node\'s help', async () => {
-    for (const [type, label] of [['roboflow-stream', 'Door camera'], ['roboflow-video-job', 'detect-colors'], ['vision-event', 'front-door: safety_alert'], ['roboflow-objects', 'people at the door']]) {
+    for (const [type, label] of [['roboflow-stream', 'Door camera'], ['roboflow-video-job', 'detect-colors'], ['roboflow-vision-event', 'front-door: safety_alert'], ['roboflow-objects', 'people at the door']]) {
       await workspaceNode(page, label).locator('.red-ui-flow-node').first().click();
       await page.locator('#red-ui-tab-help-link-button').click();
       const help = page.locator('#red-ui-sidebar-content');

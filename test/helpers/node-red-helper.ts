@@ -11,7 +11,7 @@ import { scanner } from './secret-scan';
 export const configNodeModule = require('../../nodes/node-red/roboflow-config');
 export const streamNodeModule = require('../../nodes/node-red/roboflow-stream');
 export const videoJobNodeModule = require('../../nodes/node-red/roboflow-video-job');
-export const visionEventNodeModule = require('../../nodes/node-red/vision-event');
+export const visionEventNodeModule = require('../../nodes/node-red/roboflow-vision-event');
 export const objectsNodeModule = require('../../nodes/node-red/roboflow-objects');
 export const workflowNodeModule = require('../../nodes/node-red/roboflow-workflow');
 /* eslint-enable @typescript-eslint/no-require-imports */

@@ -4,17 +4,17 @@ import { API_KEY, CLI, startLocalServer } from '../helpers/local-server';
 
 describe('roboflow-local-server command line', () => {
   it('prints help', () => {
-    const result = spawnSync(process.execPath, [CLI, '--help'], { encoding: 'utf8' });
+    const result = spawnSync(process.execPath, [...CLI, '--help'], { encoding: 'utf8' });
     assert.equal(result.status, 0);
     assert.match(result.stdout, /--port N/);
     assert.match(result.stdout, /--api-key KEY/);
   });
 
   it('refuses bad options with a clear message and exit code 2', () => {
-    const result = spawnSync(process.execPath, [CLI, '--port', 'abc'], { encoding: 'utf8' });
+    const result = spawnSync(process.execPath, [...CLI, '--port', 'abc'], { encoding: 'utf8' });
     assert.equal(result.status, 2);
     assert.match(result.stderr, /--port must be a port number/);
-    const faults = spawnSync(process.execPath, [CLI, '--faults', '{"dropAfterFrames": -1}'], { encoding: 'utf8' });
+    const faults = spawnSync(process.execPath, [...CLI, '--faults', '{"dropAfterFrames": -1}'], { encoding: 'utf8' });
     assert.equal(faults.status, 2);
     assert.match(faults.stderr, /dropAfterFrames must be a number >= 0/);
   });
@@ -65,10 +65,10 @@ describe('roboflow-local-server command line', () => {
     } finally {
       await changed.stop();
     }
-    const bad = spawnSync(process.execPath, [CLI, '--session-timeout', 'soon'], { encoding: 'utf8' });
+    const bad = spawnSync(process.execPath, [...CLI, '--session-timeout', 'soon'], { encoding: 'utf8' });
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /--session-timeout must be a number of seconds > 0/);
-    const both = spawnSync(process.execPath, [CLI, '--gzip', '--no-gzip'], { encoding: 'utf8' });
+    const both = spawnSync(process.execPath, [...CLI, '--gzip', '--no-gzip'], { encoding: 'utf8' });
     assert.equal(both.status, 2);
     assert.match(both.stderr, /--gzip and --no-gzip contradict each other/);
   });

@@ -13,9 +13,10 @@ import {
 } from '../../../lib';
 import { configNode } from '../common/config';
 import type { Translate } from '../common/i18n';
-import { asBoolean, evaluate, nameList } from '../common/properties';
-import { asError, statusText } from '../common/report';
-import { clearStatus, showStatus } from '../common/status';
+import { asBoolean, evaluate, jsonObject, mergeParameters, nameList } from '../common/properties';
+import type { Send } from '../common/register';
+import { statusText } from '../common/report';
+import { showStatus } from '../common/status';
 
 export interface WorkflowProperties {
   name: string;
@@ -47,13 +48,11 @@ export interface WorkflowProperties {
   version: number;
 }
 
-type Send = (msg: NodeMessage | Array<NodeMessage | null>) => void;
-type Done = (error?: Error) => void;
-
 interface Job {
   msg: NodeMessageInFlow;
   send: Send;
-  done: Done;
+  /** Settles the message's handle(): handled (no error), or failed with the error. */
+  done: (error?: unknown) => void;
 }
 
 const DEFAULT_CONCURRENCY = 4;
@@ -68,18 +67,6 @@ function bounded(value: unknown, fallback: number, min: number, max: number, wha
   const number = Number(value);
   if (!Number.isInteger(number) || number < min || number > max) throw new RoboflowError('invalid-input', `${what} must be a whole number from ${min} to ${max} (got ${String(value)})`);
   return number;
-}
-
-function parseJson(text: string, what: string): Record<string, unknown> | undefined {
-  if (!text || !text.trim()) return undefined;
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw new RoboflowError('invalid-input', `${what} is not valid JSON: ${(error as Error).message}`);
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new RoboflowError('invalid-input', `${what} must be a JSON object`);
-  return value as Record<string, unknown>;
 }
 
 /**
@@ -114,8 +101,8 @@ export class WorkflowController {
     try {
       this.concurrency = bounded(config.concurrency, DEFAULT_CONCURRENCY, 1, 64, this.t('label.concurrency'));
       this.queueSize = bounded(config.queueSize, DEFAULT_QUEUE, 0, 10_000, this.t('label.queueSize'));
-      parseJson(config.parameters, this.t('label.parameters'));
-      if (!config.model?.trim()) parseJson(config.workflowSpec, this.t('label.workflowSpec'));
+      jsonObject(config.parameters, this.t('label.parameters'));
+      if (!config.model?.trim()) jsonObject(config.workflowSpec, this.t('label.workflowSpec'));
     } catch (error) {
       this.setupError = toRoboflowError(error, 'invalid-input');
     }
@@ -128,16 +115,16 @@ export class WorkflowController {
     if (this.setupError) showStatus(this.node, 'error', statusText(this.setupError));
   }
 
-  handle(msg: NodeMessageInFlow, send: Send, done: Done): void {
-    if (this.closing) return done();
-    if (this.setupError) {
-      showStatus(this.node, 'error', statusText(this.setupError));
-      return done(asError(this.setupError));
-    }
-    this.queue.push({ msg, send, done });
-    if (this.queue.length > this.queueSize) this.drop();
-    this.pump();
-    this.showProgress();
+  /** Resolves once the message's request is answered (or the message was dropped or released). */
+  handle(msg: NodeMessageInFlow, send: Send): Promise<void> {
+    if (this.closing) return Promise.resolve();
+    if (this.setupError) return Promise.reject(this.setupError);
+    return new Promise((resolve, reject) => {
+      this.queue.push({ msg, send, done: (error) => (error === undefined ? resolve() : reject(error)) });
+      if (this.queue.length > this.queueSize) this.drop();
+      this.pump();
+      this.showProgress();
+    });
   }
 
   /** Stops: requests in flight are cancelled, waiting messages are released (done without error). */
@@ -147,7 +134,6 @@ export class WorkflowController {
     for (const job of this.queue.splice(0)) job.done();
     if (this.statusTimer) clearTimeout(this.statusTimer);
     await this.client?.close();
-    clearStatus(this.node);
   }
 
   /** The overflow rule: the oldest waiting message gives way, with a warning (the first at once, then at most every 10 s). */
@@ -246,8 +232,7 @@ export class WorkflowController {
     } catch (caught) {
       const error = toRoboflowError(caught, 'invalid-input');
       if (error.code === 'aborted' || this.closing) return done();
-      showStatus(this.node, 'error', statusText(error));
-      done(asError(error));
+      done(error);
     }
   }
 
@@ -278,7 +263,7 @@ export class WorkflowController {
   }
 
   private async target(msg: NodeMessage): Promise<WorkflowTarget> {
-    const specification = parseJson(this.config.workflowSpec, this.t('label.workflowSpec'));
+    const specification = jsonObject(this.config.workflowSpec, this.t('label.workflowSpec'));
     if (specification) return { specification };
     const workspace = await evaluate(this.RED, this.node, this.config.workspace, this.config.workspaceType, msg);
     const workflowId = await evaluate(this.RED, this.node, this.config.workflow, this.config.workflowType, msg);
@@ -289,13 +274,8 @@ export class WorkflowController {
     return { workspace: workspace.trim(), workflowId: workflowId.trim(), ...(versionId ? { versionId } : {}) };
   }
 
-  /** The node's parameters, with msg.parameters (an object, or JSON text) laid over them for this message. */
+  /** The node's parameters, with msg.parameters (an object, or JSON text) laid over them. */
   private parameters(msg: NodeMessage): Record<string, unknown> {
-    const fromNode = parseJson(this.config.parameters, this.t('label.parameters')) ?? {};
-    const given = (msg as { parameters?: unknown }).parameters;
-    if (given === undefined) return fromNode;
-    const fromMessage = typeof given === 'string' ? parseJson(given, 'msg.parameters') : given;
-    if (typeof fromMessage !== 'object' || fromMessage === null || Array.isArray(fromMessage)) throw new RoboflowError('invalid-input', 'msg.parameters must be an object (or JSON text of one)');
-    return { ...fromNode, ...(fromMessage as Record<string, unknown>) };
+    return mergeParameters(this.config.parameters, (msg as { parameters?: unknown } | undefined)?.parameters);
   }
 }

@@ -9,7 +9,6 @@ import {
   parseZonesAndLines,
   renderSnapshot,
   toImageBuffer,
-  toRoboflowError,
   videoTimeMs,
   type Anchor,
   type Detection,
@@ -19,7 +18,7 @@ import {
 } from '../../../lib';
 import type { Translate } from '../common/i18n';
 import { nameList } from '../common/properties';
-import { asError, statusText } from '../common/report';
+import type { Send } from '../common/register';
 import { showStatus } from '../common/status';
 
 export interface ObjectsProperties {
@@ -49,8 +48,6 @@ export interface ObjectsProperties {
   version: number;
 }
 
-type Send = (msg: Array<NodeMessage | null>) => void;
-type Done = (error?: Error) => void;
 
 function seconds(value: number | string, fallback: number): number {
   const n = Number(value);
@@ -147,50 +144,42 @@ export class ObjectsController {
     showStatus(this.node, 'idle', this.t('status.waiting'));
   }
 
-  async handle(msg: NodeMessageInFlow, send: Send, done: Done): Promise<void> {
+  async handle(msg: NodeMessageInFlow, send: Send): Promise<void> {
     this.send = send;
-    try {
-      if (msg.topic === 'reset') {
-        // Everyone is forgotten, alerts included: a workflow tracker id seen again alerts again.
-        for (const event of this.objects.end()) if (event.type === 'leave') this.policy.forget(event.object.id);
-        this.lastCounts = '';
-        this.sendCounts(true);
-        return done();
-      }
-      // The Stream node's stats answer travels on the results output: not detections.
-      if (msg.topic === 'stats') return done();
-      if (msg.topic === 'counts') {
-        this.sendCounts(true);
-        return done();
-      }
-      // A processed video frame from the Stream node's second output: the next snapshot.
-      if (Buffer.isBuffer(msg.payload)) {
-        this.latestFrame = msg.payload;
-        return done();
-      }
-      if ((msg as { complete?: unknown }).complete === true) {
-        await this.emit(this.objects.end(), [], this.lastTime, msg);
-        return done();
-      }
-      const now = this.timeOf(msg);
-      this.lastTime = now;
-      const picture = renderedImage(msg.payload) ?? (Buffer.isBuffer((msg as { image?: unknown }).image) ? ((msg as { image?: Buffer }).image as Buffer) : undefined);
-      if (picture) this.latestFrame = picture;
-      const detections = this.detectionsOf(msg);
-      const events = this.objects.update(detections.list, now);
-      // Said once: a workflow returning thousands of boxes a frame is worth knowing about.
-      if (this.objects.lastFrame.skipped > 0 && !this.warnedTooMany) {
-        this.warnedTooMany = true;
-        this.node.warn(this.t('warn.tooMany', { count: detections.list.length, max: this.objects.lastFrame.followed }));
-      }
-      await this.emit(events, detections.list, now, msg, detections.size);
-      done();
-    } catch (caught) {
-      // One error per message: on the status, and to the log and Catch nodes through done().
-      const error = toRoboflowError(caught, 'invalid-input');
-      showStatus(this.node, 'error', statusText(error));
-      done(asError(error));
+    if (msg.topic === 'reset') {
+      // Everyone is forgotten, alerts included: a workflow tracker id seen again alerts again.
+      for (const event of this.objects.end()) if (event.type === 'leave') this.policy.forget(event.object.id);
+      this.lastCounts = '';
+      this.sendCounts(true);
+      return;
     }
+    // The Stream node's stats answer travels on the results output: not detections.
+    if (msg.topic === 'stats') return;
+    if (msg.topic === 'counts') {
+      this.sendCounts(true);
+      return;
+    }
+    // A processed video frame from the Stream node's second output: the next snapshot.
+    if (Buffer.isBuffer(msg.payload)) {
+      this.latestFrame = msg.payload;
+      return;
+    }
+    if ((msg as { complete?: unknown }).complete === true) {
+      await this.emit(this.objects.end(), [], this.lastTime, msg);
+      return;
+    }
+    const now = this.timeOf(msg);
+    this.lastTime = now;
+    const picture = renderedImage(msg.payload) ?? (Buffer.isBuffer((msg as { image?: unknown }).image) ? ((msg as { image?: Buffer }).image as Buffer) : undefined);
+    if (picture) this.latestFrame = picture;
+    const detections = this.detectionsOf(msg);
+    const events = this.objects.update(detections.list, now);
+    // Said once: a workflow returning thousands of boxes a frame is worth knowing about.
+    if (this.objects.lastFrame.skipped > 0 && !this.warnedTooMany) {
+      this.warnedTooMany = true;
+      this.node.warn(this.t('warn.tooMany', { count: detections.list.length, max: this.objects.lastFrame.followed }));
+    }
+    await this.emit(events, detections.list, now, msg, detections.size);
   }
 
   close(): void {

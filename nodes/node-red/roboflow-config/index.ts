@@ -1,8 +1,9 @@
 import type { Node, NodeAPI, NodeDef } from 'node-red';
-import { HttpClient, checkConnection, forgetSecret, registerSecret, resolveConnection, type RoboflowConnection } from '../../lib';
-import { isRoboflowConfig, type RoboflowConfigNode } from './common/config';
-import { translator } from './common/i18n';
-import { migrate, type Migration } from './common/migrate';
+import { HttpClient, checkConnection, forgetSecret, registerSecret, resolveConnection, type RoboflowConnection } from '../../../lib';
+import { isRoboflowConfig, type RoboflowConfigNode } from '../common/config';
+import { engineLogger } from '../common/report';
+import { translator } from '../common/i18n';
+import { migrate, type Migration } from '../common/migrate';
 
 interface ConfigProperties {
   name: string;
@@ -56,7 +57,7 @@ export = function register(RED: NodeAPI): void {
       return connection;
     };
     this.http = () => {
-      http ??= new HttpClient({ apiKey: this.connection().apiKey, logger: { debug: (m) => this.debug(m), info: (m) => this.log(m), warn: (m) => this.warn(m), error: (m) => this.error(m) } });
+      http ??= new HttpClient({ apiKey: this.connection().apiKey, logger: engineLogger(this, { quiet: true }) });
       return http;
     };
     this.on('close', (removed: boolean, done: () => void) => {

@@ -16,7 +16,8 @@ import {
 import { configNode, isRoboflowConfig } from '../common/config';
 import type { Translate } from '../common/i18n';
 import { asBoolean, evaluate } from '../common/properties';
-import { asError, reportError, statusText } from '../common/report';
+import type { Send } from '../common/register';
+import { reportError, engineLogger } from '../common/report';
 import { showStatus } from '../common/status';
 import { nodeStorageDir } from '../common/storage';
 
@@ -83,7 +84,7 @@ export class VisionEventController {
       client: this.client(),
       directory: nodeStorageDir(this.RED, 'vision-events', this.node.id),
       // Outages are told once by the events below, not at every retry.
-      logger: { debug: (m) => this.node.debug(m), info: (m) => this.node.log(m), warn: () => undefined, error: () => undefined },
+      logger: engineLogger(this.node, { quiet: true }),
       onWarning: (message) => this.node.warn(message),
     }).then((outbox) => {
       this.wire(outbox);
@@ -125,12 +126,11 @@ export class VisionEventController {
     outbox.on('dropped', ({ eventIds, reason }) => this.node.warn(this.t('warn.dropped', { count: eventIds.length, reason })));
   }
 
-  async handle(msg: NodeMessageInFlow, send: (msg: NodeMessage) => void, done: (error?: Error) => void): Promise<void> {
+  async handle(msg: NodeMessageInFlow, send: Send): Promise<void> {
     const cooldownMs = Math.max(0, Number(this.config.cooldown ?? 1) || 0) * 1000;
     const now = Date.now();
     if (cooldownMs > 0 && now - this.lastAccepted < cooldownMs) {
       showStatus(this.node, 'idle', this.t('status.cooldown'));
-      done();
       return;
     }
     // Claim the cooldown slot now: messages arriving while this one is being queued are
@@ -156,13 +156,11 @@ export class VisionEventController {
       // Resolves once the event is on disk: the message goes on only when a crash can no longer lose it.
       await outbox.enqueue(event, image, image ? detections : undefined);
       send({ ...msg, eventId });
-      done();
-    } catch (caught) {
+    } catch (error) {
+      // A message that fails gives its cooldown slot back; registerNode reports it.
       this.lastAccepted = previousAccepted;
       if (eventId) this.messages.delete(eventId);
-      const error = toRoboflowError(caught, 'invalid-input');
-      showStatus(this.node, 'error', statusText(error));
-      done(asError(error));
+      throw error;
     }
   }
 

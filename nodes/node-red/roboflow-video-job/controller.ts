@@ -3,8 +3,8 @@ import type { Node, NodeAPI, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { JsonFile, RoboflowError, VideoJobClient, fields, toRoboflowError, type JobHandle, type JobTarget, type VideoInput } from '../../../lib';
 import { configNode, isRoboflowConfig } from '../common/config';
 import type { Translate } from '../common/i18n';
-import { evaluate } from '../common/properties';
-import { asError, reportError, statusText } from '../common/report';
+import { asBoolean, evaluate } from '../common/properties';
+import { reportError, engineLogger } from '../common/report';
 import { showStatus } from '../common/status';
 import { nodeStorageDir } from '../common/storage';
 
@@ -21,6 +21,10 @@ export interface VideoJobProperties {
   fps: number | string;
   /** Seconds between status polls; empty = 60 on Roboflow's hosts (they rate-limit), 2 elsewhere. */
   pollInterval: number | string;
+  /** Pin a workflow version (empty: the current one). */
+  workflowVersion: string;
+  /** Skip the workflow's sinks (email, webhooks, ...) while testing a flow. */
+  disableSinks: boolean | string;
   version: number;
 }
 
@@ -93,7 +97,7 @@ export class VideoJobController {
   ) {
     this.store = new JsonFile(join(nodeStorageDir(RED, 'video-jobs', node.id), 'jobs.json'), {
       validate: readPendingJobs,
-      logger: { debug: (m) => node.debug(m), info: (m) => node.log(m), warn: (m) => node.warn(m), error: (m) => node.error(m) },
+      logger: engineLogger(node),
     });
   }
 
@@ -111,35 +115,27 @@ export class VideoJobController {
     }
   }
 
-  async handle(msg: NodeMessageInFlow, done: (error?: Error) => void): Promise<void> {
-    try {
-      const client = this.client();
-      const input = this.input(msg);
-      const target = await this.target(msg);
-      const fps = Number(msg.fps ?? this.config.fps ?? 5);
-      // Checked before a possibly long upload.
-      if (!Number.isFinite(fps) || fps < 1 || fps > 120) throw new RoboflowError('invalid-input', `fps must be between 1 and 120 (got ${String(msg.fps ?? this.config.fps)})`);
-      showStatus(this.node, 'busy', input.kind === 'url' ? this.t('status.submitting') : this.t('status.uploading', { percent: 0 }));
-      const url =
-        input.kind === 'url'
-          ? input.url
-          : await client.upload(input, target.generation, {
-              signal: this.abort.signal,
-              onProgress: ({ percent }) => showStatus(this.node, 'busy', this.t('status.uploading', { percent })),
-            });
-      const handle = await client.submit(url, target, fps, this.abort.signal);
-      const job: PendingJob = { handle, msg: storable(msg) };
-      this.pending.push(job);
-      await this.store.save(this.pending);
-      showStatus(this.node, 'busy', this.t('status.queued'));
-      await this.follow(job, msg);
-      done();
-    } catch (caught) {
-      const error = toRoboflowError(caught, 'invalid-input');
-      if (error.code === 'aborted') return done();
-      showStatus(this.node, 'error', statusText(error));
-      done(asError(error));
-    }
+  async handle(msg: NodeMessageInFlow): Promise<void> {
+    const client = this.client();
+    const input = this.input(msg);
+    const target = await this.target(msg);
+    const fps = Number(msg.fps ?? this.config.fps ?? 5);
+    // Checked before a possibly long upload.
+    if (!Number.isFinite(fps) || fps < 1 || fps > 120) throw new RoboflowError('invalid-input', `fps must be between 1 and 120 (got ${String(msg.fps ?? this.config.fps)})`);
+    showStatus(this.node, 'busy', input.kind === 'url' ? this.t('status.submitting') : this.t('status.uploading', { percent: 0 }));
+    const url =
+      input.kind === 'url'
+        ? input.url
+        : await client.upload(input, target.generation, {
+            signal: this.abort.signal,
+            onProgress: ({ percent }) => showStatus(this.node, 'busy', this.t('status.uploading', { percent })),
+          });
+    const handle = await client.submit(url, target, fps, this.abort.signal);
+    const job: PendingJob = { handle, msg: storable(msg) };
+    this.pending.push(job);
+    await this.store.save(this.pending);
+    showStatus(this.node, 'busy', this.t('status.queued'));
+    await this.follow(job, msg);
   }
 
   async close(removed: boolean): Promise<void> {
@@ -163,6 +159,8 @@ export class VideoJobController {
       return { kind: 'url', url: msg.url };
     }
     const payload = msg.payload;
+    // An empty string is a path that was meant to be set (an unset environment variable).
+    if (typeof payload === 'string' && !payload.trim()) throw new RoboflowError('invalid-input', this.t('error.emptyInput'));
     if (typeof payload === 'string' && payload.trim()) {
       return /^https?:\/\//i.test(payload.trim()) ? { kind: 'url', url: payload.trim() } : { kind: 'file', path: payload.trim() };
     }
@@ -181,7 +179,14 @@ export class VideoJobController {
     if (typeof workspace !== 'string' || !workspace.trim() || typeof workflow !== 'string' || !workflow.trim()) {
       throw new RoboflowError('invalid-input', this.t('error.noWorkflow'));
     }
-    return { generation: 'workflow', workspace: workspace.trim(), workflow: workflow.trim() };
+    const versionId = String(this.config.workflowVersion ?? '').trim();
+    return {
+      generation: 'workflow',
+      workspace: workspace.trim(),
+      workflow: workflow.trim(),
+      ...(versionId ? { versionId } : {}),
+      ...(asBoolean(this.config.disableSinks, false) ? { disableSinks: true } : {}),
+    };
   }
 
   /** Polls a job to its end and sends its results (once). */

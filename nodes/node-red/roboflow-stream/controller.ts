@@ -7,7 +7,6 @@ import {
   RoboflowError,
   StreamMetrics,
   splitCameraLogin,
-  toRoboflowError,
   withCameraLogin,
   type CameraLogin,
   type CameraSource,
@@ -20,8 +19,8 @@ import {
 } from '../../../lib';
 import { configNode } from '../common/config';
 import type { Translate } from '../common/i18n';
-import { evaluate, nameList } from '../common/properties';
-import { asError, reportError, statusText } from '../common/report';
+import { evaluate, jsonObject, mergeParameters, nameList } from '../common/properties';
+import { reportError, engineLogger } from '../common/report';
 import { showStatus } from '../common/status';
 
 /** `device`: a USB/V4L2 camera; `replay`: a video file played on this machine as a live camera. Both always read locally. */
@@ -81,7 +80,6 @@ export interface StreamCredentials {
 }
 
 type Send = (msg: NodeMessage | Array<NodeMessage | null>) => void;
-type Done = (error?: Error) => void;
 
 /** Failed attempts in a row after which one error goes to Catch nodes (the node keeps trying). */
 const CATCHABLE_AFTER_ATTEMPTS = 5;
@@ -103,18 +101,6 @@ function outageCause(text: string): string | undefined {
 const MAX_QUEUED_FILES = 20;
 /** A frames source with no frame for this long lets a lost session go (the server would end it anyway). */
 const FRAMES_IDLE_MS = 50_000;
-
-function parseJson(text: string, what: string): Record<string, unknown> | undefined {
-  if (!text || !text.trim()) return undefined;
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw new RoboflowError('invalid-input', `${what} is not valid JSON: ${(error as Error).message}`);
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new RoboflowError('invalid-input', `${what} must be a JSON object`);
-  return value as Record<string, unknown>;
-}
 
 /**
  * Maps a Roboflow Stream node onto the engine: its configuration onto a
@@ -193,44 +179,37 @@ export class StreamController {
     }
   }
 
-  async handle(msg: NodeMessageInFlow, done: Done): Promise<void> {
+  async handle(msg: NodeMessageInFlow): Promise<void> {
     const topic = typeof msg.topic === 'string' ? msg.topic.toLowerCase() : '';
-    try {
-      if (topic === 'stats') {
-        // On demand: the stream's health, on the results output.
-        this.node.send([{ topic: 'stats', payload: this.metrics.snapshot() }, null]);
-      } else if (topic === 'stop') {
-        this.fileQueue.length = 0;
-        await this.serial(async () => {
-          await this.stop();
-          if (!this.closing) showStatus(this.node, 'idle', this.t('status.stopped'));
-        });
-      } else if (topic === 'gate') {
-        await this.serial(async () => this.signalGate(msg));
-      } else if (topic === 'reconfigure') {
-        await this.serial(async () => this.reconfigure(msg));
-      } else if (this.config.source === 'frames' && topic !== 'start') {
-        await this.pushFrame(msg);
-      } else {
-        await this.serial(async () => {
-          if (this.config.source === 'file' && this.stream?.active && topic !== 'start') {
-            if (this.fileQueue.length >= MAX_QUEUED_FILES) throw new RoboflowError('invalid-input', this.t('error.queueFull', { max: MAX_QUEUED_FILES }));
-            this.fileQueue.push(msg);
-          } else {
-            await this.start(msg);
-          }
-        });
-      }
-      done();
-    } catch (caught) {
-      const error = toRoboflowError(caught, 'invalid-input');
-      showStatus(this.node, 'error', statusText(error));
-      done(asError(error));
+    if (topic === 'stats') {
+      // On demand: the stream's health, on the results output.
+      this.node.send([{ topic: 'stats', payload: this.metrics.snapshot() }, null]);
+    } else if (topic === 'stop') {
+      this.fileQueue.length = 0;
+      await this.serial(async () => {
+        await this.stop();
+        if (!this.closing) showStatus(this.node, 'idle', this.t('status.stopped'));
+      });
+    } else if (topic === 'gate') {
+      await this.serial(async () => this.signalGate(msg));
+    } else if (topic === 'reconfigure') {
+      await this.serial(async () => this.reconfigure(msg));
+    } else if (this.config.source === 'frames' && topic !== 'start') {
+      await this.pushFrame(msg);
+    } else {
+      await this.serial(async () => {
+        if (this.config.source === 'file' && this.stream?.active && topic !== 'start') {
+          if (this.fileQueue.length >= MAX_QUEUED_FILES) throw new RoboflowError('invalid-input', this.t('error.queueFull', { max: MAX_QUEUED_FILES }));
+          this.fileQueue.push(msg);
+        } else {
+          await this.start(msg);
+        }
+      });
     }
   }
 
   /** Stops for good: whatever is queued finds the node closing and starts nothing. */
-  async close(): Promise<void> {
+  async close(_removed?: boolean): Promise<void> {
     this.closing = true;
     this.fileQueue.length = 0;
     await this.serial(() => this.stop());
@@ -364,7 +343,7 @@ export class StreamController {
   }
 
   private async workflow(msg: NodeMessage | undefined): Promise<WorkflowRef> {
-    const specification = parseJson(this.config.workflowSpec, this.t('label.workflowSpec'));
+    const specification = jsonObject(this.config.workflowSpec, this.t('label.workflowSpec'));
     if (specification) return { specification };
     const workspace = await evaluate(this.RED, this.node, this.config.workspace, this.config.workspaceType, msg);
     const workflowId = await evaluate(this.RED, this.node, this.config.workflow, this.config.workflowType, msg);
@@ -375,14 +354,9 @@ export class StreamController {
     return { workspace: workspace.trim(), workflowId: workflowId.trim(), ...(versionId ? { versionId } : {}) };
   }
 
-  /** The node's parameters, with msg.parameters (an object, or JSON text) laid over them for this start. */
+  /** The node's parameters, with msg.parameters (an object, or JSON text) laid over them. */
   private parameters(msg: NodeMessage | undefined): Record<string, unknown> {
-    const fromNode = parseJson(this.config.parameters, this.t('label.parameters')) ?? {};
-    const given = (msg as { parameters?: unknown } | undefined)?.parameters;
-    if (given === undefined) return fromNode;
-    const fromMessage = typeof given === 'string' ? parseJson(given, 'msg.parameters') : given;
-    if (typeof fromMessage !== 'object' || fromMessage === null || Array.isArray(fromMessage)) throw new RoboflowError('invalid-input', 'msg.parameters must be an object (or JSON text of one)');
-    return { ...fromNode, ...(fromMessage as Record<string, unknown>) };
+    return mergeParameters(this.config.parameters, (msg as { parameters?: unknown } | undefined)?.parameters);
   }
 
   /** Seconds before the service renews a session; '' asks for the service maximum. */
@@ -417,7 +391,7 @@ export class StreamController {
       // (see the result handler): a slow flow holds the server back instead of queueing.
       ackMode: 'manual',
       // The engine's warnings go to the log; the node itself says what the user must know, once.
-      logger: { debug: (m) => this.node.debug(m), info: (m) => this.node.log(m), warn: (m) => this.node.log(m), error: () => undefined },
+      logger: engineLogger(this.node, { quiet: true }),
     };
     await this.stop();
     if (this.closing) return;
