@@ -41,7 +41,7 @@ export { findFfmpeg, requireFfmpeg, describeFfmpeg, firstFfmpegError, parseFfmpe
 export { MotionDetector, shrinkLuma, DEFAULT_MOTION, type MotionSettings } from './gate/motion';
 export { SessionGate, DEFAULT_GATE, type GateMode, type GateState, type GateSettings, type GateDecision, type GateNote, type GatedLiveStream } from './gate/session-gate';
 export { hasDetections } from './gate/detections';
-export { DailyBudget, MINUTES_PER_CREDIT, creditsToMinutes, minutesToCredits, localDay, type BudgetState, type BudgetStore, type DailyBudgetOptions, type BudgetEvents } from './budget/daily-budget';
+export { DailyBudget, MINUTES_PER_CREDIT, creditsToMinutes, minutesToCredits, localDay, parseBudgetState, type BudgetState, type BudgetStore, type DailyBudgetOptions, type BudgetEvents } from './budget/daily-budget';
 export { GatedStream, type GatedStreamEvents } from './gate/gated-stream';
 export * from './inference';
 export { nameList, jsonObject, asBoolean, mergeParameters } from './options';

@@ -1,7 +1,9 @@
 import type { Node, NodeAPI, NodeDef } from 'node-red';
-import { HttpClient, checkConnection, forgetSecret, registerSecret, resolveConnection, type RoboflowConnection } from '../../../lib';
+import { join } from 'node:path';
+import { DailyBudget, HttpClient, JsonFile, checkConnection, creditsToMinutes, forgetSecret, parseBudgetState, registerSecret, resolveConnection, type RoboflowConnection } from '../../../lib';
 import { isRoboflowConfig, type RoboflowConfigNode } from '../common/config';
 import { engineLogger } from '../common/report';
+import { nodeStorageDir } from '../common/storage';
 import { translator } from '../common/i18n';
 import { migrate, type Migration } from '../common/migrate';
 
@@ -11,11 +13,26 @@ interface ConfigProperties {
   apiUrl: string;
   region: string;
   plan: string;
+  /** Daily stream budget shared by every stream on this config: a number ('' = none). */
+  budgetLimit: number | string;
+  /** What the limit counts: stream `minutes`, or `credits` (converted with the plan's rate). */
+  budgetUnit: 'minutes' | 'credits';
+  /** Stream minutes one credit buys ('' = the plan's published rate). */
+  creditMinutes: number | string;
   version: number;
 }
 
-/** Version 1 is the first release: fill in what a hand-written flow may lack. */
-const migrations: Migration[] = [(config) => ({ serverUrl: '', apiUrl: '', region: '', plan: '', ...config })];
+/**
+ * Version 1 is the first release: fill in what a hand-written flow may lack.
+ * Version 2: the daily budget (none for existing configs: they stream as before).
+ */
+const migrations: Migration[] = [
+  (config) => ({ serverUrl: '', apiUrl: '', region: '', plan: '', ...config }),
+  (config) => ({ budgetLimit: '', budgetUnit: 'minutes', creditMinutes: '', ...config }),
+];
+
+/** How often the budget adds up streamed time and saves it. */
+const BUDGET_TICK_MS = 5_000;
 
 /** Placeholder the editor sends for a stored password it does not reveal. */
 const STORED = '__PWRD__';
@@ -60,11 +77,46 @@ export = function register(RED: NodeAPI): void {
       http ??= new HttpClient({ apiKey: this.connection().apiKey, logger: engineLogger(this, { quiet: true }) });
       return http;
     };
+    const daily = openBudget(RED, this, config);
+    this.budget = () => daily.budget;
     this.on('close', (removed: boolean, done: () => void) => {
       // A redeployed node keeps its id and registers again; only a deleted one lets go.
       if (removed) forgetSecret(apiKey, this.id);
-      void (http?.close() ?? Promise.resolve()).finally(done);
+      void Promise.all([daily.close(), http?.close()]).finally(done);
     });
+  }
+
+  /**
+   * The daily stream time of this config's streams: counted always (the Stream nodes'
+   * `stats` report minutes today and estimated credits), limited when a budget is set.
+   * Kept in `<userDir>/roboflow/budget/<config id>.json` (a restart keeps what was spent
+   * today); warned about once at 80 % and at the limit. Tests may set
+   * `settings.roboflowClock` (a function returning a Date) to move time.
+   */
+  function openBudget(runtime: NodeAPI, node: RoboflowConfigNode, properties: ConfigProperties): { budget: DailyBudget; close(): Promise<void> } {
+    let limitMinutes: number | null = null;
+    if (properties.budgetLimit !== '' && properties.budgetLimit !== undefined && properties.budgetLimit !== null) {
+      const amount = Number(properties.budgetLimit);
+      const rate = properties.creditMinutes === '' || properties.creditMinutes === undefined ? undefined : Number(properties.creditMinutes);
+      if (!Number.isFinite(amount) || amount < 0) node.warn(t('budget.invalid', { value: String(properties.budgetLimit) }));
+      else limitMinutes = properties.budgetUnit === 'credits' ? creditsToMinutes(amount, properties.plan || undefined, rate !== undefined && rate > 0 ? rate : undefined) : amount;
+    }
+    const clock = (runtime.settings as { roboflowClock?: () => Date }).roboflowClock;
+    const store = new JsonFile(join(nodeStorageDir(runtime, 'budget', node.id), 'budget.json'), { validate: parseBudgetState, logger: engineLogger(node) });
+    const budget = new DailyBudget({ limitMinutes, store, ...(clock ? { now: clock } : {}) });
+    budget.on('warning', ({ usedMinutes, limitMinutes: limit }) => node.warn(t('budget.warning', { used: Math.round(usedMinutes), limit: Math.round(limit) })));
+    budget.on('exhausted', ({ limitMinutes: limit }) => node.warn(t('budget.exhausted', { limit: Math.round(limit) })));
+    const loading = budget.load();
+    const timer = setInterval(() => void budget.tick().catch((error: Error) => node.log(`budget: ${error.message}`)), BUDGET_TICK_MS);
+    timer.unref();
+    return {
+      budget,
+      close: async () => {
+        clearInterval(timer);
+        await loading;
+        await budget.tick().catch(() => undefined);
+      },
+    };
   }
 
   RED.nodes.registerType('roboflow-config', RoboflowConfig as unknown as (this: Node, def: NodeDef) => void, {

@@ -4,12 +4,14 @@ import {
   GatedStream,
   ResilientStream,
   captureSettings,
+  minutesToCredits,
   RoboflowError,
   StreamMetrics,
   splitCameraLogin,
   withCameraLogin,
   type CameraLogin,
   type CameraSource,
+  type DailyBudget,
   type LiveStream,
   type GatedLiveStream,
   type GateNote,
@@ -113,6 +115,12 @@ const FRAMES_IDLE_MS = 50_000;
  */
 export class StreamController {
   private stream: LiveStream | undefined;
+  /** The config's daily budget, if it has one; whether the budget stopped this stream (it restarts it). */
+  private budget: DailyBudget | undefined;
+  private stoppedByBudget = false;
+  private unwatchBudget: (() => void) | undefined;
+  /** The message the running stream was started with (a budget restart starts it the same way). */
+  private lastStart: NodeMessage | undefined;
   /** Set while a local camera feeds the stream: its sizes for the status, and whether it is away. */
   private camera: { info?: string; lost: boolean } | undefined;
   /** The gate in use (`motion`, `message`) and what it last said, for the status. */
@@ -163,7 +171,9 @@ export class StreamController {
   async init(): Promise<void> {
     // The config node counts its users (as Node-RED's MQTT broker node does).
     try {
-      configNode(this.RED, this.config.roboflow).register(this.node.id);
+      const config = configNode(this.RED, this.config.roboflow);
+      config.register(this.node.id);
+      this.watchBudget(config.budget());
     } catch {
       // No config selected: said when the stream starts.
     }
@@ -182,8 +192,10 @@ export class StreamController {
   async handle(msg: NodeMessageInFlow): Promise<void> {
     const topic = typeof msg.topic === 'string' ? msg.topic.toLowerCase() : '';
     if (topic === 'stats') {
-      // On demand: the stream's health, on the results output.
-      this.node.send([{ topic: 'stats', payload: this.metrics.snapshot() }, null]);
+      // On demand: the stream's health, and what it cost today, on the results output.
+      const minutesToday = this.budget ? Math.round(this.budget.usedMinutes(this.node.id) * 10) / 10 : 0;
+      const plan = this.budget ? configNode(this.RED, this.config.roboflow).connection().plan : undefined;
+      this.node.send([{ topic: 'stats', payload: { ...this.metrics.snapshot(), minutesToday, estimatedCredits: Math.round(minutesToCredits(minutesToday, plan) * 100) / 100 } }, null]);
     } else if (topic === 'stop') {
       this.fileQueue.length = 0;
       await this.serial(async () => {
@@ -208,8 +220,45 @@ export class StreamController {
     }
   }
 
+  /**
+   * The config's daily budget: while it is reached the stream does not run (status
+   * "daily budget reached (240 min)"); when a new day starts, or the limit is raised,
+   * a stream the budget stopped starts again.
+   */
+  private watchBudget(budget: DailyBudget): void {
+    this.budget = budget;
+    if (budget.limit === null) return;
+    const exhausted = (): void => {
+      void this.serial(async () => {
+        if (!this.stream?.active || this.closing) return;
+        this.stoppedByBudget = true;
+        await this.stop();
+        this.showBudgetReached();
+      });
+    };
+    const available = (): void => {
+      void this.serial(async () => {
+        if (!this.stoppedByBudget || this.closing) return;
+        this.stoppedByBudget = false;
+        await this.start(this.lastStart);
+      }).catch((error: unknown) => reportError(this.node, error));
+    };
+    budget.on('exhausted', exhausted);
+    budget.on('available', available);
+    this.unwatchBudget = () => {
+      budget.off('exhausted', exhausted);
+      budget.off('available', available);
+      budget.running(this.node.id, false);
+    };
+  }
+
+  private showBudgetReached(): void {
+    showStatus(this.node, 'idle', this.t('status.budgetReached', { limit: Math.round(this.budget?.limit ?? 0) }));
+  }
+
   /** Stops for good: whatever is queued finds the node closing and starts nothing. */
   async close(_removed?: boolean): Promise<void> {
+    this.unwatchBudget?.();
     this.closing = true;
     this.fileQueue.length = 0;
     await this.serial(() => this.stop());
@@ -371,6 +420,13 @@ export class StreamController {
   /** Opens a stream (replacing a running one). Only ever called from the control queue. */
   private async start(msg: NodeMessage | undefined): Promise<void> {
     if (this.closing) return;
+    this.lastStart = msg;
+    if (this.budget?.exhausted) {
+      // Not an error: it starts by itself after midnight (or when the limit is raised).
+      this.stoppedByBudget = true;
+      this.showBudgetReached();
+      return;
+    }
     const config = configNode(this.RED, this.config.roboflow);
     const local = this.readsLocally();
     const source = local ? undefined : await this.source(msg);
@@ -471,6 +527,7 @@ export class StreamController {
   private async stop(): Promise<void> {
     const stream = this.stream;
     this.stream = undefined;
+    this.budget?.running(this.node.id, false);
     clearInterval(this.ticker);
     this.ticker = undefined;
     if (!stream) return;
@@ -526,6 +583,8 @@ export class StreamController {
     const send: Send = (msg) => this.node.send(msg);
     stream.on('state', (state) => {
       if (this.stream !== stream) return;
+      // Only an open session is billed: what the budget counts.
+      this.budget?.running(this.node.id, state === 'streaming');
       if (this.camera?.lost && state !== 'streaming') {
         // The camera's own status ("camera unreachable, retrying") says more.
       } else if (state === 'connecting') showStatus(this.node, 'connecting', this.t('status.connecting'));
