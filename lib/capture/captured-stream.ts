@@ -75,6 +75,8 @@ export class CapturedStream extends TypedEmitter<CapturedStreamEvents> {
   private releaseTimer: NodeJS.Timeout | undefined;
   private running = false;
   private counters = { framesIn: 0, framesSent: 0, framesDropped: 0 };
+  /** The last hand-off delays (ms from a frame leaving ffmpeg to the video track), newest last. */
+  private readonly handoffs: number[] = [];
   private readonly gate: SessionGate | undefined;
   private readonly motion: MotionDetector | undefined;
   /** Frames waiting for the session: the pre-roll, then what came while it connected. */
@@ -142,6 +144,11 @@ export class CapturedStream extends TypedEmitter<CapturedStreamEvents> {
   /** Frames read from the camera, sent on the track, and dropped while no session streamed. */
   get frames(): { framesIn: number; framesSent: number; framesDropped: number } {
     return { ...this.counters };
+  }
+
+  /** Milliseconds from a frame leaving ffmpeg to the video track, for the last frames sent (benchmarks, stats). */
+  get handoffMs(): readonly number[] {
+    return this.handoffs;
   }
 
   /** The running ffmpeg's process id (tests check that none outlives the stream). */
@@ -227,16 +234,22 @@ export class CapturedStream extends TypedEmitter<CapturedStreamEvents> {
   private onFrame(frame: CapturedFrame): void {
     this.counters.framesIn++;
     if (!this.gate) {
-      if (this.stream.pushRawFrame(frame)) this.counters.framesSent++;
+      if (this.stream.pushRawFrame(frame)) this.sentLive(frame);
       else this.counters.framesDropped++;
       return;
     }
     if (this.motion) this.applyGate(this.gate.motion(this.motion.frameI420(frame, frame.capturedAt), frame.capturedAt));
     if (this.gate.state === 'open' && !this.pump && this.backlog.length === 0 && this.stream.pushRawFrame(frame)) {
-      this.counters.framesSent++;
+      this.sentLive(frame);
       return;
     }
     this.keep(frame);
+  }
+
+  private sentLive(frame: CapturedFrame): void {
+    this.counters.framesSent++;
+    this.handoffs.push(performance.timeOrigin + performance.now() - frame.capturedAt);
+    if (this.handoffs.length > 1_000) this.handoffs.splice(0, this.handoffs.length - 1_000);
   }
 
   /**
