@@ -51,6 +51,8 @@ async function runOurs(): Promise<Running> {
   const collector = setInterval(() => handoffMs.push(...stream.handoffMs.slice(-FPS)), 1_000);
   stream.on('error', () => undefined);
   stream.start();
+  // Measured from the moment frames flow, as the other two are (after their sessions started).
+  while (stream.state !== 'streaming' || stream.frames.framesSent === 0) await sleep(20);
   return {
     ffmpegPid: () => stream.ffmpegPid,
     sent: () => stream.frames.framesSent,

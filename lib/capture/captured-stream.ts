@@ -75,6 +75,7 @@ export class CapturedStream extends TypedEmitter<CapturedStreamEvents> {
   private releaseTimer: NodeJS.Timeout | undefined;
   private running = false;
   private counters = { framesIn: 0, framesSent: 0, framesDropped: 0 };
+  private motionMs = 0;
   /** The last hand-off delays (ms from a frame leaving ffmpeg to the video track), newest last. */
   private readonly handoffs: number[] = [];
   private readonly gate: SessionGate | undefined;
@@ -141,9 +142,9 @@ export class CapturedStream extends TypedEmitter<CapturedStreamEvents> {
     return this.info;
   }
 
-  /** Frames read from the camera, sent on the track, and dropped while no session streamed. */
-  get frames(): { framesIn: number; framesSent: number; framesDropped: number } {
-    return { ...this.counters };
+  /** Frames read from the camera, sent on the track, and dropped while no session streamed; time spent measuring motion. */
+  get frames(): { framesIn: number; framesSent: number; framesDropped: number; motionMs: number } {
+    return { ...this.counters, motionMs: Math.round(this.motionMs * 100) / 100 };
   }
 
   /** Milliseconds from a frame leaving ffmpeg to the video track, for the last frames sent (benchmarks, stats). */
@@ -238,7 +239,12 @@ export class CapturedStream extends TypedEmitter<CapturedStreamEvents> {
       else this.counters.framesDropped++;
       return;
     }
-    if (this.motion) this.applyGate(this.gate.motion(this.motion.frameI420(frame, frame.capturedAt), frame.capturedAt));
+    if (this.motion) {
+      const started = performance.now();
+      const moving = this.motion.frameI420(frame, frame.capturedAt);
+      this.motionMs += performance.now() - started;
+      this.applyGate(this.gate.motion(moving, frame.capturedAt));
+    }
     if (this.gate.state === 'open' && !this.pump && this.backlog.length === 0 && this.stream.pushRawFrame(frame)) {
       this.sentLive(frame);
       return;
