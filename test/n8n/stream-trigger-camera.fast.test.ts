@@ -7,7 +7,7 @@ import { FailureMemory } from '../../nodes/n8n/RoboflowStreamTrigger/failure-mem
 import { V1_DEFAULTS, V2_DEFAULTS, V3_DEFAULTS } from '../../nodes/n8n/RoboflowStreamTrigger/settings';
 import { runStreamTrigger, type StreamTriggerDependencies } from '../../nodes/n8n/RoboflowStreamTrigger/trigger';
 import { triggerContext, WorkflowStaticData, type TriggerContextOptions } from '../helpers/n8n-context';
-import { fakeOpen, result, until, type Opened } from './fake-stream';
+import { fakeOpen, result, until, type FakeStream, type Opened } from './fake-stream';
 
 /**
  * The Stream Trigger's local capture, motion gate and daily budget with n8n's trigger
@@ -36,6 +36,12 @@ function setup(options: Omit<TriggerContextOptions, 'credential'> & { credential
   };
   return { ...trigger, run };
 }
+
+/** A session that streams and answers at once (a file's activation waits for its first result). */
+const streamsAndAnswers = (stream: FakeStream): void => {
+  stream.set('streaming');
+  stream.fire('result', result(0, 0));
+};
 
 const cameraInfo = { input: { width: 1920, height: 1080 }, output: { width: 1280, height: 720 }, fps: 10, hwaccel: 'none' as const, ffmpeg: '6.1' };
 
@@ -73,7 +79,7 @@ describe('n8n Stream Trigger: cameras read on this host, motion gate, daily budg
     });
 
     it('the same sources as Node-RED: a URL (RTSP/RTMP/HLS) with its transport, MJPEG, a device, a file played as a camera with Loop', async () => {
-      const opened = fakeOpen();
+      const opened = fakeOpen(streamsAndAnswers);
       const read = async (parameters: Record<string, unknown>) => {
         const { run } = setup({ mode: 'trigger', parameters: { ...saved, ...parameters } }, { open: opened });
         await (await run()).closeFunction!();
@@ -262,7 +268,7 @@ describe('n8n Stream Trigger: cameras read on this host, motion gate, daily budg
     const budgeted = { ...camera, dailyLimit: 'minutes', dailyMinutes: 10 };
 
     it('a limit in credits is converted with the plan\'s published rate, or the rate the user set; files have none', async () => {
-      const opened = fakeOpen();
+      const opened = fakeOpen(streamsAndAnswers);
       const read = async (parameters: Record<string, unknown>, plan = 'webrtc-gpu-small') => {
         const { run } = setup({ mode: 'trigger', credential: { ...credential, plan }, parameters: { ...camera, ...parameters } }, { open: opened });
         await (await run()).closeFunction!();

@@ -183,12 +183,14 @@ describe('n8n Stream Trigger (mocked trigger functions, no server)', () => {
       assert.equal(opened.streams.length, 1);
     });
 
-    it('a file: the completion item after its last frame', async () => {
-      const opened = fakeOpen();
+    it('a file: activation returns with its first result; the completion item after its last frame', async () => {
+      const opened = fakeOpen((stream) => {
+        stream.set('streaming');
+        stream.fire('result', result(1, 1));
+      });
       const { emitted, run } = setup({ mode: 'trigger', parameters: { ...file, emit: 'frames', options: {} } }, { open: opened });
       const response = await run();
       const stream = opened.streams[0];
-      stream.fire('result', result(1, 1));
       stream.fire('complete', { frameId: 2, reason: null });
       stream.set('complete');
       const items = emitted.map((data) => data[0][0].json);
@@ -197,6 +199,17 @@ describe('n8n Stream Trigger (mocked trigger functions, no server)', () => {
       assert.deepEqual(items[1], { complete: true, frames: 1, terminationReason: null });
       assert.equal(opened.streams[0].starts, 1, 'a file is not started again');
       await response.closeFunction!();
+    });
+
+    it('a file that is not a video fails the activation: it waits for the first result, not only for the upload to start', async () => {
+      const opened = fakeOpen((stream) => {
+        stream.set('streaming');
+        stream.refuse(new RoboflowError('invalid-input', 'No frame of this video could be read: is it a video file? (the server ended the upload without a single result)'));
+      });
+      const { emitted, errors, run } = setup({ mode: 'trigger', parameters: { ...file, emit: 'frames', options: {} } }, { open: opened });
+      await assert.rejects(run(), (error: Error) => error instanceof NodeOperationError && /^No frame of this video could be read: is it a video file\?/.test(error.message));
+      assert.equal(emitted.length + errors.length, 0);
+      assert.equal(opened.closes(), 1);
     });
 
     it("a live camera's sessions are renewed by the engine: the trigger sends no completion item and starts nothing itself", async () => {

@@ -31,7 +31,7 @@ export interface ActiveOptions {
 }
 
 /** "1920x1080 → 1280x720 at up to 10 fps (decoding: none)": what the camera gives and what is sent. */
-function describeOpen(info: CameraInfo): string {
+export function describeOpen(info: CameraInfo): string {
   const sizes = info.input ? `${info.input.width}x${info.input.height} → ${info.output.width}x${info.output.height}` : `${info.output.width}x${info.output.height}`;
   return `${sizes} at up to ${info.fps} fps (decoding: ${info.hwaccel})`;
 }
@@ -125,6 +125,8 @@ class ActiveRun {
 
   private onResult(result: StreamResult): void {
     this.results++;
+    // A file has started well once a frame of it was read (see onState).
+    this.settleFirst?.({ kind: 'streaming' });
     if (this.objects) this.objects.result(result);
     else if (this.filter.accepts(result)) this.emit(frameItem(result, this.settings.workflow));
   }
@@ -140,7 +142,10 @@ class ActiveRun {
     if (state === 'streaming') {
       this.sessionOutage.recovered('streaming again');
       this.hooks.streaming();
-      this.settleFirst?.({ kind: 'streaming' });
+      // A file is uploaded as it streams: whether it is a video at all shows only with
+      // its first result (or the server's answer that none could be read), a second or
+      // two later; activation waits for that, so a file that is not a video fails it.
+      if (this.live) this.settleFirst?.({ kind: 'streaming' });
     } else if (state === 'complete') {
       this.settleFirst?.({ kind: 'streaming' });
     } else if (state === 'failed') {

@@ -1,5 +1,6 @@
 import type { IDataObject, INodeExecutionData, ITriggerFunctions, ITriggerResponse } from 'n8n-workflow';
-import { RoboflowError, redact, type Logger, type RoboflowConnection } from '../../../lib';
+import { RoboflowError, redact, type CameraInfo, type Logger, type RoboflowConnection } from '../../../lib';
+import { describeOpen } from './active';
 import { nodeError } from '../shared/errors';
 import type { TriggerBudget } from './budget';
 import { FrameFilter, completionItem, frameItem } from './items';
@@ -81,8 +82,9 @@ function collect(handle: StreamHandle, settings: TriggerSettings, isFile: boolea
       if (items.length > 0) finish();
       else finish(new RoboflowError('invalid-input', `The video file played to its end after ${results} analysed frames, before any item: ${results === 0 ? 'is it a video?' : 'check the node settings, or turn Loop on'}`));
     };
-    const onCameraOpen = (): void => {
-      if (settings.gate) logger.info(`Roboflow camera ${redact(settings.target)}: open; the test run waits for motion (at most ${timeoutMs / 1000} s)`);
+    const onCameraOpen = (info: CameraInfo): void => {
+      const next = settings.gate ? `the test run waits for motion (at most ${timeoutMs / 1000} s)` : 'starting the Roboflow session';
+      logger.info(`Roboflow camera ${redact(settings.target)}: open, ${describeOpen(info)}; ${next}`);
     };
     const onCancel = (): void => finish(new RoboflowError('aborted', 'The test run was stopped'));
     cancelled.addEventListener('abort', onCancel);
