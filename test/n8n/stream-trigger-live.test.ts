@@ -10,7 +10,7 @@ import { runStreamTrigger } from '../../nodes/n8n/RoboflowStreamTrigger/trigger'
 import type { RoboflowApiCredential } from '../../nodes/n8n/shared/connection';
 import { generateSceneVideo } from '../../server/media/generate';
 import { expectedBoxes, type Scene } from '../../server/media/scenes';
-import { API_KEY, eventually, peakConcurrency, startLocalServer, type RunningServer, type Sessions } from '../helpers/local-server';
+import { API_KEY, ROOT, eventually, peakConcurrency, startLocalServer, type RunningServer, type Sessions } from '../helpers/local-server';
 import { MEDIA_DIR, sceneVideo } from '../helpers/media';
 import { triggerContext, WorkflowStaticData } from '../helpers/n8n-context';
 import { secret } from '../helpers/secrets';
@@ -255,6 +255,20 @@ describe("n8n Stream Trigger and Roboflow's hosted behaviour (local server pulli
     assert.ok(items(emitted).every((item) => item.json.complete === undefined), 'no completion item for a camera');
     assert.equal(errors.length, 0);
     assert.equal(logs.filter((line) => /The camera ended the stream.*reconnecting with backoff/.test(line)).length >= 1, true, logs.join('\n'));
+  });
+
+  it('the camera example as shipped (version 3) reads the camera on the n8n host and sends its frames', async () => {
+    const example = JSON.parse(readFileSync(join(ROOT, 'workflows', 'n8n', 'Roboflow - camera alerts to Vision Events.json'), 'utf8')) as { nodes: Array<{ type: string; typeVersion: number; parameters: Record<string, unknown> }> };
+    const trigger = example.nodes.find((entry) => entry.type.endsWith('.roboflowStreamTrigger'))!;
+    assert.equal(trigger.typeVersion, 3);
+    const door = (await server.cameras()).find((c) => c.name === 'door')!.rtsp_url!;
+    const url = String(trigger.parameters.url).replace('rtsp://127.0.0.1:8554', `rtsp://${new URL(door).host}`);
+    const before = await server.sessions();
+    const { context, emitted } = triggerContext({ mode: 'manual', version: trigger.typeVersion, credential, parameters: { ...trigger.parameters, url } });
+    const response = await node.trigger.call(context);
+    await response.manualTriggerFunction!();
+    assert.ok(Number(emitted[0][0][0].json.count) >= 1, 'a frame with the person');
+    assert.deepEqual(since(before, await server.sessions()).map((session) => session.source), ['track'], 'frames sent by the trigger, not a camera the server opened');
   });
 
   it('a ".mp4" of random bytes: "Test step" and the activation fail within 10 s with what to check', async function () {
