@@ -1,5 +1,6 @@
 import type { INodeProperties } from 'n8n-workflow';
 import { FILE_ACCESS_RULE } from '../shared/files';
+import { budgetFields, cameraOptionFields, deviceFields, gateFields, loopField, readerFields } from './properties-camera';
 
 const v1 = { '@version': [1] };
 const v2 = { '@version': [{ _cnd: { gte: 2 } }] };
@@ -67,7 +68,7 @@ const throttleOption: INodeProperties = {
 
 const byName = (a: INodeProperties, b: INodeProperties): number => a.displayName.localeCompare(b.displayName);
 
-/** The node's fields; the version 1 and 2 defaults must match V1_DEFAULTS and V2_DEFAULTS in settings.ts (a test checks). */
+/** The node's fields; each version's defaults must match V1_DEFAULTS, V2_DEFAULTS and V3_DEFAULTS in settings.ts (a test checks). */
 export const properties: INodeProperties[] = [
   {
     displayName: 'Source',
@@ -75,13 +76,16 @@ export const properties: INodeProperties[] = [
     type: 'options',
     noDataExpression: true,
     options: [
-      { name: 'RTSP Camera', value: 'rtsp', description: 'Roboflow pulls the camera itself: the URL must be reachable from its server' },
-      { name: 'MJPEG Camera', value: 'mjpeg', description: 'An HTTP MJPEG stream, pulled by Roboflow' },
+      { name: 'MJPEG Camera', value: 'mjpeg', description: 'An HTTP(S) MJPEG stream' },
+      { name: 'Network Camera (RTSP, RTMP, HLS)', value: 'rtsp', description: 'An IP camera or stream URL: rtsp:// or rtsps://; read on this n8n host also rtmp:// and HLS (http(s)://….m3u8)' },
+      { name: 'USB Camera (V4L2 Device)', value: 'device', description: 'A camera plugged into the n8n machine (Linux: /dev/video0), read on this host' },
       { name: 'Video File', value: 'file', description: 'A file on the n8n machine, uploaded and analysed frame by frame' },
+      { name: 'Video File as a Live Camera', value: 'replay', description: 'A file on the n8n machine played at its own rate as if it were a camera, read on this host (for trying a workflow)' },
       { name: 'Video URL', value: 'videoUrl', description: 'A video downloaded by n8n, then analysed frame by frame' },
     ],
     default: 'rtsp',
   },
+  ...readerFields,
   {
     displayName: 'Camera URL',
     name: 'url',
@@ -90,7 +94,7 @@ export const properties: INodeProperties[] = [
     required: true,
     placeholder: 'rtsp://192.168.1.20:554/stream1',
     description:
-      "The camera's RTSP (rtsp://) or MJPEG (http://) address. Roboflow's server opens it, so it must be reachable from there (a camera on your own network needs a self-hosted Inference server or a public address). Keep the user name and password out of the URL: the URL is saved in the workflow; choose Camera Login: Credential instead.",
+      "The camera's address: rtsp://, rtsps://, rtmp://, an HLS playlist or an MJPEG http(s):// URL. Read on this n8n host, it only has to be reachable from here; read by Roboflow's server, from there. Keep the user name and password out of the URL: the URL is saved in the workflow; choose Camera Login: Credential instead.",
     displayOptions: { show: { source: ['rtsp', 'mjpeg'] } },
   },
   {
@@ -104,6 +108,7 @@ export const properties: INodeProperties[] = [
     default: 'none',
     displayOptions: { show: { source: ['rtsp', 'mjpeg'] } },
   },
+  ...deviceFields,
   {
     displayName: 'File Path',
     name: 'filePath',
@@ -112,8 +117,10 @@ export const properties: INodeProperties[] = [
     required: true,
     placeholder: '~/.n8n-files/clip.mp4',
     description: `A video file on the n8n machine (~ is the home folder of the user running n8n). ${FILE_ACCESS_RULE}.`,
-    displayOptions: { show: { source: ['file'] } },
+    displayOptions: { show: { source: ['file', 'replay'] } },
   },
+  loopField,
+  ...cameraOptionFields,
   {
     displayName: 'Video URL',
     name: 'videoUrl',
@@ -249,6 +256,8 @@ export const properties: INodeProperties[] = [
     default: 1,
     description: 'An object unseen this long has left; a detection missing for a few frames is not a new arrival',
   },
+  ...gateFields,
+  ...budgetFields,
   {
     displayName: 'Options',
     name: 'options',

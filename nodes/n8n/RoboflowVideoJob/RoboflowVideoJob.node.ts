@@ -124,6 +124,30 @@ export class RoboflowVideoJob implements INodeType {
         displayOptions: { show: processOrSubmit },
       },
       {
+        displayName: 'Workflow Options',
+        name: 'workflowOptions',
+        type: 'collection',
+        placeholder: 'Add Option',
+        default: {},
+        displayOptions: { show: { ...processOrSubmit, target: ['workflow'] } },
+        options: [
+          {
+            displayName: 'Dry Run (Disable Sinks)',
+            name: 'disableSinks',
+            type: 'boolean',
+            default: false,
+            description: "Whether to skip the workflow's sink blocks (emails, webhooks, uploads) while you try it out",
+          },
+          {
+            displayName: 'Workflow Version ID',
+            name: 'workflowVersionId',
+            type: 'string',
+            default: '',
+            description: 'Run this saved version of the workflow instead of its latest',
+          },
+        ],
+      },
+      {
         displayName: 'Job ID',
         name: 'jobId',
         type: 'string',

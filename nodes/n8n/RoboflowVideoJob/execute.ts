@@ -15,7 +15,9 @@ function target(context: IExecuteFunctions, index: number): JobTarget {
   const workspace = String(context.getNodeParameter('workspace', index, '')).trim();
   const workflow = String(context.getNodeParameter('workflowId', index, '')).trim();
   if (!workspace || !workflow) throw new RoboflowError('invalid-input', 'Set the workspace and the workflow ID');
-  return { generation: 'workflow', workspace, workflow };
+  const options = (context.getNodeParameter('workflowOptions', index, {}) ?? {}) as IDataObject;
+  const versionId = String(options.workflowVersionId ?? '').trim();
+  return { generation: 'workflow', workspace, workflow, ...(versionId ? { versionId } : {}), ...(options.disableSinks === true ? { disableSinks: true } : {}) };
 }
 
 /** A video on the n8n machine, checked with n8n's own file access rules first. */
