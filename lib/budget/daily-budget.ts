@@ -104,6 +104,9 @@ export class DailyBudget extends TypedEmitter<BudgetEvents> {
   async load(): Promise<void> {
     const saved = await this.store?.load().catch(() => undefined);
     if (validState(saved) && saved.day === localDay(this.now())) this.state = { day: saved.day, usedMs: { ...saved.usedMs } };
+    // Past 80 % before the restart: that warning was given today already.
+    const used = Object.values(this.state.usedMs).reduce((sum, value) => sum + value, 0) / 60_000;
+    if (this.limitMinutes !== null && used >= this.limitMinutes * this.warnAt) this.warned = true;
     this.check();
   }
 

@@ -318,10 +318,11 @@ export class CapturedStream extends TypedEmitter<CapturedStreamEvents> {
       return;
     }
     if (isFatal(error)) {
-      this.setCameraState('failed');
+      // The cause first: listeners hear why before they see the stream stop.
       this.running = false;
-      await this.stream.stop();
       this.emit('error', error);
+      this.setCameraState('failed');
+      await this.stream.stop();
       return;
     }
     if (this.openedAt && Date.now() - this.openedAt >= CAMERA_STABLE_MS) this.attempts = 0;
