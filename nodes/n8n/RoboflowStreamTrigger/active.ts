@@ -1,4 +1,4 @@
-import type { IDataObject, INodeExecutionData, ITriggerFunctions, ITriggerResponse } from 'n8n-workflow';
+import type { INodeExecutionData, ITriggerFunctions, ITriggerResponse } from 'n8n-workflow';
 import { RoboflowError, redact, toRoboflowError, type CameraInfo, type GateNote, type Logger, type ResilientState, type RoboflowConnection, type StreamResult } from '../../../lib';
 import { nodeError } from '../shared/errors';
 import type { TriggerBudget } from './budget';
@@ -119,7 +119,7 @@ class ActiveRun {
   private emit(item: INodeExecutionData): void {
     if (this.closed) return;
     // Small on purpose: three numbers, and only when the trigger has a Daily Limit.
-    if (this.budget) item.json.stats = this.budget.stats() as unknown as IDataObject;
+    if (this.budget) item.json.stats = this.budget.stats();
     this.context.emit([[item]]);
   }
 

@@ -31,11 +31,12 @@ export interface BudgetSettings {
 }
 
 /** Minutes today and what they cost, in each emitted item (`stats`) when a limit is set. */
-export interface BudgetStats {
+/** A type alias, not an interface: it is an n8n item's JSON (IDataObject) as it is. */
+export type BudgetStats = {
   minutesToday: number;
   estimatedCredits: number;
   dailyLimitMinutes: number;
-}
+};
 
 const round = (value: number, digits: number): number => Math.round(value * 10 ** digits) / 10 ** digits;
 

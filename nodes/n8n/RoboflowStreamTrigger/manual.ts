@@ -1,4 +1,4 @@
-import type { IDataObject, INodeExecutionData, ITriggerFunctions, ITriggerResponse } from 'n8n-workflow';
+import type { INodeExecutionData, ITriggerFunctions, ITriggerResponse } from 'n8n-workflow';
 import { RoboflowError, redact, type CameraInfo, type Logger, type RoboflowConnection } from '../../../lib';
 import { describeOpen } from './active';
 import { nodeError } from '../shared/errors';
@@ -142,7 +142,7 @@ export function runManual(
     }
     await close();
     // The same item shape as the published trigger's, so expressions built on the test output hold.
-    if (budget) for (const item of items) item.json.stats = budget.stats() as unknown as IDataObject;
+    if (budget) for (const item of items) item.json.stats = budget.stats();
     // In a manual run only the first emit counts: everything at once.
     context.emit([items]);
   };

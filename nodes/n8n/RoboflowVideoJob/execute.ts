@@ -2,6 +2,7 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-wor
 import { RoboflowError, VideoJobClient, type JobGeneration, type JobHandle, type JobTarget, type VideoInput, type VideoJobResults } from '../../../lib';
 import { connectionOf } from '../shared/connection';
 import { nodeError } from '../shared/errors';
+import { toItemJson } from '../shared/json';
 import { FILE_ACCESS_RULE, checkHostVideo, expandHome } from '../shared/files';
 
 type Operation = 'process' | 'submit' | 'getStatus' | 'getResults';
@@ -47,9 +48,9 @@ async function input(context: IExecuteFunctions, index: number): Promise<VideoIn
 
 function resultItems(handle: JobHandle, results: VideoJobResults, perFrame: boolean, index: number): INodeExecutionData[] {
   if (perFrame) {
-    return results.frames.map((frame) => ({ json: { jobId: handle.jobId, ...frame } as unknown as IDataObject, pairedItem: { item: index } }));
+    return results.frames.map((frame) => ({ json: toItemJson({ jobId: handle.jobId, ...frame }), pairedItem: { item: index } }));
   }
-  return [{ json: { jobId: handle.jobId, frames: results.frames } as unknown as IDataObject, pairedItem: { item: index } }];
+  return [{ json: toItemJson({ jobId: handle.jobId, frames: results.frames }), pairedItem: { item: index } }];
 }
 
 /**
@@ -82,7 +83,7 @@ export async function runVideoJobs(context: IExecuteFunctions): Promise<INodeExe
           const url = video.kind === 'url' ? video.url : await client.upload(video, jobTarget.generation);
           const handle = await client.submit(url, jobTarget, fps);
           if (operation === 'submit') {
-            out.push({ json: { ...handle } as unknown as IDataObject, pairedItem: { item: index } });
+            out.push({ json: toItemJson(handle), pairedItem: { item: index } });
             continue;
           }
           const status = await client

@@ -58,7 +58,7 @@ export function registerNode<Properties, Credentials = Record<string, string | u
   const t = translator(RED, definition.type);
   function RoboflowNode(this: Node, def: NodeDef): void {
     RED.nodes.createNode(this, def);
-    const config = migrate<Properties>(def as unknown as Record<string, unknown>, definition.migrations);
+    const config = migrate<Properties>(def, definition.migrations);
     const node = this;
     let controller: NodeController;
     try {

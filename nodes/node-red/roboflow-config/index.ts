@@ -49,39 +49,41 @@ const text = (value: unknown): string | undefined => (typeof value === 'string' 
 export = function register(RED: NodeAPI): void {
   const t = translator(RED, 'roboflow-config');
 
-  function RoboflowConfig(this: RoboflowConfigNode, def: NodeDef & Partial<ConfigProperties>): void {
+  function RoboflowConfig(this: Node, def: NodeDef): void {
     RED.nodes.createNode(this, def);
-    const config = migrate<ConfigProperties>(def as unknown as Record<string, unknown>, migrations);
-    this.name = config.name;
-    const apiKey = this.credentials?.apiKey;
+    // This node offers its users more than a plain node: the methods are added below.
+    const node = this as RoboflowConfigNode;
+    const config = migrate<ConfigProperties>(def, migrations);
+    node.name = config.name;
+    const apiKey = node.credentials?.apiKey;
     // Held under this node's id: deleting another config node with the same key keeps it masked.
-    registerSecret(apiKey, this.id);
+    registerSecret(apiKey, node.id);
     let connection: RoboflowConnection | undefined;
     let http: HttpClient | undefined;
     const users = new Set<string>();
-    Object.defineProperty(this, 'users', { value: users });
+    Object.defineProperty(node, 'users', { value: users });
 
-    this.register = (nodeId) => {
+    node.register = (nodeId) => {
       users.add(nodeId);
     };
     // The shared HTTP client stays open after the last user leaves: its idle sockets close by
     // themselves within seconds, and a node deployed next reuses it.
-    this.deregister = (nodeId) => {
+    node.deregister = (nodeId) => {
       users.delete(nodeId);
     };
-    this.connection = () => {
-      connection ??= resolveConnection({ apiKey, serverUrl: config.serverUrl, apiUrl: config.apiUrl, region: config.region, plan: config.plan, secretHolder: this.id });
+    node.connection = () => {
+      connection ??= resolveConnection({ apiKey, serverUrl: config.serverUrl, apiUrl: config.apiUrl, region: config.region, plan: config.plan, secretHolder: node.id });
       return connection;
     };
-    this.http = () => {
-      http ??= new HttpClient({ apiKey: this.connection().apiKey, logger: engineLogger(this, { quiet: true }) });
+    node.http = () => {
+      http ??= new HttpClient({ apiKey: node.connection().apiKey, logger: engineLogger(node, { quiet: true }) });
       return http;
     };
-    const daily = openBudget(RED, this, config);
-    this.budget = () => daily.budget;
-    this.on('close', (removed: boolean, done: () => void) => {
+    const daily = openBudget(RED, node, config);
+    node.budget = () => daily.budget;
+    node.on('close', (removed: boolean, done: () => void) => {
       // A redeployed node keeps its id and registers again; only a deleted one lets go.
-      if (removed) forgetSecret(apiKey, this.id);
+      if (removed) forgetSecret(apiKey, node.id);
       void Promise.all([daily.close(), http?.close()]).finally(done);
     });
   }
@@ -119,7 +121,7 @@ export = function register(RED: NodeAPI): void {
     };
   }
 
-  RED.nodes.registerType('roboflow-config', RoboflowConfig as unknown as (this: Node, def: NodeDef) => void, {
+  RED.nodes.registerType('roboflow-config', RoboflowConfig, {
     credentials: { apiKey: { type: 'password' } },
   });
 
