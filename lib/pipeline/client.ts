@@ -1,6 +1,6 @@
 import type { RoboflowConnection } from '../config';
-import { RoboflowError } from '../errors';
-import { HttpClient, type RetryPolicy } from '../http/client';
+import { RoboflowError, isRoboflowError } from '../errors';
+import { HttpClient, type HttpResponse, type RetryPolicy } from '../http/client';
 import { safeLogger, type Logger } from '../logger';
 import type { ResolvedWorkflowRef } from '../stream/model-workflow';
 
@@ -132,7 +132,16 @@ export class PipelineClient {
       sink_configuration: { type: 'MemorySinkConfiguration', results_buffer_size: options.resultsBufferSize ?? 64 },
       ...(options.consumptionTimeout !== undefined && options.consumptionTimeout !== null ? { consumption_timeout: options.consumptionTimeout } : {}),
     };
-    const response = await this.http.request<unknown>({ method: 'POST', url: this.url('/initialise'), json: body, operation: 'stream', timeoutMs: INITIALISE_TIMEOUT_MS, retry: false, signal });
+    let response: HttpResponse<unknown>;
+    try {
+      response = await this.http.request<unknown>({ method: 'POST', url: this.url('/initialise'), json: body, operation: 'stream', timeoutMs: INITIALISE_TIMEOUT_MS, retry: false, signal });
+    } catch (error) {
+      // FastAPI's answer for a route that does not exist: the server runs no stream API.
+      if (isRoboflowError(error) && error.status === 404 && error.detail === 'Not Found') {
+        throw new RoboflowError('not-found', 'This server has no InferencePipeline API (404): start the self-hosted Inference server with ENABLE_STREAM_API=True (Roboflow\'s hosted service has none)', { status: 404, cause: error });
+      }
+      throw error;
+    }
     const id = pipelineId(response.body);
     this.logger.info(`Pipeline ${id} started`);
     return id;

@@ -146,6 +146,8 @@ export class PipelineStream extends TypedEmitter<PipelineStreamEvents> implement
   /** The pipeline ended while paused: resume() starts a new one. */
   private lostWhilePaused = false;
   private lastFrameId = 0;
+  /** The source error the server reported last for the current pipeline (why a camera pipeline ended). */
+  private lastSourceError: string | undefined;
   private totalReconnects = 0;
   private resumeHandle: PipelineHandle | undefined;
   private startedAt = new Date().toISOString();
@@ -305,13 +307,17 @@ export class PipelineStream extends TypedEmitter<PipelineStreamEvents> implement
     this.resumeHandle = undefined;
     if (previous && previous.serverUrl === this.options.connection.serverUrl) {
       const listed = await this.client.list(signal);
-      if (listed.includes(previous.pipelineId) && previous.fingerprint === this.fingerprint) {
-        // Listed, and answering: it is ours to read.
-        await this.client.status(previous.pipelineId, signal);
+      const report = listed.includes(previous.pipelineId) && previous.fingerprint === this.fingerprint ? await this.client.status(previous.pipelineId, signal).catch((error: unknown) => {
+        if (notFound(error)) return undefined; // Ended between the two calls.
+        throw error;
+      }) : undefined;
+      if (report) {
+        // Listed, and answering: it is ours to read, paused or not.
         this.startedAt = previous.startedAt;
+        this._paused = (report.sources_metadata ?? []).some((source) => source.state === 'MUTED');
         return { id: previous.pipelineId, attached: true };
       }
-      if (listed.includes(previous.pipelineId)) {
+      if (listed.includes(previous.pipelineId) && previous.fingerprint !== this.fingerprint) {
         this.logger.info(`Pipeline ${previous.pipelineId} was started with other settings: terminating it`);
         await this.client.terminate(previous.pipelineId, signal).catch((error: unknown) => {
           if (!alreadyGone(error)) throw error;
@@ -366,6 +372,7 @@ export class PipelineStream extends TypedEmitter<PipelineStreamEvents> implement
           if (!attached) this._paused = false;
           this.emit('pipeline', { handle: this.handle!, attached });
           this.emit('connected', { pipelineId: id });
+          if (attached && this._paused) this.emit('paused', true);
         }
         const ended = await this.poll(this.id, signal, () => {
           if (this._state !== 'streaming') this.setState('streaming');
@@ -381,8 +388,13 @@ export class PipelineStream extends TypedEmitter<PipelineStreamEvents> implement
           this.setState('complete');
           return;
         }
-        this.emit('pipeline-ended', { pipelineId: gone, reason: 'ended on the server' });
-        failure = new RoboflowError('source-ended', `Pipeline ${gone} ended on the server`, { retryable: true });
+        const cause = this.lastSourceError;
+        this.emit('pipeline-ended', { pipelineId: gone, reason: cause ? `the server could not read the video source: ${cause}` : 'ended on the server' });
+        failure = new RoboflowError(
+          'source-ended',
+          cause ? `The server could not read the video source (${cause}); pipeline ${gone} ended` : `Pipeline ${gone} ended on the server`,
+          { retryable: true },
+        );
         if (this._paused) {
           // Paused: a new pipeline waits for resume().
           this.lostWhilePaused = true;
@@ -428,6 +440,16 @@ export class PipelineStream extends TypedEmitter<PipelineStreamEvents> implement
     const file = this.options.source.kind === 'file';
     let nextStats = 0;
     let lastEndCheck = 0;
+    /** Until the source runs, the status is read every second: a camera the server cannot open ends the pipeline within one. */
+    let sourceRunning = false;
+    this.lastSourceError = undefined;
+    const read = async (): Promise<PipelineReport> => {
+      const report = await this.client.status(id, signal);
+      const stats = pipelineStats(id, report);
+      if (stats.sourceErrors.length > 0) this.lastSourceError = stats.sourceErrors[stats.sourceErrors.length - 1];
+      if (stats.sourceState && stats.sourceState !== 'NOT_STARTED' && stats.sourceState !== 'INITIALISING') sourceRunning = true;
+      return report;
+    };
     while (!signal.aborted) {
       if (this.lostWhilePaused && !this._paused) return 'ended';
       let taken = 0;
@@ -441,11 +463,14 @@ export class PipelineStream extends TypedEmitter<PipelineStreamEvents> implement
         const now = Date.now();
         if (statsMs > 0 && now >= nextStats) {
           nextStats = now + statsMs;
-          this.emit('stats', pipelineStats(id, await this.client.status(id, signal)));
+          this.emit('stats', pipelineStats(id, await read()));
+        } else if (!sourceRunning && taken === 0 && now - lastEndCheck >= END_CHECK_MS) {
+          lastEndCheck = now;
+          await read();
         } else if (file && taken === 0 && now - lastEndCheck >= END_CHECK_MS) {
           lastEndCheck = now;
           // A finished file: every source ENDED and nothing left to take.
-          const report = await this.client.status(id, signal);
+          const report = await read();
           const states = (report.sources_metadata ?? []).map((source) => source.state);
           if (states.length > 0 && states.every((state) => state === 'ENDED')) {
             const last = await this.client.consume(id, { excludedFields: this.excludedFields(), signal });

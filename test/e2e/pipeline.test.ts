@@ -258,8 +258,38 @@ describe('self-hosted InferencePipeline over HTTP (local server with the stream 
     piped.start();
     const [failure] = await error;
     assert.equal(failure.code, 'not-found');
+    assert.match(failure.message, /^This server has no InferencePipeline API \(404\): start the self-hosted Inference server with ENABLE_STREAM_API=True/);
     assert.equal(piped.state, 'failed');
     await server.faults({ streamApi: true });
+  });
+
+  it('a camera the server cannot open: the stream says why, and tries again with a new pipeline', async () => {
+    const piped = stream({ source: { kind: 'url', url: 'rtsp://127.0.0.1:9/nothing-here' }, reconnect: { initialMs: 5_000, maxMs: 5_000 } });
+    const reconnecting = piped.next('reconnecting', 20_000);
+    piped.start();
+    const [{ error }] = await reconnecting;
+    assert.equal(error.code, 'source-ended');
+    assert.match(error.message, /^The server could not read the video source \(.+\); pipeline [0-9a-f-]{36} ended$/);
+  });
+
+  it('re-attaching to a paused pipeline knows it is paused; resume unmutes it', async () => {
+    const first = stream();
+    const before = collect(first);
+    first.start();
+    await eventually(() => before.length >= 2, 15_000, 'results');
+    await first.pause();
+    const persisted = first.handle!;
+    await first.detach();
+    const second = stream({ resume: persisted });
+    const after = collect(second);
+    const paused: boolean[] = [];
+    second.on('paused', (value) => paused.push(value));
+    second.start();
+    await eventually(() => paused.length === 1, 10_000, 'told it is paused');
+    assert.equal(second.paused, true);
+    await second.resume();
+    await eventually(() => after.length >= 3, 10_000, 'results after resuming');
+    assert.deepEqual(paused, [true, false]);
   });
 
   it('reconfigure is not supported while running; ack is a no-op', () => {
