@@ -19,7 +19,7 @@ export { DEFAULT_RECONNECT, isFatal, reconnectDelay, type ReconnectPolicy } from
 export { ImageFrameSource, decodeImage, rgbaToI420, type DecodedFrame, type PushOutcome } from './stream/frame-source';
 export { encodeI420AsJpeg, type VideoFrameEvent, type VideoOutputFormat } from './stream/video-sink';
 export { checkVideoFile, type UploadProgress } from './stream/uploader';
-export { VideoJobClient, normaliseJobStatus, normaliseBatchStatus, type JobHandle, type JobStatus, type JobState, type JobTarget, type JobGeneration, type JobGenerationChoice, type WorkflowJobFields, type ModelSpec, type VideoInput, type RunOptions, type StartOptions, type WaitOptions } from './video-job/client';
+export { VideoJobClient, jobTargetFor, normaliseJobStatus, normaliseBatchStatus, type JobTargetInput, type JobHandle, type JobStatus, type JobState, type JobTarget, type JobGeneration, type JobGenerationChoice, type WorkflowJobFields, type ModelSpec, type VideoInput, type RunOptions, type StartOptions, type WaitOptions } from './video-job/client';
 export { normaliseJobResults, type VideoJobResults, type VideoJobFrame } from './video-job/results';
 export { readJobHandle } from './video-job/handle';
 export { BatchProcessingClient, batchUnavailable, newJobId, JOB_ID_PATTERN, type BatchJobOptions } from './video-job/batch';

@@ -115,6 +115,41 @@ export interface RunOptions extends WaitOptions, Omit<StartOptions, 'signal'> {
   onSubmitted?: (handle: JobHandle) => void;
 }
 
+/** What a node's settings give for a job: the workflow's fields, or a model (`project/version`) for the `model` choice. */
+export interface JobTargetInput extends Partial<WorkflowJobFields> {
+  /** `project/version`, for the `model` choice. */
+  model?: string;
+  /** Model jobs: the model's confidence threshold (0..1), sent as `inference_params`. */
+  confidence?: number;
+  /** Model jobs: `object-detection` unless told otherwise. */
+  inferenceType?: string;
+}
+
+const CHOICES: readonly JobGenerationChoice[] = ['auto', 'batch', 'videoinfer', 'model'];
+
+/**
+ * The job target for a node's generation choice, checked: `model` needs a model id
+ * (`project/version`), the others a workspace and a workflow id. Throws a RoboflowError
+ * saying what to set.
+ */
+export function jobTargetFor(choice: JobGenerationChoice, input: JobTargetInput): JobTarget {
+  if (!CHOICES.includes(choice)) throw new RoboflowError('invalid-input', `Unknown job generation "${String(choice)}": use ${CHOICES.join(', ')}`);
+  if (choice === 'model') {
+    const match = /^\s*([^/\s]+)\/([^/\s]+)\s*$/.exec(input.model ?? '');
+    if (!match) throw new RoboflowError('invalid-input', `Set the model as project/version, e.g. my-project/3 (got "${input.model ?? ''}")`);
+    if (input.confidence !== undefined && !(input.confidence >= 0 && input.confidence <= 1)) throw new RoboflowError('invalid-input', `The confidence must be a number from 0 to 1 (got ${input.confidence})`);
+    return {
+      generation: 'model',
+      models: [{ modelId: match[1], modelVersion: match[2], ...(input.inferenceType ? { inferenceType: input.inferenceType } : {}), ...(input.confidence !== undefined ? { inferenceParams: { confidence: input.confidence } } : {}) }],
+    };
+  }
+  const workspace = input.workspace?.trim();
+  const workflow = input.workflow?.trim();
+  if (!workspace || !workflow) throw new RoboflowError('invalid-input', 'Set the workspace and the workflow id');
+  const { model: _model, confidence: _confidence, inferenceType: _type, ...fields } = input;
+  return { ...fields, generation: choice === 'videoinfer' ? 'workflow' : choice, workspace, workflow };
+}
+
 function pick(record: Record<string, unknown>, ...keys: string[]): unknown {
   for (const key of keys) if (record[key] !== undefined && record[key] !== null) return record[key];
   return undefined;

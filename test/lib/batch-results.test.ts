@@ -6,6 +6,7 @@ import {
   batchUnavailable,
   decodeCsvValue,
   errorFromResponse,
+  jobTargetFor,
   normaliseBatchStatus,
   parseAggregation,
   parseCsv,
@@ -134,5 +135,21 @@ describe('job handles read back from disk', () => {
     assert.throws(() => readJobHandle({ ...batch, fps: 'five' }), /fps is not a number/);
     assert.throws(() => readJobHandle({ ...batch, fallback: { from: 'elsewhere', reason: '' } }), /fallback.from is not "batch"/);
     assert.throws(() => readJobHandle([batch]), /handle is not an object/);
+  });
+});
+
+describe('a node\'s generation choice as a job target', () => {
+  it('auto, batch and videoinfer take the workflow (videoinfer is the /videoinfer workflow generation); model takes project/version', () => {
+    assert.deepEqual(jobTargetFor('auto', { workspace: ' ws ', workflow: 'wf ', aggregationFormat: 'csv', model: 'ignored/1' }), { generation: 'auto', workspace: 'ws', workflow: 'wf', aggregationFormat: 'csv' });
+    assert.equal(jobTargetFor('batch', { workspace: 'ws', workflow: 'wf' }).generation, 'batch');
+    assert.equal(jobTargetFor('videoinfer', { workspace: 'ws', workflow: 'wf', versionId: 'v2' }).generation, 'workflow');
+    assert.deepEqual(jobTargetFor('model', { model: 'my-project/3', confidence: 0.5 }), { generation: 'model', models: [{ modelId: 'my-project', modelVersion: '3', inferenceParams: { confidence: 0.5 } }] });
+  });
+
+  it('says what to set', () => {
+    assert.throws(() => jobTargetFor('auto', { workspace: 'ws' }), /Set the workspace and the workflow id/);
+    assert.throws(() => jobTargetFor('model', { model: 'my-project' }), /Set the model as project\/version/);
+    assert.throws(() => jobTargetFor('model', { model: 'p/1', confidence: 3 }), /confidence must be a number from 0 to 1/);
+    assert.throws(() => jobTargetFor('fast' as never, {}), /Unknown job generation "fast": use auto, batch, videoinfer, model/);
   });
 });
