@@ -73,6 +73,28 @@ describe('roboflow-local-server command line', () => {
     assert.match(both.stderr, /--gzip and --no-gzip contradict each other/);
   });
 
+  it('Batch Processing and the stream API: on and off as a hosted workspace has them, switched by --no-batch-processing and --stream-api', async () => {
+    const jobUrl = (server: { url: string }): string => `${server.url}/batch-processing/v1/external/ws/jobs/job-1?api_key=${API_KEY}`;
+    const hosted = await startLocalServer(['--cameras', '']);
+    try {
+      assert.equal((await fetch(jobUrl(hosted)).then((r) => r.status)), 404, 'Batch Processing answers (an unknown job)');
+      const pipelines = await fetch(`${hosted.url}/inference_pipelines/list`);
+      assert.equal(pipelines.status, 404, 'the hosted service has no stream API');
+      assert.deepEqual(await pipelines.json(), { detail: 'Not Found' });
+    } finally {
+      await hosted.stop();
+    }
+    const changed = await startLocalServer(['--cameras', '', '--no-batch-processing', '--stream-api']);
+    try {
+      const gated = await fetch(jobUrl(changed));
+      assert.equal(gated.status, 402);
+      assert.match(((await gated.json()) as { message: string }).message, /^Batch processing is not enabled for this workspace\. Upgrade your plan/);
+      assert.deepEqual(((await (await fetch(`${changed.url}/inference_pipelines/list`)).json()) as { pipelines: string[] }).pipelines, []);
+    } finally {
+      await changed.stop();
+    }
+  });
+
   it('rejects a wrong key the way Roboflow does', async () => {
     const server = await startLocalServer(['--cameras', '']);
     try {
