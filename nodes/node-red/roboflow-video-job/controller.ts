@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Node, NodeAPI, NodeMessage, NodeMessageInFlow } from 'node-red';
-import { JsonFile, RoboflowError, VideoJobClient, fields, toRoboflowError, type JobHandle, type JobTarget, type VideoInput } from '../../../lib';
+import { JsonFile, RoboflowError, VideoJobClient, fields, jobTargetFor, readJobHandle, toRoboflowError, type JobGenerationChoice, type JobHandle, type JobTarget, type VideoInput } from '../../../lib';
 import { configNode, isRoboflowConfig } from '../common/config';
 import type { Translate } from '../common/i18n';
 import { asBoolean, evaluate } from '../common/properties';
@@ -25,6 +25,8 @@ export interface VideoJobProperties {
   workflowVersion: string;
   /** Skip the workflow's sinks (email, webhooks, ...) while testing a flow. */
   disableSinks: boolean | string;
+  /** How a workflow job runs: `auto` (Batch Processing, else /videoinfer), `batch`, or `videoinfer`. */
+  jobApi: 'auto' | 'batch' | 'videoinfer';
   version: number;
 }
 
@@ -42,21 +44,8 @@ export function readPendingJobs(value: unknown): PendingJob[] {
   return fields.array(value, 'the file').map((item, index) => {
     const what = `job ${index + 1}`;
     const entry = fields.object(item, what);
-    const handle = fields.object(entry.handle, `${what}: handle`);
-    if (handle.generation !== 'model' && handle.generation !== 'workflow') throw new Error(`${what}: handle.generation is not "model" or "workflow"`);
-    const apiUrl = fields.text(handle.apiUrl, `${what}: handle.apiUrl`, { nonEmpty: true })!;
-    if (!/^https?:\/\//i.test(apiUrl)) throw new Error(`${what}: handle.apiUrl is not an http(s) URL`);
-    const workspace = fields.text(handle.workspace, `${what}: handle.workspace`, { optional: true });
-    const workflow = fields.text(handle.workflow, `${what}: handle.workflow`, { optional: true });
     return {
-      handle: {
-        generation: handle.generation,
-        jobId: fields.text(handle.jobId, `${what}: handle.jobId`, { nonEmpty: true })!,
-        apiUrl,
-        submittedAt: fields.text(handle.submittedAt, `${what}: handle.submittedAt`)!,
-        ...(workspace !== undefined ? { workspace } : {}),
-        ...(workflow !== undefined ? { workflow } : {}),
-      },
+      handle: readJobHandle(entry.handle, `${what}: handle`),
       msg: fields.object(entry.msg, `${what}: msg`) as NodeMessage,
     };
   });
@@ -123,14 +112,18 @@ export class VideoJobController {
     // Checked before a possibly long upload.
     if (!Number.isFinite(fps) || fps < 1 || fps > 120) throw new RoboflowError('invalid-input', `fps must be between 1 and 120 (got ${String(msg.fps ?? this.config.fps)})`);
     showStatus(this.node, 'busy', input.kind === 'url' ? this.t('status.submitting') : this.t('status.uploading', { percent: 0 }));
-    const url =
-      input.kind === 'url'
-        ? input.url
-        : await client.upload(input, target.generation, {
-            signal: this.abort.signal,
-            onProgress: ({ percent }) => showStatus(this.node, 'busy', this.t('status.uploading', { percent })),
-          });
-    const handle = await client.submit(url, target, fps, this.abort.signal);
+    let via = '';
+    const handle = await client.start(input, target, {
+      fps,
+      signal: this.abort.signal,
+      // Which API runs the job, on the status while it uploads: "uploading 40% (Batch Processing)".
+      onGeneration: (generation, fallback) => {
+        via = this.t(`api.${generation}`);
+        if (fallback) this.node.log(this.t('log.fallback', { reason: fallback.reason }));
+        showStatus(this.node, 'busy', input.kind === 'url' ? `${this.t('status.submitting')} (${via})` : `${this.t('status.uploading', { percent: 0 })} (${via})`);
+      },
+      onUploadProgress: ({ percent }) => showStatus(this.node, 'busy', `${this.t('status.uploading', { percent })}${via ? ` (${via})` : ''}`),
+    });
     const job: PendingJob = { handle, msg: storable(msg) };
     this.pending.push(job);
     await this.store.save(this.pending);
@@ -174,19 +167,19 @@ export class VideoJobController {
       if (!modelId) throw new RoboflowError('invalid-input', this.t('error.noModel'));
       return { generation: 'model', models: [{ modelId, ...(modelVersion ? { modelVersion } : {}) }] };
     }
+    const api: JobGenerationChoice = this.config.jobApi === 'batch' || this.config.jobApi === 'videoinfer' ? this.config.jobApi : 'auto';
     const workspace = await evaluate(this.RED, this.node, this.config.workspace, this.config.workspaceType, msg);
     const workflow = await evaluate(this.RED, this.node, this.config.workflow, this.config.workflowType, msg);
     if (typeof workspace !== 'string' || !workspace.trim() || typeof workflow !== 'string' || !workflow.trim()) {
       throw new RoboflowError('invalid-input', this.t('error.noWorkflow'));
     }
     const versionId = String(this.config.workflowVersion ?? '').trim();
-    return {
-      generation: 'workflow',
+    return jobTargetFor(api, {
       workspace: workspace.trim(),
       workflow: workflow.trim(),
       ...(versionId ? { versionId } : {}),
       ...(asBoolean(this.config.disableSinks, false) ? { disableSinks: true } : {}),
-    };
+    });
   }
 
   /** Polls a job to its end and sends its results (once). */
@@ -207,7 +200,8 @@ export class VideoJobController {
       // Forget the job before sending: a restart in between must not deliver it twice.
       await this.forget(jobId);
       showStatus(this.node, 'done', this.t('status.done', { frames: results.frames.length }));
-      this.node.send({ ...(original ? { ...original } : job.msg), payload: results.frames, jobId, job: job.handle });
+      // msg.generation: which API ran it (batch, workflow = /videoinfer, model); msg.job.fallback says why auto did not use Batch Processing.
+      this.node.send({ ...(original ? { ...original } : job.msg), payload: results.frames, jobId, generation: job.handle.generation, job: job.handle });
     } catch (caught) {
       const error = toRoboflowError(caught, 'network');
       if (error.code === 'aborted') return;
