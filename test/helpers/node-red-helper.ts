@@ -59,6 +59,13 @@ export function recordStatuses(node: Node): NodeStatus[] {
   return statuses;
 }
 
+/** Records what a node writes to the log at one level (`log`, `warn`, `error`), as text. */
+export function recordLogs(node: Node, level: 'log' | 'warn' | 'error'): string[] {
+  const lines: string[] = [];
+  (node as unknown as EventEmitter).on(`call:${level}`, (call: { args: [unknown] }) => lines.push(String(call.args[0])));
+  return lines;
+}
+
 /** Collects the messages a helper node receives. */
 export function collect(node: Node): NodeMessage[] {
   const messages: NodeMessage[] = [];

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { NodeMessage } from 'node-red';
 import { API_KEY, eventually, startLocalServer, type RunningServer } from '../helpers/local-server';
 import { sceneVideo } from '../helpers/media';
-import { ALL_NODES, collect, configNode, helper, onTab, recordStatuses, useUserDir, type FlowNode } from '../helpers/node-red-helper';
+import { ALL_NODES, collect, configNode, helper, onTab, recordLogs, recordStatuses, useUserDir, type FlowNode } from '../helpers/node-red-helper';
 
 interface Frame {
   frameOffset: number;
@@ -68,8 +68,7 @@ describe('Node-RED: roboflow-video-job', function () {
     assert.ok(statuses.some((s) => s.text === 'uploading 100% (Batch Processing)'), statuses.map((s) => s.text).join(' | '));
 
     await server.faults({ batchProcessing: false });
-    const logged: string[] = [];
-    node.on('call:log', (call: { args: unknown[] }) => logged.push(String(call.args[0])));
+    const logged = recordLogs(node, 'log');
     node.receive({ payload: await sceneVideo('two-squares') });
     await eventually(() => out.length === 2, 30_000, 'fallback results');
     assert.equal(out[1].generation, 'workflow');
