@@ -25,7 +25,7 @@ export function jsonObject(value: unknown, what: string): Record<string, unknown
     }
     if (problem) throw new RoboflowError('invalid-input', `${what} is not valid JSON: ${problem}`);
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new RoboflowError('invalid-input', `${what} must be a JSON object`);
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new RoboflowError('invalid-input', `${what} must be an object (or JSON text of one)`);
   return parsed as Record<string, unknown>;
 }
 

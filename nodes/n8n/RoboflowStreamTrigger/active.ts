@@ -181,7 +181,11 @@ class ActiveRun {
     });
     camera.on('camera-ended', () => this.logger.info(`${name}: the video file played to its end (Loop is off): nothing more to analyse until the workflow is published again`));
     camera.on('camera-state', (state) => {
-      if (state === 'failed') this.cameraFailed = true;
+      if (state !== 'failed') return;
+      this.cameraFailed = true;
+      // The camera's fatal error (a wrong login, no device) is emitted just before its
+      // state turns failed; the stream then only stops.
+      if (this.lastError) this.failed(this.lastError);
     });
     camera.on('warning', (text) => this.logger.warn(`${name}: ${text}`));
     camera.on('gate', ({ state }) => {

@@ -1,6 +1,6 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { toRoboflowError } from '../../../lib';
-import { configNode } from './config';
+import { configNode, isRoboflowConfig } from './config';
 import { translator, type Translate } from './i18n';
 import { migrate, type Migration } from './migrate';
 import { asError, reportError, statusText } from './report';
@@ -69,8 +69,11 @@ export function registerNode<Properties, Credentials = Record<string, string | u
       node.on('input', (_msg: NodeMessageInFlow, _send: Send, done: (error?: Error) => void) => done());
       return;
     }
+    // Messages wait for init (which reads what the node kept on disk, or starts its
+    // stream): one arriving during it must neither race it nor be overwritten by it.
+    let ready: Promise<void> = Promise.resolve();
     node.on('input', (msg: NodeMessageInFlow, send: Send, done: (error?: Error) => void) => {
-      Promise.resolve()
+      ready
         .then(() => controller.handle(msg, send))
         .then(
           () => done(),
@@ -83,19 +86,26 @@ export function registerNode<Properties, Credentials = Record<string, string | u
           },
         );
     });
+    // The config node counts its users (as Node-RED's MQTT broker node does), and keeps its
+    // HTTP client open until they have closed: closing is when they end what they run.
+    const usedConfig = definition.usesConfig ? RED.nodes.getNode(String((config as { roboflow?: unknown }).roboflow ?? '')) : undefined;
+    if (isRoboflowConfig(usedConfig)) usedConfig.register(node.id);
     node.on('close', (removed: boolean, done: () => void) => {
       Promise.resolve()
         .then(() => controller.close(removed))
         .catch((error: unknown) => node.log(`close: ${(error as Error).message}`))
         .finally(() => {
+          if (isRoboflowConfig(usedConfig)) usedConfig.deregister(node.id);
           node.status({});
           done();
         });
     });
     if (definition.usesConfig && !configReady(RED, node, config as { roboflow?: unknown })) return;
-    Promise.resolve()
+    ready = Promise.resolve()
       .then(() => controller.init?.())
-      .catch((error: unknown) => reportError(node, error));
+      .catch((error: unknown) => {
+        reportError(node, error);
+      });
   }
   RED.nodes.registerType(definition.type, RoboflowNode, definition.credentials ? { credentials: definition.credentials } : undefined);
 }

@@ -46,6 +46,9 @@ interface TestRequest {
 
 const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
 
+/** How long a closing config node waits for its users to close (Node-RED gives every node 15 s). */
+const USERS_CLOSE_WAIT_MS = 12_000;
+
 export = function register(RED: NodeAPI): void {
   const t = translator(RED, 'roboflow-config');
 
@@ -68,8 +71,10 @@ export = function register(RED: NodeAPI): void {
     };
     // The shared HTTP client stays open after the last user leaves: its idle sockets close by
     // themselves within seconds, and a node deployed next reuses it.
+    let lastUserLeft: (() => void) | undefined;
     node.deregister = (nodeId) => {
       users.delete(nodeId);
+      if (users.size === 0) lastUserLeft?.();
     };
     node.connection = () => {
       connection ??= resolveConnection({ apiKey, serverUrl: config.serverUrl, apiUrl: config.apiUrl, region: config.region, plan: config.plan, secretHolder: node.id });
@@ -84,7 +89,17 @@ export = function register(RED: NodeAPI): void {
     node.on('close', (removed: boolean, done: () => void) => {
       // A redeployed node keeps its id and registers again; only a deleted one lets go.
       if (removed) forgetSecret(apiKey, node.id);
-      void Promise.all([daily.close(), http?.close()]).finally(done);
+      // Node-RED stops a config node together with its users (a full deploy, a shutdown):
+      // the shared HTTP client stays open until they have closed, because closing is when
+      // they end what they run on the server (a session, a pipeline: otherwise left billed).
+      const usersClosed = new Promise<void>((resolve) => {
+        if (users.size === 0) return resolve();
+        lastUserLeft = resolve;
+        setTimeout(resolve, USERS_CLOSE_WAIT_MS).unref();
+      });
+      void usersClosed
+        .then(() => Promise.all([daily.close(), http?.close()]))
+        .finally(done);
     });
   }
 

@@ -2,7 +2,9 @@ import type { Node, NodeAPI, NodeMessage, NodeMessageInFlow } from 'node-red';
 import {
   CapturedStream,
   GatedStream,
+  PipelineStream,
   ResilientStream,
+  isRoboflowHosted,
   captureSettings,
   minutesToCredits,
   RoboflowError,
@@ -15,6 +17,9 @@ import {
   type LiveStream,
   type GatedLiveStream,
   type GateNote,
+  type JsonFile,
+  type PipelineHandle,
+  type PipelineStats,
   type StreamOptions,
   type StreamSource,
   type WorkflowRef,
@@ -24,6 +29,7 @@ import type { Translate } from '../common/i18n';
 import { evaluate, jsonObject, mergeParameters, nameList } from '../common/properties';
 import { reportError, engineLogger } from '../common/report';
 import { showStatus } from '../common/status';
+import { pipelineStore, terminateLeftover } from './pipeline';
 
 /** `device`: a USB/V4L2 camera; `replay`: a video file played on this machine as a live camera. Both always read locally. */
 export type SourceKind = 'rtsp' | 'file' | 'frames' | 'mjpeg' | 'device' | 'replay';
@@ -36,6 +42,11 @@ export interface StreamProperties {
   workflow: string;
   workflowType: string;
   workflowSpec: string;
+  /** A trained model to stream instead of a workflow (`project/version`); empty: a workflow. */
+  model: string;
+  /** The model's confidence threshold (0-1; empty: the model's default) and the classes it reports (empty: all). */
+  modelConfidence: number | string;
+  modelClasses: string;
   imageInput: string;
   dataOutputs: string;
   streamOutputs: string;
@@ -52,8 +63,12 @@ export interface StreamProperties {
   workflowVersion: string;
   /** Skip the workflow's sinks (email, webhooks, ...) while testing a flow. */
   disableSinks: boolean;
-  /** Who opens an RTSP/MJPEG camera: this machine (sends frames on the video track) or Roboflow's server. */
-  capture: 'local' | 'server';
+  /**
+   * Who opens an RTSP/MJPEG camera: this machine (sends frames on the video track),
+   * Roboflow's server (it pulls the URL over WebRTC), or a self-hosted Inference server
+   * running an InferencePipeline (results polled over HTTP; no WebRTC at all).
+   */
+  capture: 'local' | 'server' | 'pipeline';
   /** Local capture: frames per second sent at most, longest side in pixels, hardware decoding. */
   maxFps: number | string;
   maxSize: number | string;
@@ -146,6 +161,10 @@ export class StreamController {
   private currentFile: string | undefined;
   private closing = false;
   private readonly topic: string;
+  /** The self-hosted pipeline's handle on disk, the handle to re-attach with at the first start, its last report. */
+  private readonly pipelines: JsonFile<PipelineHandle>;
+  private resumeHandle: PipelineHandle | undefined;
+  private pipelineStats: PipelineStats | undefined;
 
   constructor(
     private readonly RED: NodeAPI,
@@ -154,7 +173,8 @@ export class StreamController {
     private readonly t: Translate,
     private readonly credentials: StreamCredentials = {},
   ) {
-    this.topic = config.workflowSpec?.trim() ? 'inline-workflow' : config.workflow;
+    this.topic = config.workflowSpec?.trim() ? 'inline-workflow' : config.model?.trim() ? config.model.trim() : config.workflow;
+    this.pipelines = pipelineStore(RED, node);
   }
 
   /** Runs `work` after everything queued before it; a failure does not block what follows. */
@@ -169,15 +189,13 @@ export class StreamController {
 
   /** Called once the node exists: starts on deploy, or waits for a message. */
   async init(): Promise<void> {
-    // The config node counts its users (as Node-RED's MQTT broker node does).
     try {
-      const config = configNode(this.RED, this.config.roboflow);
-      config.register(this.node.id);
-      this.watchBudget(config.budget());
+      this.watchBudget(configNode(this.RED, this.config.roboflow).budget());
     } catch {
       // No config selected: said when the stream starts.
     }
     const waitsForMessage = this.config.start === 'message' || (this.config.source !== 'frames' && this.config.urlType === 'msg');
+    await this.adoptPipeline(!waitsForMessage);
     if (waitsForMessage) {
       showStatus(this.node, 'idle', this.t(this.config.source === 'frames' ? 'status.waitingFrames' : 'status.waiting'));
       return;
@@ -189,13 +207,38 @@ export class StreamController {
     }
   }
 
+  /**
+   * A pipeline this node left running before a restart (its handle is on disk): kept to
+   * re-attach to when the node starts it again by itself, terminated otherwise (the node
+   * no longer runs a pipeline, or waits for a start message that may never come).
+   */
+  private async adoptPipeline(startsByItself: boolean): Promise<void> {
+    if (this.usesPipeline() && startsByItself) {
+      this.resumeHandle = await this.pipelines.load();
+      return;
+    }
+    let connection;
+    let http;
+    try {
+      const config = configNode(this.RED, this.config.roboflow);
+      connection = config.connection();
+      http = config.http();
+    } catch {
+      // No usable config: the handle is forgotten, the pipeline ends by its consumption timeout.
+    }
+    await terminateLeftover(this.pipelines, connection, http, this.node);
+  }
+
   async handle(msg: NodeMessageInFlow): Promise<void> {
     const topic = typeof msg.topic === 'string' ? msg.topic.toLowerCase() : '';
     if (topic === 'stats') {
       // On demand: the stream's health, and what it cost today, on the results output.
       const minutesToday = this.budget ? Math.round(this.budget.usedMinutes(this.node.id) * 10) / 10 : 0;
       const plan = this.budget ? configNode(this.RED, this.config.roboflow).connection().plan : undefined;
-      this.node.send([{ topic: 'stats', payload: { ...this.metrics.snapshot(), minutesToday, estimatedCredits: Math.round(minutesToCredits(minutesToday, plan) * 100) / 100 } }, null]);
+      const pipeline = this.pipelineStats ? { pipeline: { ...this.pipelineStats, paused: this.stream instanceof PipelineStream && this.stream.paused } } : {};
+      this.node.send([{ topic: 'stats', payload: { ...this.metrics.snapshot(), minutesToday, estimatedCredits: Math.round(minutesToCredits(minutesToday, plan) * 100) / 100, ...pipeline } }, null]);
+    } else if (topic === 'pause' || topic === 'resume') {
+      await this.serial(async () => this.pauseOrResume(topic === 'pause'));
     } else if (topic === 'stop') {
       this.fileQueue.length = 0;
       await this.serial(async () => {
@@ -256,16 +299,27 @@ export class StreamController {
     showStatus(this.node, 'idle', this.t('status.budgetReached', { limit: Math.round(this.budget?.limit ?? 0) }));
   }
 
-  /** Stops for good: whatever is queued finds the node closing and starts nothing. */
-  async close(_removed?: boolean): Promise<void> {
+  /**
+   * Stops for good: whatever is queued finds the node closing and starts nothing. A
+   * self-hosted pipeline is left running across a restart or redeploy (the node
+   * re-attaches to it) and terminated when the node is deleted.
+   */
+  async close(removed?: boolean): Promise<void> {
     this.unwatchBudget?.();
     this.closing = true;
     this.fileQueue.length = 0;
-    await this.serial(() => this.stop());
-    try {
-      configNode(this.RED, this.config.roboflow).deregister(this.node.id);
-    } catch {
-      // The config node is gone already.
+    await this.serial(() => this.stop(removed !== true && this.stream instanceof PipelineStream ? 'detach' : 'terminate'));
+    if (removed === true) await this.pipelines.remove();
+  }
+
+  /** `msg.topic` "pause" / "resume": a self-hosted pipeline mutes its source (the camera stays open; no results). */
+  private async pauseOrResume(pause: boolean): Promise<void> {
+    const stream = this.stream;
+    if (!(stream instanceof PipelineStream)) throw new RoboflowError('invalid-input', this.t('error.pauseNeedsPipeline'));
+    if (pause) {
+      await stream.pause();
+    } else {
+      await stream.resume();
     }
   }
 
@@ -341,6 +395,11 @@ export class StreamController {
     return kind === 'device' || kind === 'replay' || ((kind === 'rtsp' || kind === 'mjpeg') && this.config.capture === 'local');
   }
 
+  /** A self-hosted Inference server runs the camera in an InferencePipeline (no WebRTC). */
+  private usesPipeline(): boolean {
+    return (this.config.source === 'rtsp' || this.config.source === 'mjpeg') && this.config.capture === 'pipeline';
+  }
+
   /** The URL or path to read: from the message (msg.url, msg.payload) or the node. */
   private async target(msg: NodeMessage | undefined): Promise<string> {
     const kind = this.config.source;
@@ -394,6 +453,16 @@ export class StreamController {
   private async workflow(msg: NodeMessage | undefined): Promise<WorkflowRef> {
     const specification = jsonObject(this.config.workflowSpec, this.t('label.workflowSpec'));
     if (specification) return { specification };
+    const model = this.config.model?.trim();
+    if (model) {
+      const confidence = this.config.modelConfidence;
+      const classes = nameList(this.config.modelClasses);
+      return {
+        model,
+        ...(confidence !== '' && confidence !== undefined && confidence !== null ? { confidence: Number(confidence) } : {}),
+        ...(classes.length > 0 ? { classes } : {}),
+      };
+    }
     const workspace = await evaluate(this.RED, this.node, this.config.workspace, this.config.workspaceType, msg);
     const workflowId = await evaluate(this.RED, this.node, this.config.workflow, this.config.workflowType, msg);
     if (typeof workspace !== 'string' || !workspace.trim() || typeof workflowId !== 'string' || !workflowId.trim()) {
@@ -428,6 +497,10 @@ export class StreamController {
       return;
     }
     const config = configNode(this.RED, this.config.roboflow);
+    if (this.usesPipeline()) {
+      await this.startPipeline(msg);
+      return;
+    }
     const local = this.readsLocally();
     const source = local ? undefined : await this.source(msg);
     const camera = local ? await this.cameraSource(msg) : undefined;
@@ -482,6 +555,65 @@ export class StreamController {
     stream.start();
   }
 
+  /**
+   * A self-hosted InferencePipeline on the camera: re-attached to the one this node
+   * left running when it is still there for the same settings, else a new one. Its
+   * handle is kept on disk while it runs.
+   */
+  private async startPipeline(msg: NodeMessage | undefined): Promise<void> {
+    const config = configNode(this.RED, this.config.roboflow);
+    const connection = config.connection();
+    if (isRoboflowHosted(connection.serverUrl)) throw new RoboflowError('invalid-input', this.t('error.pipelineNeedsSelfHosted'));
+    if (this.config.gate === 'motion' || this.config.gate === 'message') throw new RoboflowError('invalid-input', this.t('error.gatePipeline'));
+    const target = this.cameraUrl(await this.target(msg));
+    const maxFps = this.config.maxFps === '' || this.config.maxFps === undefined ? undefined : Number(this.config.maxFps);
+    if (maxFps !== undefined && (!Number.isFinite(maxFps) || maxFps <= 0)) throw new RoboflowError('invalid-input', this.t('error.maxFps', { value: String(this.config.maxFps) }));
+    const workflow = await this.workflow(msg);
+    const resume = this.resumeHandle;
+    this.resumeHandle = undefined;
+    await this.stop();
+    if (this.closing) return;
+    const stream = new PipelineStream({
+      connection,
+      http: config.http(),
+      workflow,
+      source: { kind: 'url', url: target },
+      imageInput: this.config.imageInput?.trim() || 'image',
+      parameters: this.parameters(msg),
+      ...(this.config.disableSinks === true ? { disableSinks: true } : {}),
+      ...(maxFps !== undefined ? { maxFps } : {}),
+      ...(resume ? { resume } : {}),
+      logger: engineLogger(this.node, { quiet: true }),
+    });
+    this.camera = undefined;
+    this.gating = undefined;
+    this.gateNote = undefined;
+    this.pipelineStats = undefined;
+    this.stream = stream;
+    this.currentFile = undefined;
+    this.results = 0;
+    this.wire(stream);
+    stream.on('pipeline', ({ handle, attached }) => {
+      if (this.stream !== stream) return;
+      if (attached) this.node.log(this.t('log.pipelineAttached', { id: handle.pipelineId }));
+      this.pipelines.save(handle).catch((error: unknown) => this.node.warn(`Could not keep the pipeline handle: ${(error as Error).message}`));
+    });
+    stream.on('pipeline-ended', ({ pipelineId, reason }) => {
+      this.node.log(this.t('log.pipelineEnded', { id: pipelineId, reason }));
+      // A replacement saves its own handle right after; a node that stopped keeps none.
+      if (this.stream !== stream || !stream.active) void this.pipelines.remove();
+    });
+    stream.on('stats', (stats) => {
+      if (this.stream === stream) this.pipelineStats = stats;
+    });
+    stream.on('paused', (paused) => {
+      if (this.stream !== stream) return;
+      if (paused) showStatus(this.node, 'idle', this.t('status.paused'));
+      else showStatus(this.node, 'live', this.t('status.started'));
+    });
+    stream.start();
+  }
+
   /** A gated stream's story: watching (no session: nothing billed), open, closing in N s. */
   private wireGate(stream: GatedLiveStream & LiveStream): void {
     stream.on('gate', (note) => {
@@ -524,7 +656,8 @@ export class StreamController {
     stream.on('warning', (text) => this.node.warn(text));
   }
 
-  private async stop(): Promise<void> {
+  /** Stops the running stream; `detach` leaves a self-hosted pipeline running, to re-attach to after a restart. */
+  private async stop(mode: 'terminate' | 'detach' = 'terminate'): Promise<void> {
     const stream = this.stream;
     this.stream = undefined;
     this.budget?.running(this.node.id, false);
@@ -532,6 +665,15 @@ export class StreamController {
     this.ticker = undefined;
     if (!stream) return;
     stream.removeAllListeners();
+    if (stream instanceof PipelineStream) {
+      if (mode === 'detach') {
+        await stream.detach();
+      } else {
+        await stream.stop();
+        await this.pipelines.remove();
+      }
+      return;
+    }
     await stream.stop();
   }
 
@@ -548,6 +690,12 @@ export class StreamController {
     }
     if (this.relay) text += ` · ${this.relay}`;
     if (this.camera?.info) return `${text} · ${this.t('status.camera', { size: this.camera.info })}`;
+    if (this.stream instanceof PipelineStream) {
+      // The server measures its own latency (frame read to result).
+      const latency = this.pipelineStats?.latencyMs?.endToEnd;
+      if (this.stream.paused) return this.t('status.paused');
+      return latency !== null && latency !== undefined ? `${text} · ${this.t('status.latency', { ms: Math.round(latency) })} · ${this.t('status.pipeline')}` : `${text} · ${this.t('status.pipeline')}`;
+    }
     if (stats.latencyMs) text += ` · ${this.t('status.latency', { ms: stats.latencyMs.p50 })}`;
     if (stats.dropped > 0) text += ` · ${this.t('status.dropped', { dropped: stats.dropped })}`;
     return text;

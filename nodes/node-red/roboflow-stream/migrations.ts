@@ -7,6 +7,8 @@ import type { Migration } from '../common/migrate';
  * Version 3: local capture (a flow saved before it keeps Roboflow's server reading its
  * camera, `capture: server`; new nodes read cameras on this machine), and the gate
  * (`none` for old flows: the session runs all the time, as before).
+ * Version 4: a trained model instead of a workflow (empty: a workflow, as before); the
+ * capture choice gains `pipeline` (a self-hosted InferencePipeline), which no old flow uses.
  */
 export const migrations: Migration[] = [
   (config) => ({
@@ -38,4 +40,5 @@ export const migrations: Migration[] = [
     motionArea: 1,
     ...config,
   }),
+  (config) => ({ model: '', modelConfidence: '', modelClasses: '', ...config }),
 ];

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { Node, NodeAPI, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { JsonFile, RoboflowError, VideoJobClient, fields, jobTargetFor, readJobHandle, toRoboflowError, type JobGenerationChoice, type JobHandle, type JobTarget, type VideoInput } from '../../../lib';
-import { configNode, isRoboflowConfig } from '../common/config';
+import { configNode } from '../common/config';
 import type { Translate } from '../common/i18n';
 import { asBoolean, evaluate } from '../common/properties';
 import { reportError, engineLogger } from '../common/report';
@@ -92,8 +92,6 @@ export class VideoJobController {
 
   /** Resumes the jobs an earlier run was waiting for (a file that is not ours is set aside, with a warning). */
   async init(): Promise<void> {
-    const config = this.RED.nodes.getNode(this.config.roboflow);
-    if (isRoboflowConfig(config)) config.register(this.node.id);
     try {
       this.pending = (await this.store.load()) ?? [];
       if (this.pending.length === 0) return;
@@ -133,8 +131,6 @@ export class VideoJobController {
 
   async close(removed: boolean): Promise<void> {
     this.abort.abort();
-    const config = this.RED.nodes.getNode(this.config.roboflow);
-    if (isRoboflowConfig(config)) config.deregister(this.node.id);
     if (removed && this.pending.length > 0) {
       this.node.warn(this.t('warn.abandoned', { count: this.pending.length }));
       await this.store.remove();

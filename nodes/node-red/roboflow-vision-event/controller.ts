@@ -13,7 +13,7 @@ import {
   type EventType,
   type VisionEvent,
 } from '../../../lib';
-import { configNode, isRoboflowConfig } from '../common/config';
+import { configNode } from '../common/config';
 import type { Translate } from '../common/i18n';
 import { asBoolean, evaluate } from '../common/properties';
 import type { Send } from '../common/register';
@@ -65,8 +65,6 @@ export class VisionEventController {
 
   /** Opens the outbox now, so events queued by an earlier run are delivered without waiting for a message. */
   async init(): Promise<void> {
-    const config = this.RED.nodes.getNode(this.config.roboflow);
-    if (isRoboflowConfig(config)) config.register(this.node.id);
     try {
       await this.open();
     } catch (error) {
@@ -200,8 +198,6 @@ export class VisionEventController {
   }
 
   async close(removed: boolean): Promise<void> {
-    const config = this.RED.nodes.getNode(this.config.roboflow);
-    if (isRoboflowConfig(config)) config.deregister(this.node.id);
     const outbox = this.outbox ?? (await this.opening?.catch(() => undefined));
     await outbox?.close({ discard: removed });
   }
