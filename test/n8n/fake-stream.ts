@@ -1,16 +1,24 @@
-import { TypedEmitter, type CapturedStreamEvents, type ResilientState, type RoboflowError, type StreamResult } from '../../lib';
+import { TypedEmitter, type CapturedStreamEvents, type PipelineHandle, type PipelineStreamEvents, type ResilientState, type RoboflowError, type StreamResult } from '../../lib';
 import type { OpenStream, StreamHandle } from '../../nodes/n8n/RoboflowStreamTrigger/open-stream';
 import type { TriggerSettings } from '../../nodes/n8n/RoboflowStreamTrigger/settings';
 
+type FakeEvents = CapturedStreamEvents & PipelineStreamEvents;
+
 /**
- * A ResilientStream (or, for a camera read on this host, a CapturedStream) stand-in
- * for the Stream Trigger's fast tests: the test decides what happens when it starts and
- * fires the engine's events by hand.
+ * A ResilientStream (or, for a camera read on this host, a CapturedStream; for a
+ * self-hosted pipeline, a PipelineStream) stand-in for the Stream Trigger's fast tests:
+ * the test decides what happens when it starts and fires the engine's events by hand.
  */
-export class FakeStream extends TypedEmitter<CapturedStreamEvents> {
+export class FakeStream extends TypedEmitter<FakeEvents> {
   state: ResilientState = 'idle';
   starts = 0;
   stops = 0;
+  /** A pipeline left running on the server (PipelineStream.detach). */
+  detaches = 0;
+  resumes = 0;
+  paused = false;
+  /** The pipeline read now (a pipeline's `handle`). */
+  handle: PipelineHandle | undefined;
   constructor(public onStart: (stream: FakeStream) => void = () => undefined) {
     super();
   }
@@ -23,11 +31,25 @@ export class FakeStream extends TypedEmitter<CapturedStreamEvents> {
     this.stops++;
     if (this.state !== 'complete' && this.state !== 'failed') this.set('stopped');
   }
+  async detach(): Promise<void> {
+    this.detaches++;
+    if (this.state !== 'complete' && this.state !== 'failed') this.set('stopped');
+  }
+  async resume(): Promise<void> {
+    this.resumes++;
+    this.paused = false;
+  }
+  /** As PipelineStream when a pipeline is its own: `handle` set, then the `pipeline` event. */
+  pipelineStarted(handle: PipelineHandle, attached = false, paused = false): void {
+    this.handle = handle;
+    this.paused = paused;
+    this.fire('pipeline', { handle, attached });
+  }
   set(state: ResilientState): void {
     this.state = state;
     this.emit('state', state);
   }
-  fire<K extends keyof CapturedStreamEvents & string>(event: K, ...args: CapturedStreamEvents[K]): void {
+  fire<K extends keyof FakeEvents & string>(event: K, ...args: FakeEvents[K]): void {
     this.emit(event, ...args);
   }
   /** What ResilientStream does when a start is refused for good: error, then failed. */
@@ -47,6 +69,8 @@ export interface Opened {
   open: OpenStream;
   streams: FakeStream[];
   settings: TriggerSettings[];
+  /** The pipeline handle each open was given to re-attach to. */
+  resumed: Array<PipelineHandle | undefined>;
   closes: () => number;
 }
 
@@ -54,9 +78,11 @@ export interface Opened {
 export function fakeOpen(onStart: (stream: FakeStream, index: number) => void = (stream) => stream.set('streaming')): Opened {
   const streams: FakeStream[] = [];
   const settings: TriggerSettings[] = [];
+  const resumed: Array<PipelineHandle | undefined> = [];
   let closes = 0;
-  const open: OpenStream = async (given) => {
+  const open: OpenStream = async (given, _connection, _logger, resume) => {
     settings.push(given);
+    resumed.push(resume);
     const index = streams.length;
     const stream = new FakeStream((s) => onStart(s, index));
     streams.push(stream);
@@ -64,6 +90,7 @@ export function fakeOpen(onStart: (stream: FakeStream, index: number) => void = 
     const handle: StreamHandle = {
       stream,
       ...(given.local ? { camera: stream } : {}),
+      ...(given.pipeline ? { pipeline: stream, detach: () => (closing ??= stream.detach()) } : {}),
       close: () =>
         (closing ??= (async () => {
           closes++;
@@ -72,7 +99,7 @@ export function fakeOpen(onStart: (stream: FakeStream, index: number) => void = 
     };
     return handle;
   };
-  return { open, streams, settings, closes: () => closes };
+  return { open, streams, settings, resumed, closes: () => closes };
 }
 
 /** A frame's result with `predictions` persons. */

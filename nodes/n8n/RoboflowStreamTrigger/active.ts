@@ -1,13 +1,15 @@
 import type { INodeExecutionData, ITriggerFunctions, ITriggerResponse } from 'n8n-workflow';
-import { RoboflowError, redact, toRoboflowError, type CameraInfo, type GateNote, type Logger, type ResilientState, type RoboflowConnection, type StreamResult } from '../../../lib';
+import { RoboflowError, redact, toRoboflowError, type CameraInfo, type GateNote, type Logger, type PipelineHandle, type ResilientState, type RoboflowConnection, type StreamResult } from '../../../lib';
 import { nodeError } from '../shared/errors';
 import type { TriggerBudget } from './budget';
 import { fingerprintOf, rememberedMessage, type FailureMemory } from './failure-memory';
-import { FrameFilter, completionItem, frameItem } from './items';
+import { FrameFilter, completionItem, describePipelineStats, frameItem, pipelineItemStats, type PipelineItemStats } from './items';
 import { ObjectEventEmitter } from './object-event-emitter';
-import { once, type OpenStream, type StreamHandle, type TriggerCamera } from './open-stream';
+import { type OpenStream, type StreamHandle, type TriggerCamera, type TriggerPipeline } from './open-stream';
 import { OutageLog } from './outage-log';
+import type { PipelineMemory } from './pipeline-memory';
 import { isLiveSource, type TriggerSettings } from './settings';
+import type { ShutdownSignal } from './shutdown';
 
 /**
  * How long activation waits for the first session's outcome. A refusal (bad key,
@@ -28,6 +30,10 @@ export interface ActiveOptions {
   now: () => number;
   /** The trigger's daily budget (not opened yet), when it has a Daily Limit. */
   budget?: TriggerBudget;
+  /** A self-hosted pipeline's handle in the workflow's static data. */
+  pipelineMemory?: PipelineMemory;
+  /** Whether n8n is shutting down when it closes the trigger (a pipeline is then left running). */
+  shutdown: ShutdownSignal;
 }
 
 /** "1920x1080 → 1280x720 at up to 10 fps (decoding: none)": what the camera gives and what is sent. */
@@ -58,6 +64,8 @@ class ActiveRun {
   private readonly objects: ObjectEventEmitter | undefined;
   private readonly live: boolean;
   private readonly sessionOutage: OutageLog;
+  /** The server's latest report (self-hosted pipeline). */
+  private pipelineStats: PipelineItemStats | null = null;
 
   constructor(
     private readonly context: ITriggerFunctions,
@@ -66,6 +74,7 @@ class ActiveRun {
     private readonly logger: Logger,
     private readonly hooks: { streaming(): void; fatal(error: RoboflowError): void },
     private readonly budget: TriggerBudget | undefined,
+    private readonly pipelineMemory?: PipelineMemory,
   ) {
     this.live = isLiveSource(settings.source);
     this.filter = new FrameFilter(settings.onlyDetections, settings.throttleMs);
@@ -88,6 +97,7 @@ class ActiveRun {
     stream.on('renewing', ({ renewals }) => logger.info(`Roboflow stream: the session reached its processing timeout; renewed (${renewals})`));
     stream.on('state', (state) => this.onState(state));
     if (handle.camera) this.wireCamera(handle.camera);
+    if (handle.pipeline) this.wirePipeline(handle.pipeline);
     if (budget) this.wireBudget(budget);
   }
 
@@ -109,18 +119,50 @@ class ActiveRun {
     });
   }
 
-  readonly close = once(async () => {
+  private ending: Promise<void> | undefined;
+
+  /** Ends everything this run started, once; a self-hosted pipeline is terminated. */
+  readonly close = (): Promise<void> => (this.ending ??= this.end(false));
+
+  /**
+   * n8n's closeFunction. A self-hosted pipeline is left running on the server when n8n
+   * itself is shutting down and its handle is in n8n's database, so that n8n re-attaches
+   * to it when it starts again; on any other close (unpublished, saved, re-added after an
+   * error) it is terminated.
+   */
+  readonly deactivate = (shutdown: ShutdownSignal): Promise<void> => (this.ending ??= this.end(this.keepForRestart(shutdown)));
+
+  private keepForRestart(shutdown: ShutdownSignal): boolean {
+    const pipeline = this.handle.pipeline;
+    if (!pipeline || !this.handle.detach || !shutdown.shuttingDown()) return false;
+    const id = pipeline.handle?.pipelineId;
+    if (this.pipelineMemory?.isSaved(id)) return true;
+    if (id) this.logger.info(`Roboflow pipeline ${id}: n8n is shutting down, but this pipeline is not in n8n's database yet (no item since it started): terminating it rather than leaving one that nothing re-attaches to`);
+    return false;
+  }
+
+  private async end(detach: boolean): Promise<void> {
     this.closed = true;
     this.objects?.close();
-    await this.handle.close();
+    const id = this.handle.pipeline?.handle?.pipelineId;
+    if (detach && this.handle.detach) {
+      await this.handle.detach();
+      const timeout = this.settings.pipeline?.consumptionTimeout;
+      this.logger.info(`Roboflow pipeline ${id}: n8n is shutting down; the pipeline keeps running on the server and is re-attached when n8n starts again (${timeout ? `the server ends it after ${timeout} s unread` : 'it runs until terminated'})`);
+    } else {
+      await this.handle.close();
+    }
     await this.budget?.close();
-  });
+  }
 
   private emit(item: INodeExecutionData): void {
     if (this.closed) return;
     // Small on purpose: three numbers, and only when the trigger has a Daily Limit.
     if (this.budget) item.json.stats = this.budget.stats();
+    if (this.settings.pipeline?.includeStats) item.json.pipeline = this.pipelineStats;
     this.context.emit([[item]]);
+    // n8n has written the static data before it runs the execution.
+    this.pipelineMemory?.saved();
   }
 
   private onResult(result: StreamResult): void {
@@ -128,7 +170,30 @@ class ActiveRun {
     // A file has started well once a frame of it was read (see onState).
     this.settleFirst?.({ kind: 'streaming' });
     if (this.objects) this.objects.result(result);
-    else if (this.filter.accepts(result)) this.emit(frameItem(result, this.settings.workflow));
+    else if (this.filter.accepts(result)) this.emit(frameItem(result, this.settings.workflow, this.settings.pipeline ? this.settings.dataOutputs : []));
+  }
+
+  /** A self-hosted pipeline: its handle kept in static data, its report logged (and in items when asked). */
+  private wirePipeline(pipeline: TriggerPipeline): void {
+    pipeline.on('pipeline', ({ handle, attached }) => this.onPipeline(pipeline, handle, attached));
+    pipeline.on('pipeline-ended', ({ pipelineId, reason }) => {
+      this.pipelineMemory?.forget(pipelineId);
+      if (reason !== 'stopped') this.logger.info(`Roboflow pipeline ${pipelineId} ended (${reason})`);
+    });
+    pipeline.on('stats', (stats) => {
+      this.pipelineStats = pipelineItemStats(stats);
+      this.logger.debug(describePipelineStats(stats));
+    });
+  }
+
+  private onPipeline(pipeline: TriggerPipeline, handle: PipelineHandle, attached: boolean): void {
+    this.pipelineMemory?.write(handle);
+    this.logger.info(attached ? `Roboflow pipeline ${handle.pipelineId}: re-attached (it kept running on ${handle.serverUrl} since ${handle.startedAt})` : `Roboflow pipeline ${handle.pipelineId}: started on ${handle.serverUrl}`);
+    // A trigger has no input to resume it by: a pipeline paused by someone else is resumed.
+    if (attached && pipeline.paused) {
+      this.logger.info(`Roboflow pipeline ${handle.pipelineId} was paused on the server: resuming it`);
+      pipeline.resume().catch((error: unknown) => this.logger.warn(`Roboflow pipeline ${handle.pipelineId}: resuming failed (${(error as Error).message})`));
+    }
   }
 
   private onComplete(reason: string | null): void {
@@ -252,7 +317,7 @@ export async function runActive(context: ITriggerFunctions, settings: TriggerSet
 
   let handle: StreamHandle;
   try {
-    handle = await options.openStream(settings, connection, logger);
+    handle = await options.openStream(settings, connection, logger, options.pipelineMemory?.read());
   } catch (error) {
     throw failedStart(error);
   }
@@ -266,6 +331,7 @@ export async function runActive(context: ITriggerFunctions, settings: TriggerSet
       fatal: (error) => void options.failures.record(key, fingerprint, error, options.now()),
     },
     options.budget,
+    options.pipelineMemory,
   );
   try {
     await options.budget?.open();
@@ -279,5 +345,8 @@ export async function runActive(context: ITriggerFunctions, settings: TriggerSet
     throw failedStart(first.error);
   }
   if (first.kind === 'pending') logger.info(`Roboflow stream: no answer yet after ${options.firstOutcomeMs / 1000} s; the trigger stays active and reports a later failure`);
-  return { closeFunction: run.close };
+  // n8n writes the static data once the activation has finished.
+  options.pipelineMemory?.saved();
+  if (handle.pipeline) options.shutdown.watch();
+  return { closeFunction: () => run.deactivate(options.shutdown) };
 }

@@ -3,10 +3,10 @@ import { RoboflowError, redact, type CameraInfo, type Logger, type RoboflowConne
 import { describeOpen } from './active';
 import { nodeError } from '../shared/errors';
 import type { TriggerBudget } from './budget';
-import { FrameFilter, completionItem, frameItem } from './items';
+import { FrameFilter, completionItem, frameItem, pipelineItemStats, type PipelineItemStats } from './items';
 import { ObjectEventEmitter } from './object-event-emitter';
 import type { OpenStream, StreamHandle } from './open-stream';
-import type { TriggerSettings } from './settings';
+import { isFileSource, type TriggerSettings } from './settings';
 
 /**
  * How long "Test step" waits for its frames at most: a hosted cold start can take up
@@ -29,10 +29,19 @@ function timedOut(results: number, settings: TriggerSettings, timeoutMs: number)
  * result), as soon as it reports it: a test run shows the cause, not a timeout.
  */
 function collect(handle: StreamHandle, settings: TriggerSettings, isFile: boolean, logger: Logger, timeoutMs: number, cancelled: AbortSignal): Promise<INodeExecutionData[]> {
-  const { stream, camera } = handle;
+  const { stream, camera, pipeline } = handle;
   const items: INodeExecutionData[] = [];
   const filter = new FrameFilter(settings.onlyDetections, settings.throttleMs);
   let results = 0;
+  // The same `pipeline` field as the published trigger's items (null before the server's first report).
+  let stats: PipelineItemStats | null = null;
+  const onStats = (report: Parameters<typeof pipelineItemStats>[0]): void => {
+    stats = pipelineItemStats(report);
+  };
+  const withStats = (item: INodeExecutionData): INodeExecutionData => {
+    if (settings.pipeline?.includeStats) item.json.pipeline = stats;
+    return item;
+  };
   return new Promise<INodeExecutionData[]>((resolve, reject) => {
     const timer = setTimeout(() => finish(timedOut(results, settings, timeoutMs)), timeoutMs);
     let objects: ObjectEventEmitter | undefined;
@@ -47,6 +56,7 @@ function collect(handle: StreamHandle, settings: TriggerSettings, isFile: boolea
       camera?.off('camera-lost', onCameraLost);
       camera?.off('camera-ended', onCameraEnded);
       camera?.off('camera-open', onCameraOpen);
+      pipeline?.off('stats', onStats);
       cancelled.removeEventListener('abort', onCancel);
       if (error) reject(error);
       else resolve(items);
@@ -59,7 +69,7 @@ function collect(handle: StreamHandle, settings: TriggerSettings, isFile: boolea
     const onResult = (result: Parameters<typeof frameItem>[0]): void => {
       results++;
       if (objects) objects.result(result);
-      else if (filter.accepts(result)) add([frameItem(result, settings.workflow)]);
+      else if (filter.accepts(result)) add([withStats(frameItem(result, settings.workflow, settings.pipeline ? settings.dataOutputs : []))]);
     };
     const onComplete = ({ reason }: { reason: string | null }): void => {
       objects?.end();
@@ -91,6 +101,7 @@ function collect(handle: StreamHandle, settings: TriggerSettings, isFile: boolea
     camera?.on('camera-lost', onCameraLost);
     camera?.on('camera-ended', onCameraEnded);
     camera?.on('camera-open', onCameraOpen);
+    pipeline?.on('stats', onStats);
     stream.on('result', onResult);
     stream.on('complete', onComplete);
     stream.on('error', onError);
@@ -122,7 +133,7 @@ export function runManual(
     cancel.abort();
     await handle?.close();
   };
-  const isFile = settings.source === 'file' || settings.source === 'videoUrl';
+  const isFile = isFileSource(settings.source);
   const manualTriggerFunction = async (): Promise<void> => {
     let items: INodeExecutionData[];
     const { budget } = options;

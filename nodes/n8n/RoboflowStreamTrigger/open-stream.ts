@@ -13,12 +13,15 @@ import {
   type Logger,
   type ResilientState,
   type ResilientStreamEvents,
+  type PipelineHandle,
+  type PipelineStreamEvents,
   type ResilientStreamOptions,
   type RoboflowConnection,
   type StreamSource,
   type TypedEmitter,
 } from '../../../lib';
 import { checkVideoPath } from '../shared/files';
+import { openPipeline } from './open-pipeline';
 import type { TriggerSettings } from './settings';
 
 /** What the trigger uses of a ResilientStream or a CapturedStream (a fake in the fast tests). */
@@ -32,15 +35,30 @@ export type TriggerStream = Pick<TypedEmitter<ResilientStreamEvents>, 'on' | 'of
 export type CameraEvents = Pick<CapturedStreamEvents, 'camera-open' | 'camera-lost' | 'camera-ended' | 'camera-state' | 'warning' | 'gate'>;
 export type TriggerCamera = Pick<TypedEmitter<CameraEvents>, 'on' | 'off'>;
 
+/** The events of a self-hosted pipeline (PipelineStream), beyond the session's. */
+export type PipelineEvents = Pick<PipelineStreamEvents, 'pipeline' | 'pipeline-ended' | 'stats' | 'paused'>;
+export type TriggerPipeline = Pick<TypedEmitter<PipelineEvents>, 'on' | 'off'> & {
+  readonly paused: boolean;
+  /** The pipeline read now (undefined while none runs). */
+  readonly handle: PipelineHandle | undefined;
+  resume(): Promise<void>;
+};
+
 /** A stream and everything opened for it; `close` ends all of it, once, however often it is called. */
 export interface StreamHandle {
   stream: TriggerStream;
   /** Set when this host reads the camera: its own events (open, lost, gate). */
   camera?: TriggerCamera;
+  /** Set for a self-hosted pipeline: its own events, and `detach` (instead of `close`). */
+  pipeline?: TriggerPipeline;
+  /** Ends everything; a self-hosted pipeline is terminated on the server. */
   close(): Promise<void>;
+  /** A self-hosted pipeline only: ends everything here but leaves the pipeline running on the server, to be re-attached. */
+  detach?(): Promise<void>;
 }
 
-export type OpenStream = (settings: TriggerSettings, connection: RoboflowConnection, logger: Logger) => Promise<StreamHandle>;
+/** `resume`: a pipeline kept by an earlier activation, to re-attach to (self-hosted pipelines only). */
+export type OpenStream = (settings: TriggerSettings, connection: RoboflowConnection, logger: Logger, resume?: PipelineHandle) => Promise<StreamHandle>;
 
 /** n8n's logger as the trigger's own: what it says at info level is for the user. */
 export function loggerOf(context: ITriggerFunctions): Logger {
@@ -98,7 +116,8 @@ async function sourceOf(settings: TriggerSettings, http: HttpClient, useWorkDir:
  * (ffmpeg, the optional motion gate), else a ResilientStream. Nothing stays open when
  * this throws.
  */
-export const openStream: OpenStream = async (settings, connection, logger) => {
+export const openStream: OpenStream = async (settings, connection, logger, resume) => {
+  if (settings.pipeline) return openPipeline(settings, settings.pipeline, connection, logger, resume);
   const http = new HttpClient({ apiKey: connection.apiKey, logger });
   let workDir: string | undefined;
   const release = async (): Promise<void> => {

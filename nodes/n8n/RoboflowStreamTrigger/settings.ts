@@ -1,15 +1,17 @@
 import type { IDataObject, ITriggerFunctions } from 'n8n-workflow';
-import { DEFAULT_PROCESSING_TIMEOUT_S, RoboflowError, parseZonesAndLines, type ObjectEventsOptions, type WorkflowRef, type CameraLogin } from '../../../lib';
+import { DEFAULT_PROCESSING_TIMEOUT_S, RoboflowError, checkModelRef, isModelRef, isModelTaskType, parseZonesAndLines, type CameraLogin, type ModelRef, type ObjectEventsOptions, type WorkflowRef } from '../../../lib';
 import { jsonObject, nameList } from '../shared/parse';
 import { readBudget, type BudgetSettings } from './budget';
 import { readLocalCapture, readMotionGate, type CameraReader, type LocalCapture, type MotionGate } from './camera-settings';
+import { readPipeline, usesPipeline, type PipelineSettings, type PipelineSourceKind } from './pipeline-settings';
 
 /**
  * `rtsp`: a network camera URL (RTSP; read on this host also RTMP and HLS); `device`: a
  * USB/V4L2 camera; `replay`: a video file played on this host as a live camera. Both of
- * the last two are always read on this host.
+ * the last two are always read on this host. `serverFile` and `serverDevice` (and `rtsp`)
+ * for a self-hosted pipeline: the Inference server opens them.
  */
-export type SourceKind = 'rtsp' | 'mjpeg' | 'device' | 'replay' | 'file' | 'videoUrl';
+export type SourceKind = 'rtsp' | 'mjpeg' | 'device' | 'replay' | 'file' | 'videoUrl' | Exclude<PipelineSourceKind, 'rtsp'>;
 
 /** Set in "Object Events" mode: which events to emit, and how to follow the objects. */
 export interface ObjectSettings {
@@ -45,6 +47,8 @@ export interface TriggerSettings {
   /** From the optional Camera Login credential; put into the URL at connect time only. */
   cameraLogin?: CameraLogin;
   objects?: ObjectSettings;
+  /** Set when a self-hosted Inference server runs the workflow as a pipeline (no WebRTC). */
+  pipeline?: PipelineSettings;
 }
 
 /**
@@ -63,7 +67,12 @@ function defaultsFor(version: number): { emit: string; throttleSeconds: number; 
 
 /** A camera (or a file played as one): never "complete"; sessions are renewed. */
 export function isLiveSource(source: SourceKind): boolean {
-  return source === 'rtsp' || source === 'mjpeg' || source === 'device' || source === 'replay';
+  return source === 'rtsp' || source === 'mjpeg' || source === 'device' || source === 'replay' || source === 'serverDevice';
+}
+
+/** A video that ends: uploaded, downloaded, or a file the self-hosted server reads. */
+export function isFileSource(source: SourceKind): boolean {
+  return source === 'file' || source === 'videoUrl' || source === 'serverFile';
 }
 
 /** A network camera, which either this host or Roboflow's server may open. */
@@ -93,8 +102,28 @@ function missingTarget(source: SourceKind): string {
   return 'Set the URL';
 }
 
+/** Trained Model: `project/version`, with the Model Options (confidence, classes, task type). */
+function readModel(context: ITriggerFunctions): ModelRef {
+  const model = String(context.getNodeParameter('model', '')).trim();
+  if (!model) throw new RoboflowError('invalid-input', 'Set the model as project/version, e.g. my-project/3');
+  const options = context.getNodeParameter('modelOptions', {}) as IDataObject;
+  const classes = nameList(options.classes ?? '');
+  const taskType = String(options.taskType ?? 'auto');
+  if (taskType !== 'auto' && !isModelTaskType(taskType)) throw new RoboflowError('invalid-input', `Unknown model task type "${taskType}"`);
+  const ref: ModelRef = {
+    model,
+    ...(options.confidence === undefined ? {} : { confidence: Number(options.confidence) }),
+    ...(classes.length > 0 ? { classes } : {}),
+    ...(isModelTaskType(taskType) ? { taskType } : {}),
+  };
+  checkModelRef(ref);
+  return ref;
+}
+
 function readWorkflow(context: ITriggerFunctions, options: IDataObject): WorkflowRef {
-  if (context.getNodeParameter('workflowMode') === 'specification') {
+  const mode = context.getNodeParameter('workflowMode');
+  if (mode === 'model') return readModel(context);
+  if (mode === 'specification') {
     const specification = jsonObject(context.getNodeParameter('specification'), 'The workflow specification');
     if (!specification || Object.keys(specification).length === 0) throw new RoboflowError('invalid-input', 'Paste the workflow specification (JSON)');
     return { specification };
@@ -136,16 +165,37 @@ function readObjects(context: ITriggerFunctions): ObjectSettings {
 export function readSettings(context: ITriggerFunctions, cameraLogin?: CameraLogin, plan?: string): TriggerSettings {
   const version = Number(context.getNode().typeVersion ?? 1);
   const defaults = defaultsFor(version);
+  const options = context.getNodeParameter('options', {}) as IDataObject;
+  const emit = String(context.getNodeParameter('emit', defaults.emit));
+  // Version 2 has the interval as a field of its own; version 1 kept it among the options.
+  const throttleSeconds = Number(version >= 2 ? context.getNodeParameter('throttleSeconds', defaults.throttleSeconds) : (options.throttleSeconds ?? defaults.throttleSeconds));
+  // Read where the fields stood before (source first), so the first mistake named is the same.
+  const common = () => {
+    const workflow = readWorkflow(context, options);
+    return {
+    workflow,
+    // A model's one output is `predictions`.
+    dataOutputs: isModelRef(workflow) ? [] : nameList(context.getNodeParameter('dataOutputs', '')),
+    onlyDetections: emit === 'detections',
+    throttleMs: Math.max(0, Number.isFinite(throttleSeconds) ? throttleSeconds : 0) * 1000,
+    imageInput: String(options.imageInput ?? 'image') || 'image',
+    parameters: jsonObject(options.parameters, 'Parameters') ?? {},
+    manualItems: Math.max(1, Number(options.manualItems ?? 1)),
+    disableSinks: options.disableSinks === true,
+    ...(emit === 'objects' ? { objects: readObjects(context) } : {}),
+    };
+  };
+  if (usesPipeline(context)) {
+    // The server reads the video: no camera here, no WebRTC session to renew or to budget.
+    const { kind, target, pipeline } = readPipeline(context, options, cameraLogin);
+    return { source: kind, target, reader: 'server', ...common(), processingTimeout: null, pipeline };
+  }
   const source = context.getNodeParameter('source') as SourceKind;
   const target = String(context.getNodeParameter(targetParameter(source), source === 'device' ? '/dev/video0' : '')).trim();
   if (!target) throw new RoboflowError('invalid-input', missingTarget(source));
   const reader = readerOf(context, source, defaults.capture);
   const gate = reader === 'local' ? readMotionGate(context) : undefined;
-  const options = context.getNodeParameter('options', {}) as IDataObject;
   const realtime = options.realtime === 'realtime' ? true : options.realtime === 'every' ? false : undefined;
-  const emit = String(context.getNodeParameter('emit', defaults.emit));
-  // Version 2 has the interval as a field of its own; version 1 kept it among the options.
-  const throttleSeconds = Number(version >= 2 ? context.getNodeParameter('throttleSeconds', defaults.throttleSeconds) : (options.throttleSeconds ?? defaults.throttleSeconds));
   return {
     source,
     target,
@@ -153,18 +203,10 @@ export function readSettings(context: ITriggerFunctions, cameraLogin?: CameraLog
     ...(reader === 'local' ? { local: readLocalCapture(context, source === 'replay' && context.getNodeParameter('loop', true) !== false) } : {}),
     ...(gate ? { gate } : {}),
     ...(isLiveSource(source) ? budgetOf(context, plan) : {}),
-    workflow: readWorkflow(context, options),
-    dataOutputs: nameList(context.getNodeParameter('dataOutputs', '')),
-    onlyDetections: emit === 'detections',
-    throttleMs: Math.max(0, Number.isFinite(throttleSeconds) ? throttleSeconds : 0) * 1000,
-    imageInput: String(options.imageInput ?? 'image') || 'image',
-    parameters: jsonObject(options.parameters, 'Parameters') ?? {},
+    ...common(),
     ...(realtime === undefined ? {} : { realtime }),
-    manualItems: Math.max(1, Number(options.manualItems ?? 1)),
     processingTimeout: readProcessingTimeout(options),
-    disableSinks: options.disableSinks === true,
     ...(cameraLogin && isNetworkCamera(source) ? { cameraLogin } : {}),
-    ...(emit === 'objects' ? { objects: readObjects(context) } : {}),
   };
 }
 
@@ -178,3 +220,5 @@ export function usesCameraLogin(context: ITriggerFunctions): boolean {
   const source = context.getNodeParameter('source') as SourceKind;
   return isNetworkCamera(source) && context.getNodeParameter('cameraAuth', 'none') === 'credential';
 }
+
+export { usesPipeline };

@@ -7,7 +7,9 @@ import { DEFAULT_BUDGET_CLOCK, TriggerBudget, budgetMemory, budgetStore, type Bu
 import { failedStarts, type FailureMemory } from './failure-memory';
 import { MANUAL_TIMEOUT_MS, runManual } from './manual';
 import { engineLoggerOf, loggerOf, openStream, type OpenStream } from './open-stream';
+import { PipelineMemory } from './pipeline-memory';
 import { readSettings, usesCameraLogin, type TriggerSettings } from './settings';
+import { n8nShutdown, type ShutdownSignal } from './shutdown';
 
 /** What the trigger is built from; the fast tests replace the stream and the clocks. */
 export interface StreamTriggerDependencies {
@@ -19,6 +21,8 @@ export interface StreamTriggerDependencies {
   budgetMemory: BudgetMemory;
   /** The budget's clock (local midnight starts a new day) and how often it counts. */
   budgetClock: BudgetClock;
+  /** Tells a closeFunction called by n8n's shutdown from one called by a deactivation. */
+  shutdown: ShutdownSignal;
 }
 
 export const defaultDependencies: StreamTriggerDependencies = {
@@ -29,6 +33,7 @@ export const defaultDependencies: StreamTriggerDependencies = {
   now: Date.now,
   budgetMemory,
   budgetClock: DEFAULT_BUDGET_CLOCK,
+  shutdown: n8nShutdown,
 };
 
 /**
@@ -70,7 +75,9 @@ export async function runStreamTrigger(context: ITriggerFunctions, dependencies:
   const logger = loggerOf(context);
   const budget = budgetOf(context, settings, logger, deps);
   // The engine's own notes go to debug; the trigger logs what the user must know.
-  const openWithEngineLog: OpenStream = (given, connected) => deps.openStream(given, connected, engineLoggerOf(logger));
+  const openWithEngineLog: OpenStream = (given, connected, _logger, resume) => deps.openStream(given, connected, engineLoggerOf(logger), resume);
+  // A test run starts a pipeline of its own and terminates it: it never re-attaches.
   if (context.getMode() === 'manual') return runManual(context, settings, connection, logger, { openStream: openWithEngineLog, timeoutMs: deps.manualTimeoutMs, budget });
-  return runActive(context, settings, connection, logger, { ...deps, openStream: openWithEngineLog, budget });
+  const pipelineMemory = settings.pipeline ? new PipelineMemory(context.getWorkflowStaticData('node'), logger) : undefined;
+  return runActive(context, settings, connection, logger, { ...deps, openStream: openWithEngineLog, budget, pipelineMemory });
 }
