@@ -418,6 +418,39 @@ function markdown(): string {
   return `${lines.join('\n')}\n`;
 }
 
+interface PipelineResult {
+  results: number;
+  resultsPerSecond: number;
+  cpuSecondsPer1000Results: number;
+}
+
+/**
+ * A self-hosted InferencePipeline read over HTTP: the engine's PipelineStream against a
+ * plain undici loop polling the same way (ABBA order, averaged), on a server of its own
+ * (with the stream API and the door camera) pinned like the main one.
+ */
+async function selfHostedPipeline(): Promise<void> {
+  const server = await startLocalServer(['--stream-api', '--cameras', 'door', '--rtsp-port', '0']);
+  pinProcess(server.process.pid, 1);
+  try {
+    const seconds = SMOKE ? 3 : 30;
+    const run = (mode: string): Promise<PipelineResult> => worker<PipelineResult>('pipeline', [mode, server.url, API_KEY, seconds, WARMUP_MS]);
+    const runs = SMOKE ? [await run('plain'), await run('ours')] : [await run('plain'), await run('ours'), await run('ours'), await run('plain')];
+    const mean = (picked: PipelineResult[], pick: (result: PipelineResult) => number): number => Math.round((picked.reduce((sum, result) => sum + pick(result), 0) / picked.length) * 1000) / 1000;
+    const oursRuns = runs.filter((_, i) => i === 1 || i === 2);
+    const plainRuns = runs.filter((_, i) => i === 0 || i === 3);
+    const ours = { perSecond: mean(oursRuns, (r) => r.resultsPerSecond), cpu: mean(oursRuns, (r) => r.cpuSecondsPer1000Results) };
+    const plain = { perSecond: mean(plainRuns, (r) => r.resultsPerSecond), cpu: mean(plainRuns, (r) => r.cpuSecondsPer1000Results) };
+    raw.pipeline = { seconds, runs, ours, plain };
+    log(`self-hosted pipeline: ours ${ours.perSecond} results/s (${ours.cpu} CPU s / 1,000), plain loop ${plain.perSecond}/s (${plain.cpu})`);
+    const section = '10. Self-hosted pipeline over HTTP (door camera, detect-colors)';
+    row(section, 'results / s delivered', ours.perSecond, plain.perSecond, 'plain undici consume loop', ours.perSecond / plain.perSecond, '>= 0.95x', ours.perSecond >= 0.95 * plain.perSecond);
+    row(section, 'client CPU s / 1,000 results', ours.cpu, plain.cpu, 'plain undici consume loop', ours.cpu / plain.cpu, '<= 1.50x', ours.cpu <= 1.5 * plain.cpu);
+  } finally {
+    await server.stop();
+  }
+}
+
 async function main(): Promise<void> {
   const started = Date.now();
   // Plain JSON results (--no-gzip): the official SDK, our reference, cannot read the gzip the
@@ -438,6 +471,7 @@ async function main(): Promise<void> {
   } finally {
     await server.stop();
   }
+  await selfHostedPipeline();
   const table = markdown();
   const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'CPU'}, Node ${process.versions.node}${PIN ? ', server pinned to core 1, clients to core 0' : ''}`;
   mkdirSync(OUT, { recursive: true });
