@@ -1,8 +1,8 @@
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO_ROOT } from './node-red-process';
 import { tapOutput } from './output-tap';
+import { NODE_24_VERSION, TOOLS_DIR, nodeBinaryIn, nodePackageName } from './tools';
 
 /**
  * A real n8n for end-to-end tests, installed on demand into tools/n8n-runtime (ignored
@@ -18,8 +18,8 @@ import { tapOutput } from './output-tap';
  */
 
 export const N8N_VERSION = '2.41.0';
-export const NODE_VERSION = '24.21.0';
-const RUNTIME_DIR = join(REPO_ROOT, 'tools', 'n8n-runtime');
+export const NODE_VERSION = NODE_24_VERSION;
+const RUNTIME_DIR = join(TOOLS_DIR, 'n8n-runtime');
 
 export interface N8nRuntime {
   node: string;
@@ -29,8 +29,8 @@ export interface N8nRuntime {
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 
 export function ensureN8nRuntime(log: (line: string) => void = console.log): N8nRuntime {
-  const nodePackage = `node-${process.platform}-${process.arch}`;
-  const node = join(RUNTIME_DIR, 'node_modules', nodePackage, 'bin', 'node');
+  const nodePackage = nodePackageName();
+  const node = nodeBinaryIn(RUNTIME_DIR);
   const n8n = join(RUNTIME_DIR, 'node_modules', 'n8n', 'bin', 'n8n');
   const binding = join(RUNTIME_DIR, 'node_modules', 'sqlite3', 'build', 'Release', 'node_sqlite3.node');
   if (existsSync(node) && existsSync(n8n) && existsSync(binding)) return { node, n8n };
