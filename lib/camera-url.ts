@@ -1,5 +1,5 @@
 import { RoboflowError } from './errors';
-import { redactUrl, registerSecret } from './redact';
+import { redact, registerSecret } from './redact';
 
 /** A camera's login, kept in a credential store and put into the URL only at connect time. */
 export interface CameraLogin {
@@ -30,7 +30,7 @@ export function withCameraLogin(url: string, login: CameraLogin | undefined): st
   registerSecret(password);
   registerSecret(encodeUserinfo(password));
   const match = /^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*)(.*)$/is.exec(url);
-  if (!match) throw new RoboflowError('invalid-input', `The camera URL must look like rtsp://host/path or http://host/path (got "${redactUrl(url)}")`);
+  if (!match) throw new RoboflowError('invalid-input', `The camera URL must look like rtsp://host/path or http://host/path (got "${redact(url)}")`);
   const [, scheme, authority, rest] = match;
   if (authority.includes('@')) {
     throw new RoboflowError('invalid-input', 'The camera URL already holds a user name: with a camera login set, leave user and password out of the URL');

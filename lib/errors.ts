@@ -76,7 +76,13 @@ export type Operation =
   | 'vision-events-upload'
   | 'check-key'
   /** Single-image workflow and model inference over HTTP (docs/protocol.md §6). */
-  | 'inference';
+  | 'inference'
+  /** A model's task type from the model registry (docs/protocol.md §8). */
+  | 'model-lookup'
+  /** Workflow jobs over the Batch Processing API (docs/protocol.md §4). */
+  | 'batch-job'
+  /** A self-hosted server's InferencePipeline API (docs/protocol.md §7). */
+  | 'pipeline';
 
 const notFoundHints: Record<Operation, string> = {
   stream: 'check the workspace name and workflow id',
@@ -88,6 +94,9 @@ const notFoundHints: Record<Operation, string> = {
   'vision-events-upload': 'check the API URL',
   'check-key': 'check the API URL',
   inference: 'check the workspace and workflow id, or the model id (project/version), and the server URL',
+  'model-lookup': 'check the model id (project/version) and the API URL',
+  'batch-job': 'check the workspace, the workflow id and the job id',
+  pipeline: 'the pipeline is not on this server (it ended, or the server restarted)',
 };
 
 /** Pulls a human message out of the error bodies Roboflow's services send. */
@@ -161,6 +170,10 @@ export function errorFromResponse(
     case 401:
       return new RoboflowError('invalid-api-key', 'API key rejected (401): check the API key in the Roboflow credentials', base);
     case 402:
+      // Roboflow's plan gate for Batch Processing answers 402 too (docs/protocol.md §4.6).
+      if (/not enabled for this workspace|upgrade your plan/i.test(detail ?? '')) {
+        return new RoboflowError('forbidden', withDetail('Not available on this workspace\'s plan (402)', detail), base);
+      }
       return new RoboflowError('out-of-credits', 'Out of Roboflow credits (402): add credits or change plan in the Roboflow dashboard', base);
     case 403:
       return new RoboflowError(

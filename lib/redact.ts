@@ -107,10 +107,6 @@ export function redact(text: string): string {
   return out;
 }
 
-/** A URL made safe to print: password and key-like query values masked. */
-export function redactUrl(url: string): string {
-  return redact(url);
-}
 
 const SECRET_FIELD = /^(?:api_key|apikey|api-key|password|credential|secret|token|access_token)$/i;
 

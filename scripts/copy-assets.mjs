@@ -1,10 +1,15 @@
 #!/usr/bin/env node
-// What the TypeScript build does not copy, put where each platform looks for it:
-// - Node-RED finds a node's editor HTML, icons and messages beside the compiled .js;
+// What the TypeScript build does not produce, put where each platform looks for it.
+// - Node-RED: each node lives in a folder of its own in the source
+//   (nodes/node-red/<type>/{index.ts, controller.ts, migrations.ts, editor.html,
+//   help.html, messages.json, icon.svg}); Node-RED finds a node's editor HTML, icon and
+//   messages by the name of its .js file, beside it. So the build lays them out flat in
+//   dist/nodes/node-red: <type>.js (a one-line entry requiring <type>/index.js),
+//   <type>.html, icons/<type>.svg, locales/en-US/<type>.json and .html (the help).
 // - n8n finds a node's codex (.node.json) beside its .js, and resolves the icons that
-//   nodes and the credential name (file:../../../icons/roboflow.svg) from their .js, so
-//   the one logo in icons/ goes to dist/icons/.
-import { cpSync, mkdirSync, readdirSync } from 'node:fs';
+//   nodes and credentials name (file:../../../icons/roboflow.svg) from their .js, so the
+//   one logo in icons/ goes to dist/icons/.
+import { cpSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -13,11 +18,22 @@ const dist = join(root, 'dist');
 
 const nodeRed = join(root, 'nodes', 'node-red');
 const nodeRedOut = join(dist, 'nodes', 'node-red');
-mkdirSync(nodeRedOut, { recursive: true });
-for (const file of readdirSync(nodeRed)) {
-  if (file.endsWith('.html')) cpSync(join(nodeRed, file), join(nodeRedOut, file));
+for (const folder of ['icons', join('locales', 'en-US')]) mkdirSync(join(nodeRedOut, folder), { recursive: true });
+for (const entry of readdirSync(nodeRed, { withFileTypes: true })) {
+  const type = entry.name;
+  const source = join(nodeRed, type);
+  if (!entry.isDirectory() || !existsSync(join(source, 'index.ts'))) continue;
+  writeFileSync(join(nodeRedOut, `${type}.js`), `'use strict';\n// Node-RED looks for ${type}.html and locales/*/${type}.json beside this file.\nmodule.exports = require('./${type}/index.js');\n`);
+  const copies = [
+    ['editor.html', `${type}.html`],
+    ['icon.svg', join('icons', `${type}.svg`)],
+    ['messages.json', join('locales', 'en-US', `${type}.json`)],
+    ['help.html', join('locales', 'en-US', `${type}.html`)],
+  ];
+  for (const [from, to] of copies) {
+    if (existsSync(join(source, from))) cpSync(join(source, from), join(nodeRedOut, to));
+  }
 }
-for (const folder of ['icons', 'locales']) cpSync(join(nodeRed, folder), join(nodeRedOut, folder), { recursive: true });
 
 const n8n = join(root, 'nodes', 'n8n');
 for (const folder of readdirSync(n8n, { withFileTypes: true })) {

@@ -13,7 +13,10 @@ import { generateSceneVideo } from './media/generate';
 import { RtspCameraServer } from './media/rtsp-camera';
 import { getScene } from './media/scenes';
 import { addInferenceRoutes } from './routes/inference';
+import { addBatchProcessingRoutes } from './routes/batch-processing';
 import { addLocalRoutes, armCrash } from './routes/local';
+import { addModelRoutes } from './routes/models';
+import { addPipelineRoutes } from './routes/pipelines';
 import { addVideoJobRoutes } from './routes/video-jobs';
 import { addVisionEventRoutes } from './routes/vision-events';
 import { addWebrtcRoutes } from './routes/webrtc';
@@ -118,10 +121,13 @@ export async function createLocalServer(options: LocalServerOptions = {}): Promi
   // Requests per route name since start (or the last reset): how tests and benchmarks
   // see how often a client asked, e.g. retries after a 429 or requests per 100 events.
   const requestCounts = new Map<string, number>();
-  addWebrtcRoutes(router, context, sessions);
+  const { manager: pipelines } = addPipelineRoutes(router, context, () => [...cameraFiles.values()]);
+  addWebrtcRoutes(router, context, sessions, pipelines);
   const { runner } = addVideoJobRoutes(router, context);
+  const { service: batchProcessing } = addBatchProcessingRoutes(router, context);
   addVisionEventRoutes(router, context, visionEvents);
   addLocalRoutes(router, context, { sessions, cameraFiles, rtsp: () => rtsp, behaviour, initialBehaviour, requestCounts, version: VERSION });
+  addModelRoutes(router, context);
   addInferenceRoutes(router, context);
 
   const server: Server = createServer((req, res) => {
@@ -177,7 +183,9 @@ export async function createLocalServer(options: LocalServerOptions = {}): Promi
     close() {
       closing ??= (async () => {
         sessions.endAll('server shutting down');
+        pipelines.closeAll();
         runner.close();
+        batchProcessing.close();
         await rtsp?.stop();
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));

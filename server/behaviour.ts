@@ -52,6 +52,19 @@ export interface Behaviour {
   jobPollIntervalMs: number;
   /** Workflow jobs: put results inline in the status answer instead of behind output_url. */
   jobResultsInline: boolean;
+  /**
+   * The workspace has Batch Processing (docs/protocol.md §4). Off: every Batch Processing
+   * call answers 402 "Batch processing is not enabled for this workspace", as for a plan
+   * without it.
+   */
+  batchProcessing: boolean;
+  /** Files per page of a staging batch listing (0: the default, 100). */
+  stagingPageSize: number;
+  /**
+   * Serve the InferencePipeline API (docs/protocol.md §7), as a self-hosted server started
+   * with ENABLE_STREAM_API=True. Off (the hosted service): those routes answer 404.
+   */
+  streamApi: boolean;
   /** How long to try opening an RTSP/MJPEG URL before answering 504. */
   sourceOpenTimeoutMs: number;
   /** Send the next `count` results malformed on the data channel, in the given way (count 0: off). */
@@ -88,15 +101,18 @@ export const DEFAULT_BEHAVIOUR: Behaviour = {
   jobDelayMs: 0,
   jobPollIntervalMs: 0,
   jobResultsInline: false,
+  batchProcessing: true,
+  stagingPageSize: 0,
+  streamApi: false,
   sourceOpenTimeoutMs: 15_000,
   corruptResults: { kind: 'bad-json', count: 0 },
 };
 
 const NUMBER_KEYS = [
   'streamLimit', 'errorRate', 'slowFrameMs', 'dropAfterFrames', 'idleTimeoutMs', 'ackWindow', 'jobDelayMs', 'jobPollIntervalMs', 'sourceOpenTimeoutMs',
-  'sessionTimeoutSec', 'cameraEndAfterMs', 'crashAfterMs',
+  'sessionTimeoutSec', 'cameraEndAfterMs', 'crashAfterMs', 'stagingPageSize',
 ] as const;
-const BOOLEAN_KEYS = ['gzip', 'pipelineIds', 'selfHosted', 'noPull', 'rejectKey', 'unknownWorkflow', 'jobResultsInline'] as const;
+const BOOLEAN_KEYS = ['gzip', 'pipelineIds', 'selfHosted', 'noPull', 'rejectKey', 'unknownWorkflow', 'jobResultsInline', 'batchProcessing', 'streamApi'] as const;
 
 /** A copy that shares no nested object with `behaviour` (faults count down in place). */
 export function copyBehaviour(behaviour: Behaviour): Behaviour {

@@ -31,6 +31,11 @@ Options:
   --no-pull            pull no cameras: answer 400 to rtsp_url / mjpeg_url, as a server
                        that cannot reach them
   --pipeline-ids       answer with pipeline ids (as the older self-hosted route does)
+  --no-batch-processing
+                       answer as a workspace whose plan lacks Batch Processing (402 on
+                       every Batch Processing call)
+  --stream-api         serve the InferencePipeline API (/inference_pipelines/...), as a
+                       self-hosted server started with ENABLE_STREAM_API=True
   --stream-limit N     concurrent streams allowed (default 10)
   --faults JSON        behaviour and faults, e.g. '{"dropAfterFrames": 50}'
                        (also ROBOFLOW_LOCAL_FAULTS; change at run time: POST /local/faults)
@@ -75,6 +80,8 @@ async function serve(args: string[]): Promise<void> {
       'session-timeout': { type: 'string' },
       'no-pull': { type: 'boolean', default: false },
       'pipeline-ids': { type: 'boolean', default: false },
+      'no-batch-processing': { type: 'boolean', default: false },
+      'stream-api': { type: 'boolean', default: false },
       'stream-limit': { type: 'string' },
       faults: { type: 'string' },
       quiet: { type: 'boolean', default: false },
@@ -106,6 +113,8 @@ async function serve(args: string[]): Promise<void> {
     behaviour.sessionTimeoutSec = seconds;
   }
   if (values['pipeline-ids']) behaviour.pipelineIds = true;
+  if (values['no-batch-processing']) behaviour.batchProcessing = false;
+  if (values['stream-api']) behaviour.streamApi = true;
   if (values['stream-limit'] !== undefined) behaviour.streamLimit = Number(values['stream-limit']);
   let rtspAuth: { username: string; password: string } | undefined;
   if (values['rtsp-auth']) {

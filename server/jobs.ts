@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Behaviour } from './behaviour';
-import { FrameReader, type StreamInfo } from './media/frame-reader';
+import type { FrameReader, StreamInfo } from './media/frame-reader';
+import { sampleVideo } from './media/sampler';
 import { findBuiltin } from './workflows/builtins';
 import { compileWorkflow, isImageValue } from './workflows/engine';
 
@@ -118,43 +119,32 @@ export class JobRunner {
     const columns = new Map<string, unknown[]>();
     try {
       let info: StreamInfo | undefined;
-      await new Promise<void>((resolve, reject) => {
-        // Decode every frame and sample here: the frame offsets stay exact source frame numbers.
-        let nextSample = 0;
-        const reader = new FrameReader({ input: input.path }, {
-          onInfo: (streamInfo) => {
-            info = streamInfo;
-            if (streamInfo.sourceFps > 0 && job.fps > Math.ceil(streamInfo.sourceFps)) {
-              reader.stop();
-              reject(new Error(`infer_fps ${job.fps} is higher than the video's ${streamInfo.sourceFps} fps`));
+      await sampleVideo(
+        input.path,
+        ({ offset, time, frame }, streamInfo) => {
+          info = streamInfo;
+          frameOffsets.push(offset);
+          timeOffsets.push(time);
+          for (const { target, run } of runs) {
+            const outputs = run.process(frame, { frame_id: offset });
+            if (job.generation === 'model') {
+              const predictions = outputs.predictions as { image: unknown; predictions: unknown[] } | undefined;
+              push(columns, target, predictions ? { time, image: predictions.image, predictions: predictions.predictions } : null);
+            } else {
+              for (const [name, value] of Object.entries(outputs)) if (!isImageValue(value)) push(columns, name, value);
             }
+          }
+          const expected = (info?.durationSeconds ?? 0) * job.fps;
+          job.progress = expected > 0 ? Math.min(0.99, frameOffsets.length / expected) : 0.5;
+        },
+        {
+          fps: job.fps,
+          readers: this.readers,
+          check: (streamInfo) => {
+            if (streamInfo.sourceFps > 0 && job.fps > Math.ceil(streamInfo.sourceFps)) throw new Error(`infer_fps ${job.fps} is higher than the video's ${streamInfo.sourceFps} fps`);
           },
-          onFrame: (frame) => {
-            const sourceFps = info?.sourceFps || 30;
-            const offset = frame.index - 1;
-            const seconds = offset / sourceFps;
-            if (seconds + 1e-6 < nextSample) return;
-            nextSample += 1 / job.fps;
-            const time = Math.round(seconds * 1000) / 1000;
-            frameOffsets.push(offset);
-            timeOffsets.push(time);
-            for (const { target, run } of runs) {
-              const outputs = run.process(frame, { frame_id: offset });
-              if (job.generation === 'model') {
-                const predictions = outputs.predictions as { image: unknown; predictions: unknown[] } | undefined;
-                push(columns, target, predictions ? { time, image: predictions.image, predictions: predictions.predictions } : null);
-              } else {
-                for (const [name, value] of Object.entries(outputs)) if (!isImageValue(value)) push(columns, name, value);
-              }
-            }
-            const expected = (info?.durationSeconds ?? 0) * job.fps;
-            job.progress = expected > 0 ? Math.min(0.99, frameOffsets.length / expected) : 0.5;
-          },
-          onEnd: (error) => (error ? reject(error) : resolve()),
-        });
-        this.readers.add(reader);
-        reader.start();
-      }).finally(() => this.readers.clear());
+        },
+      );
       if (frameOffsets.length === 0) throw new Error('the video has no frames');
     } finally {
       if (input.temporary) await rm(input.path, { force: true });

@@ -62,7 +62,13 @@ export function minutesToCredits(minutes: number, plan: string | undefined, minu
 function validState(value: unknown): value is BudgetState {
   if (!value || typeof value !== 'object') return false;
   const state = value as BudgetState;
-  return typeof state.day === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(state.day) && !!state.usedMs && typeof state.usedMs === 'object' && Object.values(state.usedMs).every((ms) => typeof ms === 'number' && Number.isFinite(ms) && ms >= 0);
+  return typeof state.day === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(state.day) && !!state.usedMs && typeof state.usedMs === 'object' && !Array.isArray(state.usedMs) && Object.values(state.usedMs).every((ms) => typeof ms === 'number' && Number.isFinite(ms) && ms >= 0);
+}
+
+/** A budget record read back from disk, checked (a validator for JsonFile: throws saying what is wrong). */
+export function parseBudgetState(value: unknown): BudgetState {
+  if (!validState(value)) throw new Error('not a budget record ({day: "YYYY-MM-DD", usedMs: {stream: milliseconds}})');
+  return value;
 }
 
 /**
@@ -98,6 +104,9 @@ export class DailyBudget extends TypedEmitter<BudgetEvents> {
   async load(): Promise<void> {
     const saved = await this.store?.load().catch(() => undefined);
     if (validState(saved) && saved.day === localDay(this.now())) this.state = { day: saved.day, usedMs: { ...saved.usedMs } };
+    // Past 80 % before the restart: that warning was given today already.
+    const used = Object.values(this.state.usedMs).reduce((sum, value) => sum + value, 0) / 60_000;
+    if (this.limitMinutes !== null && used >= this.limitMinutes * this.warnAt) this.warned = true;
     this.check();
   }
 

@@ -1,6 +1,6 @@
 import { RoboflowError } from '../errors';
 import { mjpegInputArgs, rtspInputArgs, type FfmpegBinary } from '../media/ffmpeg';
-import { redactUrl } from '../redact';
+import { redact } from '../redact';
 
 /**
  * A camera read on this machine (local capture): the host opens it with ffmpeg and sends
@@ -53,17 +53,17 @@ export function captureSettings(input: Partial<Record<keyof CaptureSettings, unk
 
 /** The source as a user would name it, never with a password. */
 export function describeCamera(source: CameraSource): string {
-  return source.kind === 'device' || source.kind === 'file' ? source.path : redactUrl(source.url);
+  return source.kind === 'device' || source.kind === 'file' ? source.path : redact(source.url);
 }
 
 /** Refuses what cannot be a camera before any process starts. */
 export function validateCamera(source: CameraSource): void {
   if (source.kind === 'url') {
     if (!/^(rtsps?|rtmps?|https?|srt|udp|tcp):\/\/[^\s/]+/i.test(source.url ?? '')) {
-      throw new RoboflowError('invalid-input', `Invalid camera URL "${redactUrl(String(source.url ?? ''))}": use rtsp://, rtsps://, rtmp:// or an http(s):// HLS playlist`);
+      throw new RoboflowError('invalid-input', `Invalid camera URL "${redact(String(source.url ?? ''))}": use rtsp://, rtsps://, rtmp:// or an http(s):// HLS playlist`);
     }
   } else if (source.kind === 'mjpeg') {
-    if (!/^https?:\/\/[^\s/]+/i.test(source.url ?? '')) throw new RoboflowError('invalid-input', `Invalid MJPEG URL "${redactUrl(String(source.url ?? ''))}": it must start with http:// or https://`);
+    if (!/^https?:\/\/[^\s/]+/i.test(source.url ?? '')) throw new RoboflowError('invalid-input', `Invalid MJPEG URL "${redact(String(source.url ?? ''))}": it must start with http:// or https://`);
   } else if (source.kind === 'device' || source.kind === 'file') {
     if (typeof source.path !== 'string' || !source.path.trim()) throw new RoboflowError('invalid-input', source.kind === 'device' ? 'Set the camera device, e.g. /dev/video0' : 'Set the video file path');
   } else {

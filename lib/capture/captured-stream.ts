@@ -75,6 +75,9 @@ export class CapturedStream extends TypedEmitter<CapturedStreamEvents> {
   private releaseTimer: NodeJS.Timeout | undefined;
   private running = false;
   private counters = { framesIn: 0, framesSent: 0, framesDropped: 0 };
+  private motionMs = 0;
+  /** The last hand-off delays (ms from a frame leaving ffmpeg to the video track), newest last. */
+  private readonly handoffs: number[] = [];
   private readonly gate: SessionGate | undefined;
   private readonly motion: MotionDetector | undefined;
   /** Frames waiting for the session: the pre-roll, then what came while it connected. */
@@ -139,9 +142,14 @@ export class CapturedStream extends TypedEmitter<CapturedStreamEvents> {
     return this.info;
   }
 
-  /** Frames read from the camera, sent on the track, and dropped while no session streamed. */
-  get frames(): { framesIn: number; framesSent: number; framesDropped: number } {
-    return { ...this.counters };
+  /** Frames read from the camera, sent on the track, and dropped while no session streamed; time spent measuring motion. */
+  get frames(): { framesIn: number; framesSent: number; framesDropped: number; motionMs: number } {
+    return { ...this.counters, motionMs: Math.round(this.motionMs * 100) / 100 };
+  }
+
+  /** Milliseconds from a frame leaving ffmpeg to the video track, for the last frames sent (benchmarks, stats). */
+  get handoffMs(): readonly number[] {
+    return this.handoffs;
   }
 
   /** The running ffmpeg's process id (tests check that none outlives the stream). */
@@ -227,16 +235,27 @@ export class CapturedStream extends TypedEmitter<CapturedStreamEvents> {
   private onFrame(frame: CapturedFrame): void {
     this.counters.framesIn++;
     if (!this.gate) {
-      if (this.stream.pushRawFrame(frame)) this.counters.framesSent++;
+      if (this.stream.pushRawFrame(frame)) this.sentLive(frame);
       else this.counters.framesDropped++;
       return;
     }
-    if (this.motion) this.applyGate(this.gate.motion(this.motion.frameI420(frame, frame.capturedAt), frame.capturedAt));
+    if (this.motion) {
+      const started = performance.now();
+      const moving = this.motion.frameI420(frame, frame.capturedAt);
+      this.motionMs += performance.now() - started;
+      this.applyGate(this.gate.motion(moving, frame.capturedAt));
+    }
     if (this.gate.state === 'open' && !this.pump && this.backlog.length === 0 && this.stream.pushRawFrame(frame)) {
-      this.counters.framesSent++;
+      this.sentLive(frame);
       return;
     }
     this.keep(frame);
+  }
+
+  private sentLive(frame: CapturedFrame): void {
+    this.counters.framesSent++;
+    this.handoffs.push(performance.timeOrigin + performance.now() - frame.capturedAt);
+    if (this.handoffs.length > 1_000) this.handoffs.splice(0, this.handoffs.length - 1_000);
   }
 
   /**
@@ -299,10 +318,11 @@ export class CapturedStream extends TypedEmitter<CapturedStreamEvents> {
       return;
     }
     if (isFatal(error)) {
-      this.setCameraState('failed');
+      // The cause first: listeners hear why before they see the stream stop.
       this.running = false;
-      await this.stream.stop();
       this.emit('error', error);
+      this.setCameraState('failed');
+      await this.stream.stop();
       return;
     }
     if (this.openedAt && Date.now() - this.openedAt >= CAMERA_STABLE_MS) this.attempts = 0;

@@ -5,7 +5,7 @@ import { Agent, FormData, request, type Dispatcher } from 'undici';
 import { DEFAULT_BACKOFF, backoffDelay, parseRetryAfter, sleep, type BackoffOptions } from '../backoff';
 import { RoboflowError, errorFromResponse, errorFromTransport, type Operation } from '../errors';
 import { safeLogger, type Logger } from '../logger';
-import { redactUrl } from '../redact';
+import { redact } from '../redact';
 
 /** How the API key travels for a given endpoint. */
 export type AuthStyle = 'query' | 'bearer' | 'none';
@@ -111,7 +111,7 @@ export class HttpClient {
         let delayMs = Math.max(backoffDelay(attempt, policy), error.retryAfterMs ?? 0);
         if (error.status === 429) delayMs = Math.max(delayMs, policy.min429DelayMs);
         // Routine: the caller reports an outage if it lasts.
-        this.logger.info(`${options.method} ${redactUrl(options.url)} failed (${error.message}); retry ${attempt}/${attempts - 1} in ${delayMs} ms`);
+        this.logger.info(`${options.method} ${redact(options.url)} failed (${error.message}); retry ${attempt}/${attempts - 1} in ${delayMs} ms`);
         options.onRetry?.({ attempt, delayMs, error });
         await sleep(delayMs, options.signal).catch(() => {
           throw new RoboflowError('aborted', 'Request cancelled', { cause: error });
@@ -133,7 +133,7 @@ export class HttpClient {
       body = options.body();
     }
     const timeout = options.timeoutMs ?? 30_000;
-    this.logger.debug(`${options.method} ${redactUrl(url)}`);
+    this.logger.debug(`${options.method} ${redact(url)}`);
     const response = await request(url, {
       method: options.method,
       headers,
@@ -187,7 +187,7 @@ export class HttpClient {
     }
     if (response.statusCode < 200 || response.statusCode >= 300) {
       await response.body.dump();
-      throw errorFromResponse(response.statusCode, `could not download ${redactUrl(url)}`, options.operation);
+      throw errorFromResponse(response.statusCode, `could not download ${redact(url)}`, options.operation);
     }
     let bytes = 0;
     const counter = new Transform({

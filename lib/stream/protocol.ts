@@ -49,12 +49,3 @@ export interface Base64Image {
   value: string;
   video_metadata?: VideoMetadata;
 }
-
-export function isBase64Image(value: unknown): value is Base64Image {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    (value as Record<string, unknown>).type === 'base64' &&
-    typeof (value as Record<string, unknown>).value === 'string'
-  );
-}

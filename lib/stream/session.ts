@@ -4,7 +4,7 @@ import { sleep } from '../backoff';
 import { TypedEmitter } from '../events';
 import { HttpClient } from '../http/client';
 import { safeLogger, type Logger } from '../logger';
-import { redactUrl } from '../redact';
+import { redact } from '../redact';
 import { ResultReassembler } from './chunks';
 import { ImageFrameSource, type PushOutcome } from './frame-source';
 import { connectionPath, waitForConnected, waitForIceGathering, type ConnectionPath } from './ice';
@@ -14,6 +14,7 @@ import { DEFAULT_PROCESSING_TIMEOUT_S, buildInitRequest, initialiseWorker, resol
 import { FileUploader, checkVideoFile, type UploadProgress } from './uploader';
 import { ProcessedVideoSink, type VideoFrameEvent, type VideoOutputFormat } from './video-sink';
 import { loadWrtc } from './wrtc';
+import { isModelRef, resolveWorkflow } from './model-workflow';
 
 /** Where the video comes from. Exactly one source per session. */
 export type StreamSource =
@@ -124,9 +125,9 @@ export function checkReconfigure(startedWith: string[] | null | undefined, outpu
 
 function validateSource(source: StreamSource): void {
   if (source.kind === 'rtsp') {
-    if (!/^rtsps?:\/\/[^\s/]+/i.test(source.url ?? '')) throw new RoboflowError('invalid-input', `Invalid RTSP URL "${redactUrl(String(source.url ?? ''))}": it must start with rtsp:// or rtsps://`);
+    if (!/^rtsps?:\/\/[^\s/]+/i.test(source.url ?? '')) throw new RoboflowError('invalid-input', `Invalid RTSP URL "${redact(String(source.url ?? ''))}": it must start with rtsp:// or rtsps://`);
   } else if (source.kind === 'mjpeg') {
-    if (!/^https?:\/\/[^\s/]+/i.test(source.url ?? '')) throw new RoboflowError('invalid-input', `Invalid MJPEG URL "${redactUrl(String(source.url ?? ''))}": it must start with http:// or https://`);
+    if (!/^https?:\/\/[^\s/]+/i.test(source.url ?? '')) throw new RoboflowError('invalid-input', `Invalid MJPEG URL "${redact(String(source.url ?? ''))}": it must start with http:// or https://`);
   } else if (source.kind !== 'frames' && source.kind !== 'file') {
     throw new RoboflowError('invalid-input', `Unknown source "${(source as { kind: string }).kind}"`);
   }
@@ -249,6 +250,8 @@ export class StreamSession extends TypedEmitter<StreamEvents> {
     const source = options.source;
     validateSource(source);
     if (source.kind === 'file') await checkVideoFile(source.path);
+    // A model id becomes its one-step workflow first: an unknown model fails before any WebRTC work.
+    const workflow = await resolveWorkflow(this.http, options.connection, options.workflow, this.abort.signal);
 
     const iceServers = options.iceServers ?? (await resolveIceServers(this.http, options.connection, this.logger, this.abort.signal));
     const { RTCPeerConnection, MediaStream } = loadWrtc();
@@ -297,8 +300,9 @@ export class StreamSession extends TypedEmitter<StreamEvents> {
     const body = buildInitRequest(
       options.connection,
       {
-        workflow: options.workflow,
-        imageInput: options.imageInput ?? 'image',
+        workflow,
+        // The model workflow's image input is always `image`.
+        imageInput: isModelRef(options.workflow) ? 'image' : (options.imageInput ?? 'image'),
         dataOutputs: options.dataOutputs === undefined ? ['*'] : options.dataOutputs,
         streamOutputs: options.streamOutputs === undefined ? [] : options.streamOutputs,
         parameters: options.parameters ?? {},

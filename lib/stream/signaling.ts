@@ -4,15 +4,21 @@ import { RoboflowError } from '../errors';
 import type { HttpClient, HttpResponse } from '../http/client';
 import type { Logger } from '../logger';
 import { preferTcpTurn, udpReaches, udpTurnTarget } from './ice';
+import type { ModelRef, ResolvedWorkflowRef } from './model-workflow';
 
-/** Which workflow runs: a saved one (workspace + id, optionally a pinned version) or an inline specification. */
-export type WorkflowRef = { workspace: string; workflowId: string; versionId?: string } | { specification: Record<string, unknown> };
+/**
+ * Which workflow runs: a saved one (workspace + id, optionally a pinned version), an
+ * inline specification, or a trained model (`{model: 'project/3'}`) streamed through
+ * the one-step workflow Roboflow's Python SDK builds for it (docs/protocol.md §8).
+ */
+export type WorkflowRef = ResolvedWorkflowRef | ModelRef;
 
 /** The service's default `processing_timeout` (seconds): a hosted session ends itself after this. */
 export const DEFAULT_PROCESSING_TIMEOUT_S = 3600;
 
 export interface InitOptions {
-  workflow: WorkflowRef;
+  /** A model id is resolved to its specification before (see resolveWorkflow). */
+  workflow: ResolvedWorkflowRef;
   imageInput: string;
   /** `null` = server default (none), `[]` = none, `['*']` = all non-image outputs. */
   dataOutputs: string[] | null;

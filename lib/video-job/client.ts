@@ -7,14 +7,25 @@ import { RoboflowError, toRoboflowError } from '../errors';
 import { HttpClient } from '../http/client';
 import { safeLogger, type Logger } from '../logger';
 import { checkVideoFile, type UploadProgress } from '../stream/uploader';
+import { BatchProcessingClient, batchUnavailable, type BatchJobOptions } from './batch';
 import { normaliseJobResults, type VideoJobResults } from './results';
 
 /**
- * Batch video inference (docs/protocol.md §3), both API generations:
- * - `model`: the documented API (signed URL, `infer_fps`, `models`, numeric status);
- * - `workflow`: a workspace workflow (camelCase answers, string status).
+ * Batch video inference, three generations (what a job handle records):
+ * - `model`: the documented `/videoinfer` API for trained models (signed URL,
+ *   `infer_fps`, `models`, numeric status; docs/protocol.md §3.1);
+ * - `workflow`: the `/videoinfer` workflow form of Roboflow's docs (camelCase answers,
+ *   string status; §3.4);
+ * - `batch`: a workflow through the Batch Processing API (staging, a
+ *   `simple-video-processing-v1` job, results as CSV or JSONL; §4).
  */
-export type JobGeneration = 'model' | 'workflow';
+export type JobGeneration = 'model' | 'workflow' | 'batch';
+
+/**
+ * What a node offers: `auto` (Batch Processing, else `/videoinfer` when the workspace
+ * lacks it), `batch`, `videoinfer` (the `workflow` generation) or `model`.
+ */
+export type JobGenerationChoice = 'auto' | 'batch' | 'videoinfer' | 'model';
 
 export interface ModelSpec {
   modelId: string;
@@ -23,26 +34,36 @@ export interface ModelSpec {
   inferenceParams?: Record<string, unknown>;
 }
 
-export type JobTarget =
-  | { generation: 'model'; models: ModelSpec[] }
-  | {
-      generation: 'workflow';
-      workspace: string;
-      workflow: string;
-      /** Pin a workflow version (`workflow_version_id`). */
-      versionId?: string;
-      /** Skip the workflow's sink blocks (a dry run). */
-      disableSinks?: boolean;
-    };
+/** A workspace workflow over a video; the Batch Processing options apply to `batch` (and `auto` when it uses it). */
+export interface WorkflowJobFields extends Omit<BatchJobOptions, 'workspace' | 'workflow'> {
+  workspace: string;
+  workflow: string;
+  /** Pin a workflow version (`workflow_version_id`; `/videoinfer` only: Batch Processing runs the current version). */
+  versionId?: string;
+  /** Skip the workflow's sink blocks (a dry run; `/videoinfer` only). */
+  disableSinks?: boolean;
+}
 
-/** Everything needed to resume polling after a restart. Holds no secret: safe to persist. */
+export type JobTarget = { generation: 'model'; models: ModelSpec[] } | ({ generation: 'workflow' | 'batch' | 'auto' } & WorkflowJobFields);
+
+/**
+ * Everything needed to resume polling after a restart. Plain data holding no secret:
+ * safe to persist as JSON (read it back with readJobHandle).
+ */
 export interface JobHandle {
+  /** The generation that runs the job (for `auto`, the one it chose). */
   generation: JobGeneration;
   jobId: string;
   apiUrl: string;
   submittedAt: string;
   workspace?: string;
   workflow?: string;
+  /** Batch Processing: the staging batch holding the video. */
+  batchId?: string;
+  /** The frame rate asked for (places Batch Processing rows that do not say where they are). */
+  fps?: number;
+  /** `auto` used `/videoinfer` because the workspace lacks Batch Processing, and why. */
+  fallback?: { from: 'batch'; reason: string };
 }
 
 export type JobState = 'queued' | 'running' | 'complete' | 'failed';
@@ -57,6 +78,8 @@ export interface JobStatus {
   results?: unknown;
   /** Why a job failed. */
   message?: string;
+  /** Batch Processing, once finished: where the results are. */
+  batch?: { workspace: string; outputBatches: string[]; fps?: number };
   raw: unknown;
 }
 
@@ -75,12 +98,56 @@ export interface WaitOptions {
   signal?: AbortSignal;
 }
 
-export interface RunOptions extends WaitOptions {
+export interface StartOptions {
   fps: number;
   fileName?: string;
   onUploadProgress?: (progress: UploadProgress) => void;
+  /**
+   * Called once the generation is settled, before the video is uploaded: for `auto`,
+   * `batch`, or `workflow` with the reason it fell back.
+   */
+  onGeneration?: (generation: JobGeneration, fallback?: JobHandle['fallback']) => void;
+  signal?: AbortSignal;
+}
+
+export interface RunOptions extends WaitOptions, Omit<StartOptions, 'signal'> {
   /** Called once the job is submitted: persist the handle to survive a restart. */
   onSubmitted?: (handle: JobHandle) => void;
+}
+
+/** What a node's settings give for a job: the workflow's fields, or a model (`project/version`) for the `model` choice. */
+export interface JobTargetInput extends Partial<WorkflowJobFields> {
+  /** `project/version`, for the `model` choice. */
+  model?: string;
+  /** Model jobs: the model's confidence threshold (0..1), sent as `inference_params`. */
+  confidence?: number;
+  /** Model jobs: `object-detection` unless told otherwise. */
+  inferenceType?: string;
+}
+
+const CHOICES: readonly JobGenerationChoice[] = ['auto', 'batch', 'videoinfer', 'model'];
+
+/**
+ * The job target for a node's generation choice, checked: `model` needs a model id
+ * (`project/version`), the others a workspace and a workflow id. Throws a RoboflowError
+ * saying what to set.
+ */
+export function jobTargetFor(choice: JobGenerationChoice, input: JobTargetInput): JobTarget {
+  if (!CHOICES.includes(choice)) throw new RoboflowError('invalid-input', `Unknown job generation "${String(choice)}": use ${CHOICES.join(', ')}`);
+  if (choice === 'model') {
+    const match = /^\s*([^/\s]+)\/([^/\s]+)\s*$/.exec(input.model ?? '');
+    if (!match) throw new RoboflowError('invalid-input', `Set the model as project/version, e.g. my-project/3 (got "${input.model ?? ''}")`);
+    if (input.confidence !== undefined && !(input.confidence >= 0 && input.confidence <= 1)) throw new RoboflowError('invalid-input', `The confidence must be a number from 0 to 1 (got ${input.confidence})`);
+    return {
+      generation: 'model',
+      models: [{ modelId: match[1], modelVersion: match[2], ...(input.inferenceType ? { inferenceType: input.inferenceType } : {}), ...(input.confidence !== undefined ? { inferenceParams: { confidence: input.confidence } } : {}) }],
+    };
+  }
+  const workspace = input.workspace?.trim();
+  const workflow = input.workflow?.trim();
+  if (!workspace || !workflow) throw new RoboflowError('invalid-input', 'Set the workspace and the workflow id');
+  const { model: _model, confidence: _confidence, inferenceType: _type, ...fields } = input;
+  return { ...fields, generation: choice === 'videoinfer' ? 'workflow' : choice, workspace, workflow };
 }
 
 function pick(record: Record<string, unknown>, ...keys: string[]): unknown {
@@ -116,6 +183,23 @@ export function normaliseJobStatus(body: unknown): JobStatus {
   };
 }
 
+/** Reads a Batch Processing job (`{job: {currentStage, plannedStages, isTerminal, error, lastNotification}}`) into the common shape. */
+export function normaliseBatchStatus(job: Record<string, unknown>): JobStatus {
+  const notification = job.lastNotification;
+  const said = typeof notification === 'string' ? notification : notification && typeof notification === 'object' ? (notification as Record<string, unknown>).message : undefined;
+  const message = typeof said === 'string' && said ? said : undefined;
+  const planned = Array.isArray(job.plannedStages) ? job.plannedStages.filter((stage): stage is string => typeof stage === 'string') : [];
+  const current = typeof job.currentStage === 'string' ? job.currentStage : undefined;
+  if (job.isTerminal === true) {
+    return job.error === true
+      ? { state: 'failed', message: message ?? 'the job ended with an error', raw: job }
+      : { state: 'complete', progress: 1, ...(message ? { message } : {}), raw: job };
+  }
+  if (!current) return { state: 'queued', raw: job };
+  const index = planned.indexOf(current);
+  return { state: 'running', ...(index >= 0 && planned.length > 0 ? { progress: index / planned.length } : {}), ...(message ? { message } : {}), raw: job };
+}
+
 function counting(total: number, onProgress: ((progress: UploadProgress) => void) | undefined): Transform {
   let sent = 0;
   let lastPercent = -1;
@@ -137,19 +221,22 @@ export class VideoJobClient {
   private readonly http: HttpClient;
   private readonly ownsHttp: boolean;
   private readonly logger: Logger;
+  private readonly batch: BatchProcessingClient;
 
   constructor(options: VideoJobClientOptions) {
     this.connection = options.connection;
     this.ownsHttp = options.http === undefined;
     this.http = options.http ?? new HttpClient({ apiKey: options.connection.apiKey, logger: options.logger });
     this.logger = safeLogger(options.logger);
+    this.batch = new BatchProcessingClient(this.connection, this.http, this.logger);
   }
 
   /**
    * Uploads a file or buffer through a signed URL and returns the URL to submit.
    * Files are streamed (constant memory whatever the size); progress is reported.
    */
-  async upload(input: Exclude<VideoInput, { kind: 'url' }>, generation: JobGeneration, options: { fileName?: string; onProgress?: (progress: UploadProgress) => void; signal?: AbortSignal } = {}): Promise<string> {
+  async upload(input: Exclude<VideoInput, { kind: 'url' }>, generation: JobGeneration | 'auto', options: { fileName?: string; onProgress?: (progress: UploadProgress) => void; signal?: AbortSignal } = {}): Promise<string> {
+    if (generation === 'batch' || generation === 'auto') throw new RoboflowError('invalid-input', 'Batch Processing jobs stage their video themselves: use start() or run()');
     let size: number;
     let body: () => Readable | Uint8Array;
     let fileName: string;
@@ -203,6 +290,7 @@ export class VideoJobClient {
   /** Submits a job for a video at `inputUrl`; returns a handle that survives restarts. */
   async submit(inputUrl: string, target: JobTarget, fps: number, signal?: AbortSignal): Promise<JobHandle> {
     if (!Number.isFinite(fps) || fps < 1 || fps > 120) throw new RoboflowError('invalid-input', `fps must be between 1 and 120 (got ${fps})`);
+    if (target.generation === 'batch' || target.generation === 'auto') throw new RoboflowError('invalid-input', 'Batch Processing jobs stage their video themselves: use start() or run()');
     const url = `${this.connection.apiUrl}/videoinfer/`;
     const submittedAt = new Date().toISOString();
     if (target.generation === 'model') {
@@ -253,6 +341,12 @@ export class VideoJobClient {
   }
 
   async status(handle: JobHandle, signal?: AbortSignal): Promise<JobStatus> {
+    if (handle.generation === 'batch') {
+      if (!handle.workspace) throw new RoboflowError('invalid-input', `Job ${handle.jobId}: a Batch Processing job handle needs its workspace`);
+      const { job, outputBatches } = await this.batch.status(handle.workspace, handle.jobId, signal);
+      const status = normaliseBatchStatus(job);
+      return outputBatches ? { ...status, batch: { workspace: handle.workspace, outputBatches, ...(handle.fps ? { fps: handle.fps } : {}) } } : status;
+    }
     const response = await this.http.request<unknown>({
       method: 'GET',
       url: `${handle.apiUrl}/videoinfer/`,
@@ -294,16 +388,55 @@ export class VideoJobClient {
 
   /** The results of a finished job: inline, or fetched from where the status points. */
   async results(status: JobStatus, signal?: AbortSignal): Promise<VideoJobResults> {
+    if (status.batch) return this.batch.results(status.batch.workspace, status.batch.outputBatches, status.batch.fps, signal);
     if (status.results !== undefined) return normaliseJobResults(status.results);
     if (!status.outputUrl) throw new RoboflowError('protocol', 'The finished job gave neither results nor a results URL');
     const response = await this.http.request<unknown>({ method: 'GET', url: status.outputUrl, operation: 'video-job', timeoutMs: 120_000, signal });
     return normaliseJobResults(response.body);
   }
 
+  /**
+   * Uploads (unless a URL is given for `/videoinfer`) and submits; returns the handle
+   * to persist. `auto` asks Batch Processing for a staging upload first and uses
+   * `/videoinfer` instead when that answer says the workspace lacks it (see
+   * batchUnavailable); the handle says which ran, and why.
+   */
+  async start(input: VideoInput, target: JobTarget, options: StartOptions): Promise<JobHandle> {
+    const { fps, signal } = options;
+    if (!Number.isFinite(fps) || fps < 1 || fps > 120) throw new RoboflowError('invalid-input', `fps must be between 1 and 120 (got ${fps})`);
+    let fallback: JobHandle['fallback'];
+    if (target.generation === 'batch' || target.generation === 'auto') {
+      if (!target.workspace?.trim() || !target.workflow?.trim()) throw new RoboflowError('invalid-input', 'Set the workspace and the workflow id');
+      if (target.versionId && target.generation === 'batch') throw new RoboflowError('invalid-input', 'Batch Processing runs the workflow\'s current version: clear the workflow version, or use the /videoinfer generation');
+      if (target.versionId) fallback = { from: 'batch', reason: 'a pinned workflow version (Batch Processing runs the current one)' };
+      else {
+        try {
+          options.onGeneration?.('batch');
+          return await this.startBatch(input, target, options);
+        } catch (error) {
+          if (target.generation !== 'auto' || !batchUnavailable(error)) throw error;
+          fallback = { from: 'batch', reason: (error as RoboflowError).message };
+          this.logger.info(`Batch Processing unavailable (${fallback.reason}); using /videoinfer`);
+        }
+      }
+      options.onGeneration?.('workflow', fallback);
+      target = { ...target, generation: 'workflow' };
+    } else options.onGeneration?.(target.generation);
+    const inputUrl = input.kind === 'url' ? input.url : await this.upload(input, target.generation, { fileName: options.fileName, onProgress: options.onUploadProgress, signal });
+    const handle = await this.submit(inputUrl, target, fps, signal);
+    return fallback ? { ...handle, fallback } : handle;
+  }
+
+  private async startBatch(input: VideoInput, target: WorkflowJobFields, options: StartOptions): Promise<JobHandle> {
+    const staged = await this.batch.stage(input, target.workspace, { fileName: options.fileName, onProgress: options.onUploadProgress, signal: options.signal });
+    const submittedAt = new Date().toISOString();
+    await this.batch.submit(staged, target, options.fps, options.signal);
+    return { generation: 'batch', jobId: staged.jobId, apiUrl: this.connection.apiUrl, submittedAt, workspace: staged.workspace, workflow: target.workflow.trim(), batchId: staged.batchId, fps: options.fps };
+  }
+
   /** Upload (unless a URL is given), submit, wait, fetch results. */
   async run(input: VideoInput, target: JobTarget, options: RunOptions): Promise<{ handle: JobHandle; results: VideoJobResults }> {
-    const inputUrl = input.kind === 'url' ? input.url : await this.upload(input, target.generation, { fileName: options.fileName, onProgress: options.onUploadProgress, signal: options.signal });
-    const handle = await this.submit(inputUrl, target, options.fps, options.signal);
+    const handle = await this.start(input, target, options);
     options.onSubmitted?.(handle);
     const status = await this.wait(handle, options);
     return { handle, results: await this.results(status, options.signal) };

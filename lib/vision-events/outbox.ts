@@ -62,6 +62,31 @@ export interface OutboxEvents {
   error: [RoboflowError];
 }
 
+/** Checks one queue entry read back, field by field; after it, the entry is what this version writes. */
+function checkEntry(entry: Record<string, unknown>, what: string, images: string): asserts entry is Record<string, unknown> & OutboxEntry {
+  const event = fields.object(entry.event, `${what}: event`);
+  fields.text(event.eventId, `${what}: event.eventId`, { nonEmpty: true });
+  if (!(EVENT_TYPES as readonly unknown[]).includes(event.eventType)) throw new Error(`${what}: event.eventType is not one of ${EVENT_TYPES.join(', ')}`);
+  fields.text(event.useCaseId, `${what}: event.useCaseId`, { nonEmpty: true });
+  fields.text(event.timestamp, `${what}: event.timestamp`, { nonEmpty: true });
+  for (const key of ['deviceId', 'streamId', 'workflowId']) fields.text(event[key], `${what}: event.${key}`, { optional: true });
+  if (event.eventData !== undefined) fields.object(event.eventData, `${what}: event.eventData`);
+  if (event.customMetadata !== undefined) fields.object(event.customMetadata, `${what}: event.customMetadata`);
+  if (event.images !== undefined) {
+    fields.array(event.images, `${what}: event.images`).forEach((item, n) => {
+      const image = fields.object(item, `${what}: image ${n + 1}`);
+      const source = fields.text(image.sourceId, `${what}: image ${n + 1} sourceId`, { optional: true });
+      const input = fields.text(image.inputSourceId, `${what}: image ${n + 1} inputSourceId`, { optional: true });
+      if (source === undefined && input === undefined) throw new Error(`${what}: image ${n + 1} has neither sourceId nor inputSourceId`);
+    });
+  }
+  const imageFile = fields.text(entry.imageFile, `${what}: imageFile`, { optional: true });
+  // Only our own image folder: a queue file never makes us upload some other file.
+  if (imageFile !== undefined && dirname(resolve(imageFile)) !== images) throw new Error(`${what}: imageFile is outside ${images}`);
+  if (entry.detections !== undefined) fields.array(entry.detections, `${what}: detections`).forEach((d, n) => fields.object(d, `${what}: detection ${n + 1}`));
+  fields.number(entry.queuedAt, `${what}: queuedAt`);
+}
+
 /** Reads `outbox.json` back: exactly the entries this version writes, or an Error saying what is not. */
 function readEntries(directory: string): (value: unknown) => OutboxEntry[] {
   const images = resolve(directory, 'images');
@@ -69,28 +94,8 @@ function readEntries(directory: string): (value: unknown) => OutboxEntry[] {
     fields.array(value, 'the queue').map((item, index) => {
       const what = `entry ${index + 1}`;
       const entry = fields.object(item, what);
-      const event = fields.object(entry.event, `${what}: event`);
-      fields.text(event.eventId, `${what}: event.eventId`, { nonEmpty: true });
-      if (!(EVENT_TYPES as readonly unknown[]).includes(event.eventType)) throw new Error(`${what}: event.eventType is not one of ${EVENT_TYPES.join(', ')}`);
-      fields.text(event.useCaseId, `${what}: event.useCaseId`, { nonEmpty: true });
-      fields.text(event.timestamp, `${what}: event.timestamp`, { nonEmpty: true });
-      for (const key of ['deviceId', 'streamId', 'workflowId']) fields.text(event[key], `${what}: event.${key}`, { optional: true });
-      if (event.eventData !== undefined) fields.object(event.eventData, `${what}: event.eventData`);
-      if (event.customMetadata !== undefined) fields.object(event.customMetadata, `${what}: event.customMetadata`);
-      if (event.images !== undefined) {
-        fields.array(event.images, `${what}: event.images`).forEach((item, n) => {
-          const image = fields.object(item, `${what}: image ${n + 1}`);
-          const source = fields.text(image.sourceId, `${what}: image ${n + 1} sourceId`, { optional: true });
-          const input = fields.text(image.inputSourceId, `${what}: image ${n + 1} inputSourceId`, { optional: true });
-          if (source === undefined && input === undefined) throw new Error(`${what}: image ${n + 1} has neither sourceId nor inputSourceId`);
-        });
-      }
-      const imageFile = fields.text(entry.imageFile, `${what}: imageFile`, { optional: true });
-      // Only our own image folder: a queue file never makes us upload some other file.
-      if (imageFile !== undefined && dirname(resolve(imageFile)) !== images) throw new Error(`${what}: imageFile is outside ${images}`);
-      if (entry.detections !== undefined) fields.array(entry.detections, `${what}: detections`).forEach((d, n) => fields.object(d, `${what}: detection ${n + 1}`));
-      fields.number(entry.queuedAt, `${what}: queuedAt`);
-      return entry as unknown as OutboxEntry;
+      checkEntry(entry, what, images);
+      return entry;
     });
 }
 

@@ -4,9 +4,10 @@ import sharp from 'sharp';
 import { checkKey, injectFault, type ServerContext } from '../context';
 import { HttpError, readBody, readJson, sendJson, type Router } from '../http';
 import type { RgbaFrame } from '../media/frame-reader';
-import { BLOCKS, type Detection, type Detections } from '../workflows/blocks';
+import type { Detection } from '../workflows/blocks';
 import { BUILTIN_WORKFLOWS, findBuiltin } from '../workflows/builtins';
 import { WorkflowDefinitionError, compileWorkflow, isImageValue, type CompiledWorkflow } from '../workflows/engine';
+import { BUILTIN_MODELS, ModelNotFoundError, findModel, runModel } from '../workflows/models';
 
 /**
  * Single-image inference over HTTP, as Roboflow's serverless hosts and self-hosted
@@ -24,8 +25,6 @@ const URL_TIMEOUT_MS = 10_000;
 
 const NOT_FOUND = 'Requested Roboflow resource not found. Make sure that workspace, project or model you referred in request exists.';
 
-/** Model ids this server knows: the colour detector, under the name the docs use and the workflow's. */
-const MODELS: Record<string, string> = { 'colors/1': 'colors', 'detect-colors/1': 'colors' };
 
 function validationError(loc: string[], msg: string, type = 'missing'): HttpError {
   return new HttpError(422, { detail: [{ type, loc: ['body', ...loc], msg, input: null }] });
@@ -122,6 +121,7 @@ function compile(specification: unknown): { compiled: CompiledWorkflow; imageInp
   try {
     return { compiled: compileWorkflow(specification, imageInput), imageInput };
   } catch (error) {
+    if (error instanceof ModelNotFoundError) throw new HttpError(404, { message: `${NOT_FOUND} (${error.message})` });
     if (!(error instanceof WorkflowDefinitionError)) throw error;
     throw new HttpError(400, {
       message: error.message,
@@ -232,10 +232,10 @@ function ratio(value: string | null, fallback: number): number {
 
 async function runModelRequest(req: IncomingMessage, url: URL, context: ServerContext, params: Record<string, string>): Promise<Record<string, unknown>> {
   checkKey(context, url.searchParams.get('api_key') ?? undefined);
-  const model = MODELS[`${params.project}/${params.version}`];
-  if (!model) {
+  const modelId = `${params.project}/${params.version}`;
+  if (!findModel(modelId)) {
     await readBody(req, MAX_BODY_BYTES).catch(() => undefined);
-    throw new HttpError(404, { message: `${NOT_FOUND} (This local server knows the models: ${Object.keys(MODELS).join(', ')})` });
+    throw new HttpError(404, { message: `${NOT_FOUND} (This local server knows the models: ${BUILTIN_MODELS.map((model) => model.id).join(', ')})` });
   }
   const started = performance.now();
   let frame: RgbaFrame;
@@ -251,11 +251,8 @@ async function runModelRequest(req: IncomingMessage, url: URL, context: ServerCo
     .map((name) => name.trim())
     .filter(Boolean);
   if (context.behaviour.slowFrameMs > 0) await sleep(context.behaviour.slowFrameMs);
-  const detector = BLOCKS['local/color_detector@v1'].create();
-  const found = detector({ image: { kind: 'image', frame } }).predictions as Detections;
-  const predictions = found.predictions
-    .filter((prediction) => prediction.confidence >= confidence && (classes.length === 0 || classes.includes(prediction.class)))
-    .map(({ x, y, width, height, confidence: score, class: name, class_id: classId, detection_id: id }: Detection) => ({ x, y, width, height, confidence: score, class: name, class_id: classId, detection_id: id }));
+  const predictions = runModel(modelId, frame, { confidence, classes })
+    .predictions.map(({ x, y, width, height, confidence: score, class: name, class_id: classId, detection_id: id }: Detection) => ({ x, y, width, height, confidence: score, class: name, class_id: classId, detection_id: id }));
   return {
     inference_id: randomUUID(),
     time: Math.round(performance.now() - started) / 1000,

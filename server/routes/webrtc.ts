@@ -4,6 +4,9 @@ import { checkKey, injectFault, requestKey, type ServerContext } from '../contex
 import { HttpError, readJson, sendJson, type Router } from '../http';
 import { BUILTIN_WORKFLOWS, findBuiltin } from '../workflows/builtins';
 import { WorkflowDefinitionError, compileWorkflow, type CompiledWorkflow } from '../workflows/engine';
+import { ModelNotFoundError } from '../workflows/models';
+import type { PipelineManager } from '../pipelines/manager';
+import { terminatePipelineRoute, unknownPipelineOnTerminate } from './pipelines';
 import type { SessionRegistry } from '../webrtc/registry';
 import { WorkerSession, type WorkerConfig } from '../webrtc/worker';
 
@@ -86,6 +89,12 @@ function parseRequest(body: unknown, context: ServerContext, key: string | undef
   try {
     compiled = compileWorkflow(spec, imageInput);
   } catch (error) {
+    if (error instanceof ModelNotFoundError) {
+      throw new HttpError(404, {
+        message: `Requested Roboflow resource not found. Make sure that workspace, project or model you referred in request exists. (${error.message})`,
+        error_type: 'RoboflowAPINotNotFoundError',
+      });
+    }
     if (!(error instanceof WorkflowDefinitionError)) throw error;
     throw new HttpError(400, {
       message: error.message,
@@ -192,7 +201,7 @@ function rememberPassword(url: string): void {
 }
 
 /** The streaming endpoints: start a worker, terminate a pipeline, TURN config. */
-export function addWebrtcRoutes(router: Router, context: ServerContext, sessions: SessionRegistry): void {
+export function addWebrtcRoutes(router: Router, context: ServerContext, sessions: SessionRegistry, pipelines?: PipelineManager): void {
   router.add('POST', '/initialise_webrtc_worker', 'initialise_webrtc_worker', async (req, res, _params, url) => {
     injectFault(context, 'initialise_webrtc_worker');
     const body = await readJson(req);
@@ -231,8 +240,12 @@ export function addWebrtcRoutes(router: Router, context: ServerContext, sessions
 
   router.add('POST', '/inference_pipelines/:id/terminate', 'terminate', (req, res, params, url) => {
     injectFault(context, 'terminate');
-    checkKey(context, requestKey(req, url));
+    // With the stream API on (a self-hosted server), terminate checks no key and ends pipelines too (docs/protocol.md §7.3).
+    const pipeline = pipelines ? terminatePipelineRoute(context, pipelines, params.id) : undefined;
+    if (pipeline) return sendJson(res, 200, pipeline);
+    if (!context.behaviour.streamApi) checkKey(context, requestKey(req, url));
     const session = sessions.get(params.id);
+    if (!session && context.behaviour.streamApi) throw unknownPipelineOnTerminate('N/A');
     if (!session) throw new HttpError(404, { message: `Pipeline ${params.id} not found`, error_type: 'ProcessesManagerNotFoundError' });
     session.end('terminated by the client');
     sendJson(res, 200, { status: 'success', context: { request_id: randomUUID(), pipeline_id: params.id } });

@@ -97,6 +97,9 @@ export class WorkerSession {
   private streamOutput: string | null;
   private dataOutput: string[] | null;
   private sink: { stop(): void } | undefined;
+  /** True while negotiate() runs: the peer connection must not be closed under it. */
+  private negotiating = false;
+  private peerClosed = false;
   private reader: FrameReader | undefined;
   private upload: UploadReceiver | undefined;
   private source: SourceKind | 'pending' = 'pending';
@@ -165,7 +168,20 @@ export class WorkerSession {
    * request; then answers the offer once ICE gathering is done.
    */
   async negotiate(offer: RTCSessionDescriptionInit): Promise<RTCSessionDescriptionInit> {
+    this.negotiating = true;
+    try {
+      return await this.answer(offer);
+    } finally {
+      this.negotiating = false;
+      // Ended meanwhile (the client went away): the peer connection is closed only now.
+      // Closing it while wrtc is still setting a description crashes the native module.
+      if (this.state === 'ended') this.closePeer();
+    }
+  }
+
+  private async answer(offer: RTCSessionDescriptionInit): Promise<RTCSessionDescriptionInit> {
     if (this.config.remoteSource) await this.openRemoteSource(this.config.remoteSource);
+    this.throwIfEnded();
     const { RTCPeerConnection, MediaStream, nonstandard } = wrtc();
     const pc = new RTCPeerConnection({ iceServers: [] });
     this.pc = pc;
@@ -175,6 +191,7 @@ export class WorkerSession {
       if (pc.connectionState === 'failed' || pc.connectionState === 'closed') this.end(`connection ${pc.connectionState}`);
     };
     await pc.setRemoteDescription(offer);
+    this.throwIfEnded();
     if (this.streamOutput !== null) {
       if (/m=video/.test(offer.sdp ?? '')) {
         const source = new nonstandard.RTCVideoSource();
@@ -185,8 +202,12 @@ export class WorkerSession {
         this.log(`session ${this.config.id}: the offer has no video section; no video will be sent back`);
       }
     }
-    await pc.setLocalDescription(await pc.createAnswer());
+    const answer = await pc.createAnswer();
+    this.throwIfEnded();
+    await pc.setLocalDescription(answer);
+    this.throwIfEnded();
     await this.iceGathered(pc, 2_000);
+    this.throwIfEnded();
     this.state = 'running';
     // Self-hosted servers start no idle watchdog (PROTOCOL.md C2).
     if (!this.config.selfHosted) this.watchIdle();
@@ -197,9 +218,13 @@ export class WorkerSession {
     }, CONNECT_TIMEOUT_MS));
     // Timers hold at most ~24.8 days; the service maximum (604,800 s) fits.
     this.timers.push(setTimeout(() => void this.timeoutReached(), Math.max(0, this.config.processingTimeoutSec * 1000)));
-    const answer = pc.localDescription;
-    if (!answer) throw new Error('no local description');
-    return { sdp: answer.sdp, type: answer.type };
+    const local = pc.localDescription;
+    if (!local) throw new Error('no local description');
+    return { sdp: local.sdp, type: local.type };
+  }
+
+  private throwIfEnded(): void {
+    if (this.state === 'ended') throw new Error(`the session ended while it was being set up (${this.endedReason ?? 'ended'})`);
   }
 
   /** Ends the session (client gone, terminate call, idle, fault, shutdown). Idempotent. */
@@ -213,8 +238,18 @@ export class WorkerSession {
     this.queue = [];
     this.newest = undefined;
     this.ackWaiter?.();
-    this.sink?.stop();
     this.reader?.stop();
+    if (!this.negotiating) this.closePeer();
+    void this.upload?.dispose();
+    this.log(`session ${this.config.id} ended (${reason}) after ${this.received} frames received, ${this.processed} processed`);
+    this.onEnded(this);
+  }
+
+  /** Stops the video in and out and closes the peer connection (never while it is being negotiated). */
+  private closePeer(): void {
+    if (this.peerClosed) return;
+    this.peerClosed = true;
+    this.sink?.stop();
     this.videoOut?.track.stop();
     if (this.pc) {
       this.pc.ondatachannel = null;
@@ -226,9 +261,6 @@ export class WorkerSession {
         // Already closed.
       }
     }
-    void this.upload?.dispose();
-    this.log(`session ${this.config.id} ended (${reason}) after ${this.received} frames received, ${this.processed} processed`);
-    this.onEnded(this);
   }
 
   private iceGathered(pc: RTCPeerConnection, timeoutMs: number): Promise<void> {
@@ -587,6 +619,9 @@ export class WorkerSession {
   }
 
   private render(outputs: Record<string, unknown>, input: RgbaFrame): void {
+    // A frame finished after the session ended goes nowhere: its track is stopped and the
+    // peer connection closed (feeding a stopped source risks the native module).
+    if (this.state === 'ended' || this.peerClosed) return;
     const chosen = this.streamOutput ? outputs[this.streamOutput] : undefined;
     const frame = isImageValue(chosen) ? chosen.frame : input;
     const { nonstandard } = wrtc();

@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import type { RgbaFrame } from '../media/frame-reader';
-import { findBlobs } from './blobs';
+import { detectColors } from './color-detector';
 import { COLORS, COLOR_NAMES, type ColorName } from './colors';
 import { drawBoxes } from './draw';
+import { ModelNotFoundError, findModel, runModel } from './models';
 
 /**
  * The blocks the local server's workflows are made of. Each does real, deterministic
@@ -54,6 +54,8 @@ export interface BlockDefinition {
   /** Step properties that must be given. */
   required: string[];
   outputs: Record<string, OutputKind>;
+  /** Checks a step's literal settings when the workflow is compiled (e.g. that a model id exists). */
+  check?(step: Record<string, unknown>): void;
   /** Makes the per-session function of one step (state such as a tracker lives in its closure). */
   create(): (inputs: StepInputs) => Record<string, unknown>;
 }
@@ -106,27 +108,31 @@ export const BLOCKS: Record<string, BlockDefinition> = {
     required: ['image'],
     outputs: { predictions: 'object_detection_prediction', count: 'integer' },
     create: () => (inputs) => {
-      const frame = asFrame(inputs.image, 'image');
-      const minArea = asNumber(inputs.min_area, 64, 'min_area');
-      const wanted = asColors(inputs.colors);
-      const names = asClassNames(inputs.class_names);
-      const predictions: Detection[] = findBlobs(frame, minArea, wanted).map((blob) => {
-        const width = blob.maxX - blob.minX + 1;
-        const height = blob.maxY - blob.minY + 1;
-        const colorName = COLOR_NAMES[blob.color];
-        return {
-          x: blob.minX + width / 2,
-          y: blob.minY + height / 2,
-          width,
-          height,
-          confidence: round(0.5 + 0.49 * Math.min(1, blob.area / (width * height))),
-          class: names[colorName] ?? colorName,
-          class_id: blob.color,
-          detection_id: randomUUID(),
-          parent_id: 'image',
-        };
+      const predictions = detectColors(asFrame(inputs.image, 'image'), {
+        minArea: asNumber(inputs.min_area, 64, 'min_area'),
+        wanted: asColors(inputs.colors),
+        names: asClassNames(inputs.class_names),
       });
-      return { predictions: { image: { width: frame.width, height: frame.height }, predictions }, count: predictions.length };
+      return { predictions, count: predictions.predictions.length };
+    },
+  },
+
+  // Roboflow's generic model block, as a stream of a model id uses it (docs/protocol.md §8):
+  // here it runs the built-in models (models.ts) and fails for any other model id.
+  'roboflow_core/roboflow_object_detection_model@v2': {
+    description: 'A trained object detection model by id (this server knows its built-in models only)',
+    required: ['images', 'model_id'],
+    outputs: { predictions: 'object_detection_prediction' },
+    check: (step) => {
+      if (typeof step.model_id !== 'string' || !findModel(step.model_id)) throw new ModelNotFoundError(String(step.model_id));
+    },
+    create: () => (inputs) => {
+      const confidence = asNumber(inputs.confidence, 0.4, 'confidence');
+      const classes = inputs.class_filter;
+      if (classes !== undefined && classes !== null && !(Array.isArray(classes) && classes.every((name) => typeof name === 'string'))) {
+        throw new WorkflowDefinitionError('class_filter must be a list of class names');
+      }
+      return { predictions: runModel(String(inputs.model_id), asFrame(inputs.images, 'images'), { confidence, classes: (classes as string[] | null | undefined) ?? [] }) };
     },
   },
 

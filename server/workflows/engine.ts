@@ -68,6 +68,7 @@ export function compileWorkflow(specification: unknown, imageInputName: string):
     if (stepKinds.has(name)) fail(`Duplicate step name "${name}"`);
     const block = BLOCKS[String(step.type)] ?? fail(`Unknown block type "${String(step.type)}" in step "${name}" (known: ${Object.keys(BLOCKS).join(', ')})`);
     for (const field of block.required) if (step[field] === undefined) fail(`Step "${name}" needs "${field}"`);
+    block.check?.(step);
     const bindings: Array<[string, Selector | { literal: unknown }]> = [];
     for (const [field, value] of Object.entries(step)) {
       if (field === 'type' || field === 'name') continue;

@@ -216,7 +216,7 @@ describe('local capture: this machine reads the camera and streams its frames (e
     const script = `
       const { CapturedStream } = require('./lib');
       const stream = new CapturedStream({ connection: { apiKey: 'k-123456', serverUrl: 'http://127.0.0.1:9', apiUrl: 'http://127.0.0.1:9' }, workflow: { workspace: 'w', workflowId: 'x' }, camera: { kind: 'url', url: 'rtsp://127.0.0.1:9/none' } });
-      stream.on('error', (error) => { console.log(JSON.stringify({ code: error.code, message: error.message, state: stream.cameraState })); process.exit(0); });
+      stream.on('error', (error) => setImmediate(() => { console.log(JSON.stringify({ code: error.code, message: error.message, state: stream.cameraState })); process.exit(0); }));
       stream.start();
       setTimeout(() => { console.log('no error'); process.exit(1); }, 10000);
     `;

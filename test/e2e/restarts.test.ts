@@ -73,7 +73,7 @@ describe('end to end: Node-RED killed with SIGKILL mid-work, then restarted', fu
       { id: 'job', z: 'tab', x: 300, y: 100, type: 'roboflow-video-job', roboflow: 'cfg', target: 'workflow', workspace: 'demo', workspaceType: 'str', workflow: 'detect-colors', workflowType: 'str', model: '', fps: 5, pollInterval: 0.2, version: 1, wires: [['job-log']] },
       ...logTo('job-log', jobLog, '{"jobId": jobId, "topic": topic, "frames": $count(payload)}'),
       { id: 'go-event', z: 'tab', x: 100, y: 200, type: 'inject', props: [{ p: 'payload' }], payload: '{"at": $millis()}', payloadType: 'jsonata', repeat: '', once: false, wires: [['event']] },
-      { id: 'event', z: 'tab', x: 300, y: 200, type: 'vision-event', roboflow: 'cfg', useCase: 'demo', useCaseType: 'str', createUseCase: false, eventType: 'custom', deviceId: 'kill9', streamId: '', cooldown: 0, version: 1, wires: [['event-log']] },
+      { id: 'event', z: 'tab', x: 300, y: 200, type: 'roboflow-vision-event', roboflow: 'cfg', useCase: 'demo', useCaseType: 'str', createUseCase: false, eventType: 'custom', deviceId: 'kill9', streamId: '', cooldown: 0, version: 1, wires: [['event-log']] },
       ...logTo('event-log', eventLog, '{"eventId": eventId}'),
     ]);
 

@@ -5,7 +5,11 @@ import { tapOutput } from '../../scripts/lib/output-tap';
 import { secret } from './secrets';
 
 export const ROOT = join(__dirname, '..', '..');
-export const CLI = join(ROOT, 'dist', 'server', 'cli.js');
+/**
+ * The local server's command line, from the source (TypeScript through tsx): suites run
+ * the code as it is now, never a stale build. `[...CLI, ...args]` after process.execPath.
+ */
+export const CLI = ['--require', require.resolve('tsx/cjs'), join(ROOT, 'server', 'cli.ts')];
 export const API_KEY = secret('test-key-0123456789');
 
 export interface SessionSummary {
@@ -59,7 +63,7 @@ export interface RunningServer {
 }
 
 /**
- * Starts the built local server (dist/server/cli.js, the `roboflow-local-server` bin)
+ * Starts the local server (server/cli.ts, the `roboflow-local-server` bin, from source)
  * as a child process on a free port, and waits for its "listening on" line.
  */
 export async function startLocalServer(args: string[] = [], env: Record<string, string> = {}): Promise<RunningServer> {
@@ -105,7 +109,7 @@ export async function startLocalServer(args: string[] = [], env: Record<string, 
 }
 
 async function spawnServer(args: string[], env: Record<string, string>, output: string[]): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [CLI, '--api-key', API_KEY, ...args], {
+  const child = spawn(process.execPath, [...CLI, '--api-key', API_KEY, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env },
   });

@@ -1,6 +1,6 @@
 import { realpath } from 'node:fs/promises';
 import { relative, isAbsolute } from 'node:path';
-import { NodeOperationError, type IBinaryData, type IExecuteFunctions, type INode, type INodeExecutionData, type ITriggerFunctions } from 'n8n-workflow';
+import { NodeOperationError, ObservableObject, type IBinaryData, type IDataObject, type IExecuteFunctions, type INode, type INodeExecutionData, type ITriggerFunctions } from 'n8n-workflow';
 import type { CameraLogin } from '../../lib';
 import type { RoboflowApiCredential } from '../../nodes/n8n/shared/connection';
 import { allowedFolders } from '../../nodes/n8n/shared/files';
@@ -87,6 +87,53 @@ export interface TriggerContext {
   errors: Error[];
   /** What the node logged, in order. */
   logs: string[];
+  /** The workflow's static data as the node sees it (live). */
+  staticData: WorkflowStaticData;
+}
+
+/**
+ * A workflow's static data as n8n keeps it: `live` is the object the running trigger
+ * changes (the activation's Workflow object: n8n-workflow's ObservableObject, which
+ * notes a change of a property it holds, not one inside an object set later); `saved`
+ * is what n8n's database holds, written from `live` when it changed, at each emit
+ * (ActiveWorkflowManager saves static data before each execution a trigger starts) and
+ * on `persist()` (n8n does it once an activation has finished). A new activation, or
+ * n8n after a restart, starts from `saved`.
+ */
+export class WorkflowStaticData {
+  live: IDataObject;
+  saved: IDataObject;
+  /** How many times n8n would have written it. */
+  writes = 0;
+
+  constructor(saved: IDataObject = {}) {
+    this.saved = saved;
+    this.live = this.fromSaved();
+  }
+
+  /** As `getWorkflowStaticData('node')` (n8n's key is the node's name). */
+  node(name: string): IDataObject {
+    const key = `node:${name}`;
+    if (this.live[key] === undefined) this.live[key] = ObservableObject.create({}, this.live as never);
+    return this.live[key] as IDataObject;
+  }
+
+  /** WorkflowStaticDataService.saveStaticData: written only when n8n saw a change. */
+  persist(): void {
+    if ((this.live as { __dataChanged?: boolean }).__dataChanged !== true) return;
+    this.saved = JSON.parse(JSON.stringify(this.live)) as IDataObject;
+    (this.live as { __dataChanged?: boolean }).__dataChanged = false;
+    this.writes++;
+  }
+
+  /** The next activation (or n8n after a restart) reads what the database has. */
+  reload(): void {
+    this.live = this.fromSaved();
+  }
+
+  private fromSaved(): IDataObject {
+    return ObservableObject.create(JSON.parse(JSON.stringify(this.saved)) as IDataObject, undefined, { ignoreEmptyOnFirstChild: true });
+  }
 }
 
 export interface TriggerContextOptions {
@@ -98,14 +145,19 @@ export interface TriggerContextOptions {
   /** The n8n workflow's id (failed starts are remembered per workflow and node). */
   workflowId?: string;
   nodeId?: string;
+  /** The node's name (n8n keys a node's static data by it). */
+  nodeName?: string;
   cameraLogin?: CameraLogin;
+  /** The workflow's static data, shared by activations of one workflow (a fresh one by default). */
+  staticData?: WorkflowStaticData;
 }
 
 export function triggerContext(options: TriggerContextOptions): TriggerContext {
   const emitted: INodeExecutionData[][][] = [];
   const errors: Error[] = [];
   const logs: string[] = [];
-  const node = testNode('@visionflows/n8n-nodes-roboflow.roboflowStreamTrigger', options.version ?? 1, options.nodeId ?? 'node-1');
+  const node = { ...testNode('@visionflows/n8n-nodes-roboflow.roboflowStreamTrigger', options.version ?? 1, options.nodeId ?? 'node-1'), ...(options.nodeName ? { name: options.nodeName } : {}) };
+  const staticData = options.staticData ?? new WorkflowStaticData();
   const context = {
     getNode: () => node,
     getWorkflow: () => ({ id: options.workflowId ?? 'workflow-1', name: 'Test workflow', active: options.mode === 'trigger' }),
@@ -120,8 +172,14 @@ export function triggerContext(options: TriggerContextOptions): TriggerContext {
       }
       return options.credential;
     },
+    getWorkflowStaticData: (type: string) => {
+      if (type !== 'node') throw new Error(`static data type ${type} not expected`);
+      return staticData.node(node.name);
+    },
     emit: (data: INodeExecutionData[][]) => {
       scanner.value('n8n items', data);
+      // As n8n does before it runs the execution a trigger started.
+      if (options.mode === 'trigger') staticData.persist();
       emitted.push(data);
     },
     emitError: (error: Error) => {
@@ -135,7 +193,7 @@ export function triggerContext(options: TriggerContextOptions): TriggerContext {
     logger: quietLogger(logs),
     helpers: { returnJsonArray: (json: object[]) => json.map((entry) => ({ json: entry })) },
   };
-  return { context: context as unknown as ITriggerFunctions, emitted, errors, logs };
+  return { context: context as unknown as ITriggerFunctions, emitted, errors, logs, staticData };
 }
 
 /** A video or image as an n8n binary property. */

@@ -11,7 +11,7 @@ import { scanner } from './secret-scan';
 export const configNodeModule = require('../../nodes/node-red/roboflow-config');
 export const streamNodeModule = require('../../nodes/node-red/roboflow-stream');
 export const videoJobNodeModule = require('../../nodes/node-red/roboflow-video-job');
-export const visionEventNodeModule = require('../../nodes/node-red/vision-event');
+export const visionEventNodeModule = require('../../nodes/node-red/roboflow-vision-event');
 export const objectsNodeModule = require('../../nodes/node-red/roboflow-objects');
 export const workflowNodeModule = require('../../nodes/node-red/roboflow-workflow');
 /* eslint-enable @typescript-eslint/no-require-imports */
@@ -57,6 +57,13 @@ export function recordStatuses(node: Node): NodeStatus[] {
   const statuses: NodeStatus[] = [];
   (node as unknown as EventEmitter).on('call:status', (call: { args: [NodeStatus] }) => statuses.push(call.args[0]));
   return statuses;
+}
+
+/** Records what a node writes to the log at one level (`log`, `warn`, `error`), as text. */
+export function recordLogs(node: Node, level: 'log' | 'warn' | 'error'): string[] {
+  const lines: string[] = [];
+  (node as unknown as EventEmitter).on(`call:${level}`, (call: { args: [unknown] }) => lines.push(String(call.args[0])));
+  return lines;
 }
 
 /** Collects the messages a helper node receives. */

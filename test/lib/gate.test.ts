@@ -11,11 +11,11 @@ function frame(width: number, height: number, square?: { x: number; y: number; s
 }
 
 describe('motion gate', () => {
-  it('shrinks a luma plane by box averaging, aspect kept', () => {
-    const luma = new Uint8Array(8 * 4).map((_, i) => (i % 8 < 4 ? 0 : 200));
+  it('shrinks a luma plane to a small sample (one pixel from the middle of each block), aspect kept', () => {
+    const luma = new Uint8Array(8 * 4).map((_, i) => (i % 8 < 4 ? 0 : 200) + Math.floor(i / 8));
     const small = shrinkLuma(luma, 8, 4, 4);
     assert.deepEqual([small.width, small.height], [4, 2]);
-    assert.deepEqual([...small.data], [0, 0, 200, 200, 0, 0, 200, 200]);
+    assert.deepEqual([...small.data], [1, 1, 201, 201, 3, 3, 203, 203]);
   });
 
   it('motion: a still picture never moves; a moving square does once it lasted the settle time', () => {

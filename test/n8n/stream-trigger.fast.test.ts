@@ -1,15 +1,15 @@
 import { strict as assert } from 'node:assert';
 import { NodeHelpers, NodeOperationError, type INodeExecutionData } from 'n8n-workflow';
-import { RoboflowError, TypedEmitter, redact, type ResilientState, type ResilientStreamEvents, type StreamResult } from '../../lib';
+import { RoboflowError, redact } from '../../lib';
 import { RoboflowStreamTrigger } from '../../nodes/n8n/RoboflowStreamTrigger/RoboflowStreamTrigger.node.js';
 import { FailureMemory } from '../../nodes/n8n/RoboflowStreamTrigger/failure-memory';
 import { FrameFilter } from '../../nodes/n8n/RoboflowStreamTrigger/items';
-import type { OpenStream, StreamHandle } from '../../nodes/n8n/RoboflowStreamTrigger/open-stream';
-import { V1_DEFAULTS, V2_DEFAULTS, type TriggerSettings } from '../../nodes/n8n/RoboflowStreamTrigger/settings';
+import { V1_DEFAULTS, V2_DEFAULTS, V3_DEFAULTS } from '../../nodes/n8n/RoboflowStreamTrigger/settings';
 import { runStreamTrigger, type StreamTriggerDependencies } from '../../nodes/n8n/RoboflowStreamTrigger/trigger';
 import { UseCaseCache } from '../../nodes/n8n/RoboflowVisionEvent/use-case-cache';
 import { encodeUserinfo, withCameraLogin } from '../../lib';
 import { triggerContext, type TriggerContextOptions } from '../helpers/n8n-context';
+import { fakeOpen, result, type Opened } from './fake-stream';
 
 /**
  * The Stream Trigger with n8n's trigger functions mocked and the engine's stream faked
@@ -17,80 +17,9 @@ import { triggerContext, type TriggerContextOptions } from '../helpers/n8n-conte
  * clean-up, in milliseconds, without a server.
  */
 
-/** A ResilientStream stand-in: the test decides what happens when it starts. */
-class FakeStream extends TypedEmitter<ResilientStreamEvents> {
-  state: ResilientState = 'idle';
-  starts = 0;
-  stops = 0;
-  constructor(public onStart: (stream: FakeStream) => void = () => undefined) {
-    super();
-  }
-  start(): void {
-    this.starts++;
-    this.set('connecting');
-    this.onStart(this);
-  }
-  async stop(): Promise<void> {
-    this.stops++;
-    if (this.state !== 'complete' && this.state !== 'failed') this.set('stopped');
-  }
-  set(state: ResilientState): void {
-    this.state = state;
-    this.emit('state', state);
-  }
-  fire<K extends keyof ResilientStreamEvents & string>(event: K, ...args: ResilientStreamEvents[K]): void {
-    this.emit(event, ...args);
-  }
-  /** What ResilientStream does when a start is refused for good: error, then failed. */
-  refuse(error: RoboflowError): void {
-    this.fire('error', error);
-    this.set('failed');
-  }
-}
-
-interface Opened {
-  open: OpenStream;
-  streams: FakeStream[];
-  settings: TriggerSettings[];
-  closes: () => number;
-}
-
-/** An openStream that hands out FakeStreams (each set up by `onStart`) and counts closes. */
-function fakeOpen(onStart: (stream: FakeStream, index: number) => void = (stream) => stream.set('streaming')): Opened {
-  const streams: FakeStream[] = [];
-  const settings: TriggerSettings[] = [];
-  let closes = 0;
-  const open: OpenStream = async (given) => {
-    settings.push(given);
-    const index = streams.length;
-    const stream = new FakeStream((s) => onStart(s, index));
-    streams.push(stream);
-    let closing: Promise<void> | undefined;
-    const handle: StreamHandle = {
-      stream,
-      close: () =>
-        (closing ??= (async () => {
-          closes++;
-          await stream.stop();
-        })()),
-    };
-    return handle;
-  };
-  return { open, streams, settings, closes: () => closes };
-}
-
 const credential = { apiKey: 'fast-test-key', serverUrl: 'http://127.0.0.1:9', apiUrl: 'http://127.0.0.1:9' };
 const camera = { source: 'rtsp', url: 'rtsp://127.0.0.1:8554/door', workflowMode: 'saved', workspace: 'demo', workflowId: 'detect-colors', dataOutputs: 'predictions' };
 const file = { ...camera, source: 'file', filePath: '/videos/clip.mp4' };
-
-function result(frameId: number, predictions: number): StreamResult {
-  return {
-    frameId,
-    data: { predictions: { predictions: Array.from({ length: predictions }, () => ({ class: 'person', x: 1, y: 1, width: 1, height: 1, confidence: 0.9 })) } },
-    metadata: { frame_id: frameId, received_at: '2026-01-01T00:00:00Z' },
-    errors: [],
-  };
-}
 
 function setup(options: Omit<TriggerContextOptions, 'credential'>, deps: Partial<StreamTriggerDependencies> & { open: Opened }) {
   const trigger = triggerContext({ credential, ...options });
@@ -254,12 +183,14 @@ describe('n8n Stream Trigger (mocked trigger functions, no server)', () => {
       assert.equal(opened.streams.length, 1);
     });
 
-    it('a file: the completion item after its last frame', async () => {
-      const opened = fakeOpen();
+    it('a file: activation returns with its first result; the completion item after its last frame', async () => {
+      const opened = fakeOpen((stream) => {
+        stream.set('streaming');
+        stream.fire('result', result(1, 1));
+      });
       const { emitted, run } = setup({ mode: 'trigger', parameters: { ...file, emit: 'frames', options: {} } }, { open: opened });
       const response = await run();
       const stream = opened.streams[0];
-      stream.fire('result', result(1, 1));
       stream.fire('complete', { frameId: 2, reason: null });
       stream.set('complete');
       const items = emitted.map((data) => data[0][0].json);
@@ -268,6 +199,17 @@ describe('n8n Stream Trigger (mocked trigger functions, no server)', () => {
       assert.deepEqual(items[1], { complete: true, frames: 1, terminationReason: null });
       assert.equal(opened.streams[0].starts, 1, 'a file is not started again');
       await response.closeFunction!();
+    });
+
+    it('a file that is not a video fails the activation: it waits for the first result, not only for the upload to start', async () => {
+      const opened = fakeOpen((stream) => {
+        stream.set('streaming');
+        stream.refuse(new RoboflowError('invalid-input', 'No frame of this video could be read: is it a video file? (the server ended the upload without a single result)'));
+      });
+      const { emitted, errors, run } = setup({ mode: 'trigger', parameters: { ...file, emit: 'frames', options: {} } }, { open: opened });
+      await assert.rejects(run(), (error: Error) => error instanceof NodeOperationError && /^No frame of this video could be read: is it a video file\?/.test(error.message));
+      assert.equal(emitted.length + errors.length, 0);
+      assert.equal(opened.closes(), 1);
     });
 
     it("a live camera's sessions are renewed by the engine: the trigger sends no completion item and starts nothing itself", async () => {
@@ -292,7 +234,9 @@ describe('n8n Stream Trigger (mocked trigger functions, no server)', () => {
       assert.equal(resolved(1).throttleSeconds, undefined, 'version 1 has no interval field (its option is unset: every frame)');
       assert.equal(resolved(2).emit, V2_DEFAULTS.emit);
       assert.equal(resolved(2).throttleSeconds, V2_DEFAULTS.throttleSeconds);
-      assert.equal(description.defaultVersion, 2);
+      assert.equal(resolved(3).emit, V3_DEFAULTS.emit);
+      assert.equal(resolved(3).throttleSeconds, V3_DEFAULTS.throttleSeconds);
+      assert.equal(description.defaultVersion, 3);
 
       const opened = fakeOpen();
       const read = async (version: number, parameters: Record<string, unknown>) => {

@@ -34,6 +34,37 @@ describe('Node-RED: roboflow-config', function () {
     assert.throws(() => node.connection(), /API key missing: set the API key/);
   });
 
+  it('a config without a key is said at deploy on every node that uses it (status and one warning), not at their first message', async () => {
+    const nodes: FlowNode[] = [
+      configNode(server.url),
+      { id: 'stream', type: 'roboflow-stream', roboflow: 'cfg', workspace: 'demo', workflow: 'detect-colors', source: 'rtsp', url: 'rtsp://127.0.0.1:9/none', start: 'message', version: 3, x: 0, y: 0, z: 'tab', wires: [[], []] },
+      { id: 'job', type: 'roboflow-video-job', roboflow: 'cfg', workspace: 'demo', workflow: 'detect-colors', version: 2, x: 0, y: 0, z: 'tab', wires: [[]] },
+      { id: 'event', type: 'roboflow-vision-event', roboflow: 'cfg', useCase: 'demo', version: 1, x: 0, y: 0, z: 'tab', wires: [[]] },
+      { id: 'image', type: 'roboflow-workflow', roboflow: 'cfg', workspace: 'demo', workflow: 'detect-colors', version: 1, x: 0, y: 0, z: 'tab', wires: [[]] },
+    ];
+    const seen: Record<string, { statuses: string[]; warnings: string[] }> = {};
+    const spy = helper as unknown as { _NodePrototype: Record<string, (...args: unknown[]) => unknown> };
+    const original = { status: spy._NodePrototype.status, warn: spy._NodePrototype.warn };
+    spy._NodePrototype.status = function (this: { id: string }, ...args: unknown[]) {
+      (seen[this.id] ??= { statuses: [], warnings: [] }).statuses.push(String((args[0] as { text?: string }).text ?? ''));
+      return original.status.apply(this, args);
+    };
+    spy._NodePrototype.warn = function (this: { id: string }, ...args: unknown[]) {
+      (seen[this.id] ??= { statuses: [], warnings: [] }).warnings.push(String(args[0]));
+      return original.warn.apply(this, args);
+    };
+    try {
+      await helper.load(ALL_NODES, [{ id: 'tab', type: 'tab', label: 'test' }, ...nodes], {});
+    } finally {
+      spy._NodePrototype.status = original.status;
+      spy._NodePrototype.warn = original.warn;
+    }
+    for (const id of ['stream', 'job', 'event', 'image']) {
+      assert.ok(seen[id]?.statuses.some((text) => /^API key missing/.test(text)), `${id}: ${JSON.stringify(seen[id])}`);
+      assert.equal(seen[id].warnings.filter((text) => /API key missing: set the API key/.test(text)).length, 1, `${id}: one warning`);
+    }
+  });
+
   it('fills in Roboflow hosts for a hand-written config without URLs', async () => {
     await helper.load(ALL_NODES, [{ id: 'cfg', type: 'roboflow-config' }], { cfg: { apiKey: API_KEY } });
     const node = helper.getNode('cfg') as unknown as RoboflowConfigNode;

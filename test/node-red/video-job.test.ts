@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { NodeMessage } from 'node-red';
 import { API_KEY, eventually, startLocalServer, type RunningServer } from '../helpers/local-server';
 import { sceneVideo } from '../helpers/media';
-import { ALL_NODES, collect, configNode, helper, onTab, recordStatuses, useUserDir, type FlowNode } from '../helpers/node-red-helper';
+import { ALL_NODES, collect, configNode, helper, onTab, recordLogs, recordStatuses, useUserDir, type FlowNode } from '../helpers/node-red-helper';
 
 interface Frame {
   frameOffset: number;
@@ -50,8 +50,39 @@ describe('Node-RED: roboflow-video-job', function () {
     assert.match(String(msg.jobId), /^[0-9a-f-]{36}$/);
     assert.equal(msg.topic, 'clip-1', 'other input properties pass through');
     const texts = statuses.map((s) => s.text);
-    assert.ok(texts.includes('uploading 100%'), texts.join(' | '));
+    // A flow saved before the API choice existed keeps /videoinfer, and says so.
+    assert.ok(texts.includes('uploading 100% (/videoinfer)'), texts.join(' | '));
     assert.equal(texts[texts.length - 1], 'done (10 frames)');
+    assert.equal(msg.generation, 'workflow');
+  });
+
+  it('a new node runs workflow jobs through Batch Processing, and falls back to /videoinfer where the workspace has none', async () => {
+    await helper.load(ALL_NODES, flow({ jobApi: 'auto', version: 3 }), credentials);
+    const node = helper.getNode('job');
+    const statuses = recordStatuses(node);
+    const out = collect(helper.getNode('out'));
+    node.receive({ payload: await sceneVideo('two-squares') });
+    await eventually(() => out.length === 1, 30_000, 'Batch Processing results');
+    assert.equal(out[0].generation, 'batch');
+    assert.equal((out[0].payload as Frame[]).length, 10);
+    assert.ok(statuses.some((s) => s.text === 'uploading 100% (Batch Processing)'), statuses.map((s) => s.text).join(' | '));
+
+    await server.faults({ batchProcessing: false });
+    const logged = recordLogs(node, 'log');
+    node.receive({ payload: await sceneVideo('two-squares') });
+    await eventually(() => out.length === 2, 30_000, 'fallback results');
+    assert.equal(out[1].generation, 'workflow');
+    assert.equal((out[1].payload as Frame[]).length, 10);
+    assert.ok(logged.some((line) => /no Batch Processing .*runs through \/videoinfer/.test(line)), logged.join(' | '));
+  });
+
+  it('"Batch Processing" only: a workspace without it gets a clear error, not a silent fallback', async () => {
+    await server.faults({ batchProcessing: false });
+    await helper.load(ALL_NODES, flow({ jobApi: 'batch', version: 3 }), credentials);
+    const caught = collect(helper.getNode('caught'));
+    helper.getNode('job').receive({ payload: await sceneVideo('two-squares') });
+    await eventually(() => caught.length === 1, 20_000, 'the error');
+    assert.match((caught[0].error as { message: string }).message, /Batch Processing/i);
   });
 
   it('a Buffer or a URL in; a trained model as the target', async () => {

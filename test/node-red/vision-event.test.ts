@@ -15,7 +15,7 @@ interface StoredEvent {
   images?: Array<{ sourceId: string; objectDetections?: unknown[] }>;
 }
 
-describe('Node-RED: vision-event', function () {
+describe('Node-RED: roboflow-vision-event', function () {
   this.timeout(60_000);
   let server: RunningServer;
   let userDir: string;
@@ -33,7 +33,7 @@ describe('Node-RED: vision-event', function () {
   const flow = (props: Record<string, unknown> = {}, url = server.url): FlowNode[] =>
     onTab([
       configNode(url),
-      { id: 'event', type: 'vision-event', name: '', roboflow: 'cfg', useCase: 'demo', useCaseType: 'str', createUseCase: false, eventType: 'safety_alert', deviceId: 'porch', streamId: '', cooldown: 0, version: 1, wires: [['out']], ...props },
+      { id: 'event', type: 'roboflow-vision-event', name: '', roboflow: 'cfg', useCase: 'demo', useCaseType: 'str', createUseCase: false, eventType: 'safety_alert', deviceId: 'porch', streamId: '', cooldown: 0, version: 1, wires: [['out']], ...props },
       { id: 'out', type: 'helper' },
       { id: 'catcher', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
       { id: 'caught', type: 'helper' },

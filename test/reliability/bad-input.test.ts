@@ -124,7 +124,7 @@ describe('reliability: bad input gets one clear error and the node goes on', fun
       case 'job':
         return { type: 'roboflow-video-job', target: 'workflow', workspace: 'demo', workspaceType: 'str', workflow: 'detect-colors', workflowType: 'str', model: '', fps: 5, pollInterval: 0.2, ...common };
       case 'event':
-        return { type: 'vision-event', useCase: 'demo', useCaseType: 'str', createUseCase: false, eventType: 'safety_alert', deviceId: 'porch', streamId: '', cooldown: 0, ...common };
+        return { type: 'roboflow-vision-event', useCase: 'demo', useCaseType: 'str', createUseCase: false, eventType: 'safety_alert', deviceId: 'porch', streamId: '', cooldown: 0, ...common };
     }
   }
 

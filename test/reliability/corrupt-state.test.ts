@@ -52,7 +52,7 @@ describe('reliability: corrupt state in the user directory never stops Node-RED'
   const eventFlow = (id: string): FlowNode[] =>
     onTab([
       configNode(server.url),
-      { id, type: 'vision-event', name: '', roboflow: 'cfg', useCase: 'demo', useCaseType: 'str', createUseCase: false, eventType: 'custom', deviceId: id, streamId: '', cooldown: 0, version: 1, wires: [['out']] },
+      { id, type: 'roboflow-vision-event', name: '', roboflow: 'cfg', useCase: 'demo', useCaseType: 'str', createUseCase: false, eventType: 'custom', deviceId: id, streamId: '', cooldown: 0, version: 1, wires: [['out']] },
       { id: 'out', type: 'helper' },
     ]);
 

@@ -47,7 +47,7 @@ describe('reliability: a poisoned Vision Event never blocks the queue', function
   const flow = (id: string, props: Record<string, unknown> = {}): FlowNode[] =>
     onTab([
       configNode(server.url),
-      { id, type: 'vision-event', name: '', roboflow: 'cfg', useCase: 'demo', useCaseType: 'str', createUseCase: false, eventType: 'custom', deviceId: id, streamId: '', cooldown: 0, version: 1, wires: [['out']], ...props },
+      { id, type: 'roboflow-vision-event', name: '', roboflow: 'cfg', useCase: 'demo', useCaseType: 'str', createUseCase: false, eventType: 'custom', deviceId: id, streamId: '', cooldown: 0, version: 1, wires: [['out']], ...props },
       { id: 'out', type: 'helper' },
       { id: 'catcher', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
       { id: 'caught', type: 'helper' },

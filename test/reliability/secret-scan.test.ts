@@ -39,7 +39,7 @@ describe('reliability: the secret scan over every suite', () => {
     try {
       await helper.load(ALL_NODES, onTab([
         configNode(server.url),
-        { id: 'event', type: 'vision-event', roboflow: 'cfg', useCase: 'demo', useCaseType: 'str', createUseCase: false, eventType: 'custom', deviceId: 'scan', streamId: '', cooldown: 0, version: 1, wires: [['out']] },
+        { id: 'event', type: 'roboflow-vision-event', roboflow: 'cfg', useCase: 'demo', useCaseType: 'str', createUseCase: false, eventType: 'custom', deviceId: 'scan', streamId: '', cooldown: 0, version: 1, wires: [['out']] },
         { id: 'out', type: 'helper' },
       ]), { cfg: { apiKey: API_KEY } });
       const out = collect(helper.getNode('out'));

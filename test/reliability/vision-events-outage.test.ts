@@ -27,7 +27,7 @@ describe(`reliability: Vision Events survive a ${OUTAGE_MS / 1000} s outage`, fu
   it('events sent while the API is down all arrive once it is back, once each and in order', async () => {
     await helper.load(ALL_NODES, onTab([
       configNode(server.url),
-      { id: 'event', type: 'vision-event', roboflow: 'cfg', useCase: 'demo', useCaseType: 'str', createUseCase: false, eventType: 'custom', deviceId: 'outage', streamId: '', cooldown: 0, version: 1, wires: [['out']] },
+      { id: 'event', type: 'roboflow-vision-event', roboflow: 'cfg', useCase: 'demo', useCaseType: 'str', createUseCase: false, eventType: 'custom', deviceId: 'outage', streamId: '', cooldown: 0, version: 1, wires: [['out']] },
       { id: 'out', type: 'helper' },
     ]), { cfg: { apiKey: API_KEY } });
     const node = helper.getNode('event');

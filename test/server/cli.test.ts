@@ -4,17 +4,17 @@ import { API_KEY, CLI, startLocalServer } from '../helpers/local-server';
 
 describe('roboflow-local-server command line', () => {
   it('prints help', () => {
-    const result = spawnSync(process.execPath, [CLI, '--help'], { encoding: 'utf8' });
+    const result = spawnSync(process.execPath, [...CLI, '--help'], { encoding: 'utf8' });
     assert.equal(result.status, 0);
     assert.match(result.stdout, /--port N/);
     assert.match(result.stdout, /--api-key KEY/);
   });
 
   it('refuses bad options with a clear message and exit code 2', () => {
-    const result = spawnSync(process.execPath, [CLI, '--port', 'abc'], { encoding: 'utf8' });
+    const result = spawnSync(process.execPath, [...CLI, '--port', 'abc'], { encoding: 'utf8' });
     assert.equal(result.status, 2);
     assert.match(result.stderr, /--port must be a port number/);
-    const faults = spawnSync(process.execPath, [CLI, '--faults', '{"dropAfterFrames": -1}'], { encoding: 'utf8' });
+    const faults = spawnSync(process.execPath, [...CLI, '--faults', '{"dropAfterFrames": -1}'], { encoding: 'utf8' });
     assert.equal(faults.status, 2);
     assert.match(faults.stderr, /dropAfterFrames must be a number >= 0/);
   });
@@ -65,12 +65,34 @@ describe('roboflow-local-server command line', () => {
     } finally {
       await changed.stop();
     }
-    const bad = spawnSync(process.execPath, [CLI, '--session-timeout', 'soon'], { encoding: 'utf8' });
+    const bad = spawnSync(process.execPath, [...CLI, '--session-timeout', 'soon'], { encoding: 'utf8' });
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /--session-timeout must be a number of seconds > 0/);
-    const both = spawnSync(process.execPath, [CLI, '--gzip', '--no-gzip'], { encoding: 'utf8' });
+    const both = spawnSync(process.execPath, [...CLI, '--gzip', '--no-gzip'], { encoding: 'utf8' });
     assert.equal(both.status, 2);
     assert.match(both.stderr, /--gzip and --no-gzip contradict each other/);
+  });
+
+  it('Batch Processing and the stream API: on and off as a hosted workspace has them, switched by --no-batch-processing and --stream-api', async () => {
+    const jobUrl = (server: { url: string }): string => `${server.url}/batch-processing/v1/external/ws/jobs/job-1?api_key=${API_KEY}`;
+    const hosted = await startLocalServer(['--cameras', '']);
+    try {
+      assert.equal((await fetch(jobUrl(hosted)).then((r) => r.status)), 404, 'Batch Processing answers (an unknown job)');
+      const pipelines = await fetch(`${hosted.url}/inference_pipelines/list`);
+      assert.equal(pipelines.status, 404, 'the hosted service has no stream API');
+      assert.deepEqual(await pipelines.json(), { detail: 'Not Found' });
+    } finally {
+      await hosted.stop();
+    }
+    const changed = await startLocalServer(['--cameras', '', '--no-batch-processing', '--stream-api']);
+    try {
+      const gated = await fetch(jobUrl(changed));
+      assert.equal(gated.status, 402);
+      assert.match(((await gated.json()) as { message: string }).message, /^Batch processing is not enabled for this workspace\. Upgrade your plan/);
+      assert.deepEqual(((await (await fetch(`${changed.url}/inference_pipelines/list`)).json()) as { pipelines: string[] }).pipelines, []);
+    } finally {
+      await changed.stop();
+    }
   });
 
   it('rejects a wrong key the way Roboflow does', async () => {

@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { StreamSession } from '../../lib';
 import { eventually, startLocalServer, type RunningServer } from '../helpers/local-server';
 import { secret } from '../helpers/secrets';
 import { openRaw, startRaw, type RawSession } from './raw-client';
@@ -86,6 +87,31 @@ describe('local server hardening', function () {
         assert.equal((await server.json<{ ok: boolean }>('/local/health')).ok, true);
       });
     }
+  });
+
+  describe('clients that give up at any moment of the start', () => {
+    it('sixty starts abandoned at random points (before, during and after the answer) leave the server running and nothing open', async function () {
+      this.timeout(180_000);
+      // A peer connection closed while wrtc was still setting its description used to
+      // crash the whole server (SIGSEGV) during a run of redeploys.
+      const server = await startLocalServer(['--cameras', 'two-squares']);
+      try {
+        const camera = (await server.cameras())[0];
+        for (let round = 0; round < 60; round++) {
+          const session = new StreamSession({ connection: server.connection(), workflow: { workspace: 'w', workflowId: 'detect-colors' }, source: { kind: 'mjpeg', url: camera.mjpeg_url }, dataOutputs: ['count'], streamOutputs: ['output_image'], videoOutput: 'jpeg' });
+          const started = session.start().catch(() => undefined);
+          await new Promise((resolve) => setTimeout(resolve, Math.floor(Math.random() * 1_200)));
+          await session.stop();
+          await started;
+          assert.equal(server.process.exitCode, null, `the server is still running after round ${round}`);
+          assert.equal(server.process.signalCode, null, `the server was not killed in round ${round}`);
+        }
+        await eventually(async () => (await server.sessions()).active.length === 0, 15_000, 'no session left open');
+        assert.equal((await server.json<{ ok: boolean }>('/local/health')).ok, true);
+      } finally {
+        await server.stop();
+      }
+    });
   });
 
   describe('camera passwords', () => {

@@ -1,5 +1,7 @@
 import type { INodeProperties } from 'n8n-workflow';
 import { FILE_ACCESS_RULE } from '../shared/files';
+import { budgetFields, cameraOptionFields, deviceFields, gateFields, loopField, readerFields } from './properties-camera';
+import { modelFields, pipelineFields, pipelineOnlyOptions, streamTypeField, webrtcOnly } from './properties-pipeline';
 
 const v1 = { '@version': [1] };
 const v2 = { '@version': [{ _cnd: { gte: 2 } }] };
@@ -14,6 +16,7 @@ const emitOptions = [
   },
 ];
 
+/** Options of every kind of run: a WebRTC stream or a self-hosted pipeline. */
 const sharedOptions: INodeProperties[] = [
   { displayName: 'Dry Run (Disable Sinks)', name: 'disableSinks', type: 'boolean', default: false, description: "Whether to skip the workflow's sink blocks (emails, webhooks, uploads) while you try it out" },
   { displayName: 'Image Input', name: 'imageInput', type: 'string', default: 'image', description: 'The workflow input that receives the video frames' },
@@ -26,6 +29,17 @@ const sharedOptions: INodeProperties[] = [
     description: 'How many items "Test step" waits for before returning them and closing the stream',
   },
   { displayName: 'Parameters', name: 'parameters', type: 'json', default: '{}', description: 'Values for the workflow parameters' },
+  {
+    displayName: 'Workflow Version ID',
+    name: 'workflowVersionId',
+    type: 'string',
+    default: '',
+    description: 'Run this saved version of the workflow instead of its latest (saved workflows only)',
+  },
+];
+
+/** Options of a WebRTC stream only (a self-hosted pipeline has no session to time out, and analyses as it can). */
+const webrtcOptions: INodeProperties[] = [
   {
     displayName: 'Processing',
     name: 'realtime',
@@ -46,13 +60,6 @@ const sharedOptions: INodeProperties[] = [
     description:
       "How long one Roboflow session may run before the server ends it (billing stops then too). A live camera's session renews itself when it runs out: the trigger starts a new one and keeps watching. 0: the service maximum (7 days).",
   },
-  {
-    displayName: 'Workflow Version ID',
-    name: 'workflowVersionId',
-    type: 'string',
-    default: '',
-    description: 'Run this saved version of the workflow instead of its latest (saved workflows only)',
-  },
 ];
 
 /** Version 1 kept the interval among the options (not set: 0, every frame). */
@@ -67,21 +74,24 @@ const throttleOption: INodeProperties = {
 
 const byName = (a: INodeProperties, b: INodeProperties): number => a.displayName.localeCompare(b.displayName);
 
-/** The node's fields; the version 1 and 2 defaults must match V1_DEFAULTS and V2_DEFAULTS in settings.ts (a test checks). */
-export const properties: INodeProperties[] = [
+/** Where a WebRTC stream's video comes from, and who reads a camera (hidden for a self-hosted pipeline, which has fields of its own). */
+const webrtcSource: INodeProperties[] = [
   {
     displayName: 'Source',
     name: 'source',
     type: 'options',
     noDataExpression: true,
     options: [
-      { name: 'RTSP Camera', value: 'rtsp', description: 'Roboflow pulls the camera itself: the URL must be reachable from its server' },
-      { name: 'MJPEG Camera', value: 'mjpeg', description: 'An HTTP MJPEG stream, pulled by Roboflow' },
+      { name: 'MJPEG Camera', value: 'mjpeg', description: 'An HTTP(S) MJPEG stream' },
+      { name: 'Network Camera (RTSP, RTMP, HLS)', value: 'rtsp', description: 'An IP camera or stream URL: rtsp:// or rtsps://; read on this n8n host also rtmp:// and HLS (http(s)://….m3u8)' },
+      { name: 'USB Camera (V4L2 Device)', value: 'device', description: 'A camera plugged into the n8n machine (Linux: /dev/video0), read on this host' },
       { name: 'Video File', value: 'file', description: 'A file on the n8n machine, uploaded and analysed frame by frame' },
+      { name: 'Video File as a Live Camera', value: 'replay', description: 'A file on the n8n machine played at its own rate as if it were a camera, read on this host (for trying a workflow)' },
       { name: 'Video URL', value: 'videoUrl', description: 'A video downloaded by n8n, then analysed frame by frame' },
     ],
     default: 'rtsp',
   },
+  ...readerFields,
   {
     displayName: 'Camera URL',
     name: 'url',
@@ -90,9 +100,42 @@ export const properties: INodeProperties[] = [
     required: true,
     placeholder: 'rtsp://192.168.1.20:554/stream1',
     description:
-      "The camera's RTSP (rtsp://) or MJPEG (http://) address. Roboflow's server opens it, so it must be reachable from there (a camera on your own network needs a self-hosted Inference server or a public address). Keep the user name and password out of the URL: the URL is saved in the workflow; choose Camera Login: Credential instead.",
+      "The camera's address: rtsp://, rtsps://, rtmp://, an HLS playlist or an MJPEG http(s):// URL. Read on this n8n host, it only has to be reachable from here; read by Roboflow's server, from there. Keep the user name and password out of the URL: the URL is saved in the workflow; choose Camera Login: Credential instead.",
     displayOptions: { show: { source: ['rtsp', 'mjpeg'] } },
   },
+];
+
+/** A WebRTC stream's device, files and their camera options. */
+const webrtcFiles: INodeProperties[] = [
+  ...deviceFields,
+  {
+    displayName: 'File Path',
+    name: 'filePath',
+    type: 'string',
+    default: '',
+    required: true,
+    placeholder: '~/.n8n-files/clip.mp4',
+    description: `A video file on the n8n machine (~ is the home folder of the user running n8n). ${FILE_ACCESS_RULE}.`,
+    displayOptions: { show: { source: ['file', 'replay'] } },
+  },
+  loopField,
+  ...cameraOptionFields,
+  {
+    displayName: 'Video URL',
+    name: 'videoUrl',
+    type: 'string',
+    default: '',
+    required: true,
+    placeholder: 'https://example.com/clip.mp4',
+    displayOptions: { show: { source: ['videoUrl'] } },
+  },
+];
+
+/** The node's fields; each version's defaults must match V1_DEFAULTS, V2_DEFAULTS and V3_DEFAULTS in settings.ts (a test checks). */
+export const properties: INodeProperties[] = [
+  streamTypeField,
+  ...webrtcOnly(webrtcSource),
+  ...pipelineFields,
   {
     displayName: 'Camera Login',
     name: 'cameraAuth',
@@ -104,25 +147,7 @@ export const properties: INodeProperties[] = [
     default: 'none',
     displayOptions: { show: { source: ['rtsp', 'mjpeg'] } },
   },
-  {
-    displayName: 'File Path',
-    name: 'filePath',
-    type: 'string',
-    default: '',
-    required: true,
-    placeholder: '~/.n8n-files/clip.mp4',
-    description: `A video file on the n8n machine (~ is the home folder of the user running n8n). ${FILE_ACCESS_RULE}.`,
-    displayOptions: { show: { source: ['file'] } },
-  },
-  {
-    displayName: 'Video URL',
-    name: 'videoUrl',
-    type: 'string',
-    default: '',
-    required: true,
-    placeholder: 'https://example.com/clip.mp4',
-    displayOptions: { show: { source: ['videoUrl'] } },
-  },
+  ...webrtcOnly(webrtcFiles),
   {
     displayName: 'Workflow',
     name: 'workflowMode',
@@ -131,9 +156,11 @@ export const properties: INodeProperties[] = [
     options: [
       { name: 'Saved Workflow', value: 'saved' },
       { name: 'Workflow Specification (JSON)', value: 'specification' },
+      { name: 'Trained Model', value: 'model', description: 'A model trained on Roboflow (project/version), run as a one-step workflow: items hold its predictions' },
     ],
     default: 'saved',
   },
+  ...modelFields,
   {
     displayName: 'Workspace',
     name: 'workspace',
@@ -169,7 +196,8 @@ export const properties: INodeProperties[] = [
     type: 'string',
     default: '',
     placeholder: 'predictions, count',
-    description: 'Workflow outputs to receive, comma-separated. Empty: every non-image output.',
+    description: 'Workflow outputs to receive, comma-separated. Empty: every non-image output (a self-hosted pipeline: every output; leave images out with its option Outputs the Server Leaves Out).',
+    displayOptions: { hide: { workflowMode: ['model'] } },
   },
   {
     displayName: 'Emit',
@@ -249,22 +277,13 @@ export const properties: INodeProperties[] = [
     default: 1,
     description: 'An object unseen this long has left; a detection missing for a few frames is not a new arrival',
   },
-  {
-    displayName: 'Options',
-    name: 'options',
-    type: 'collection',
-    placeholder: 'Add Option',
-    default: {},
-    options: [...sharedOptions, throttleOption].sort(byName),
-    displayOptions: { show: v1 },
-  },
-  {
-    displayName: 'Options',
-    name: 'options',
-    type: 'collection',
-    placeholder: 'Add Option',
-    default: {},
-    options: [...sharedOptions].sort(byName),
-    displayOptions: { show: v2 },
-  },
+  ...webrtcOnly([...gateFields, ...budgetFields]),
+  ...webrtcOnly([optionsField(v1, [...sharedOptions, ...webrtcOptions, throttleOption]), optionsField(v2, [...sharedOptions, ...webrtcOptions])]),
+  optionsField({ ...v1, streamType: ['pipeline'] }, [...sharedOptions, ...pipelineOnlyOptions, throttleOption]),
+  optionsField({ ...v2, streamType: ['pipeline'] }, [...sharedOptions, ...pipelineOnlyOptions]),
 ];
+
+/** The Options collection of a version and a kind of run (same name: one value). */
+function optionsField(show: NonNullable<INodeProperties['displayOptions']>['show'], options: INodeProperties[]): INodeProperties {
+  return { displayName: 'Options', name: 'options', type: 'collection', placeholder: 'Add Option', default: {}, options: [...options].sort(byName), displayOptions: { show } };
+}

@@ -5,6 +5,24 @@ import { roboflowApiTest } from '../shared/credential-test';
 
 const processOrSubmit = { operation: ['process', 'submit'] };
 const jobLookup = { operation: ['getStatus', 'getResults'] };
+const byId = { ...jobLookup, jobSource: ['id'] };
+const v1 = { '@version': [1] };
+const v2 = { '@version': [{ _cnd: { gte: 2 } }] };
+
+const apiOptions = [
+  {
+    name: 'Auto (Batch Processing, Else Video Inference)',
+    value: 'auto',
+    description: "Batch Processing when the workspace's plan has it; Video Inference (/videoinfer) otherwise, and for a pinned workflow version or a dry run. Items say which ran (generation), and why (fallback).",
+  },
+  { name: 'Batch Processing', value: 'batch', description: "Roboflow's Batch Processing API: the video is staged, a job runs the workflow on it, results come back as CSV/JSONL" },
+  { name: 'Video Inference', value: 'videoinfer', description: 'The /videoinfer workflow job of the Roboflow docs (workflows saved before version 2 of this node use it)' },
+];
+
+const jobSourceOptions = [
+  { name: "From the Input Item (Submit Job's Output)", value: 'item', description: 'The job that Submit Job returned, passed on unchanged (e.g. through a Wait node)' },
+  { name: 'By Job ID', value: 'id' },
+];
 
 export class RoboflowVideoJob implements INodeType {
   description: INodeTypeDescription = {
@@ -12,7 +30,8 @@ export class RoboflowVideoJob implements INodeType {
     name: 'roboflowVideoJob',
     icon: { light: 'file:../../../icons/roboflow.svg', dark: 'file:../../../icons/roboflow.dark.svg' },
     group: ['transform'],
-    version: 1,
+    version: [1, 2],
+    defaultVersion: 2,
     subtitle: '={{$parameter["operation"]}}',
     description: 'Processes recorded videos with a Roboflow workflow or model as batch jobs',
     defaults: { name: 'Roboflow Video Job' },
@@ -63,6 +82,26 @@ export class RoboflowVideoJob implements INodeType {
         required: true,
         placeholder: 'my-workflow',
         displayOptions: { show: { ...processOrSubmit, target: ['workflow'] } },
+      },
+      {
+        displayName: 'API',
+        name: 'api',
+        type: 'options',
+        noDataExpression: true,
+        options: apiOptions,
+        default: 'videoinfer',
+        description: 'Which Roboflow API runs the workflow over the video',
+        displayOptions: { show: { ...v1, ...processOrSubmit, target: ['workflow'] } },
+      },
+      {
+        displayName: 'API',
+        name: 'api',
+        type: 'options',
+        noDataExpression: true,
+        options: apiOptions,
+        default: 'auto',
+        description: 'Which Roboflow API runs the workflow over the video',
+        displayOptions: { show: { ...v2, ...processOrSubmit, target: ['workflow'] } },
       },
       {
         displayName: 'Model',
@@ -124,24 +163,96 @@ export class RoboflowVideoJob implements INodeType {
         displayOptions: { show: processOrSubmit },
       },
       {
+        displayName: 'Workflow Options',
+        name: 'workflowOptions',
+        type: 'collection',
+        placeholder: 'Add Option',
+        default: {},
+        displayOptions: { show: { ...processOrSubmit, target: ['workflow'] } },
+        options: [
+          {
+            displayName: 'Dry Run (Disable Sinks)',
+            name: 'disableSinks',
+            type: 'boolean',
+            default: false,
+            description: "Whether to skip the workflow's sink blocks (emails, webhooks, uploads) while you try it out. /videoinfer only: Batch Processing cannot, so Auto uses /videoinfer.",
+          },
+          {
+            displayName: 'Machine Type',
+            name: 'machineType',
+            type: 'options',
+            options: [
+              { name: 'CPU', value: 'cpu' },
+              { name: 'GPU', value: 'gpu' },
+            ],
+            default: 'gpu',
+            description: 'Batch Processing only: the machines the job runs on',
+          },
+          {
+            displayName: 'Notifications URL',
+            name: 'notificationsUrl',
+            type: 'string',
+            default: '',
+            placeholder: 'https://n8n.example.com/webhook/roboflow-jobs',
+            description: 'Batch Processing only: Roboflow POSTs the job\'s progress and end here (e.g. an n8n Webhook node, instead of waiting)',
+          },
+          {
+            displayName: 'Workflow Version ID',
+            name: 'workflowVersionId',
+            type: 'string',
+            default: '',
+            description: 'Run this saved version of the workflow instead of its latest. /videoinfer only: Batch Processing runs the latest, so Auto uses /videoinfer.',
+          },
+        ],
+      },
+      {
+        displayName: 'Job',
+        name: 'jobSource',
+        type: 'options',
+        noDataExpression: true,
+        options: jobSourceOptions,
+        default: 'id',
+        displayOptions: { show: { ...v1, ...jobLookup } },
+      },
+      {
+        displayName: 'Job',
+        name: 'jobSource',
+        type: 'options',
+        noDataExpression: true,
+        options: jobSourceOptions,
+        default: 'item',
+        displayOptions: { show: { ...v2, ...jobLookup } },
+      },
+      {
         displayName: 'Job ID',
         name: 'jobId',
         type: 'string',
         default: '',
         required: true,
-        displayOptions: { show: jobLookup },
+        displayOptions: { show: byId },
       },
       {
         displayName: 'Job Type',
         name: 'generation',
         type: 'options',
         options: [
-          { name: 'Workflow Job', value: 'workflow' },
+          { name: 'Workflow Job (Video Inference)', value: 'workflow' },
+          { name: 'Workflow Job (Batch Processing)', value: 'batch' },
           { name: 'Model Job', value: 'model' },
         ],
         default: 'workflow',
-        description: 'Whether the job runs a workflow or a model (as when it was submitted)',
-        displayOptions: { show: jobLookup },
+        description: "How the job was submitted: Submit Job's output says it in `generation`",
+        displayOptions: { show: byId },
+      },
+      {
+        displayName: 'Workspace',
+        name: 'workspace',
+        type: 'string',
+        default: '',
+        required: true,
+        placeholder: 'my-workspace',
+        description: 'The workspace the Batch Processing job runs in',
+        displayOptions: { show: { ...byId, generation: ['batch'] } },
       },
       {
         displayName: 'Options',

@@ -1,22 +1,12 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
-import { RoboflowError, VideoJobClient, type JobGeneration, type JobHandle, type JobTarget, type VideoInput, type VideoJobResults } from '../../../lib';
+import { RoboflowError, VideoJobClient, type JobHandle, type RoboflowConnection, type VideoInput, type VideoJobResults } from '../../../lib';
 import { connectionOf } from '../shared/connection';
 import { nodeError } from '../shared/errors';
+import { toItemJson } from '../shared/json';
 import { FILE_ACCESS_RULE, checkHostVideo, expandHome } from '../shared/files';
+import { readJobPlan, readJobToLookUp } from './job-settings';
 
 type Operation = 'process' | 'submit' | 'getStatus' | 'getResults';
-
-function target(context: IExecuteFunctions, index: number): JobTarget {
-  if (context.getNodeParameter('target', index) === 'model') {
-    const [modelId, modelVersion] = String(context.getNodeParameter('model', index, '')).trim().split('/');
-    if (!modelId) throw new RoboflowError('invalid-input', 'Set the model as project-ID/version');
-    return { generation: 'model', models: [{ modelId, ...(modelVersion ? { modelVersion } : {}) }] };
-  }
-  const workspace = String(context.getNodeParameter('workspace', index, '')).trim();
-  const workflow = String(context.getNodeParameter('workflowId', index, '')).trim();
-  if (!workspace || !workflow) throw new RoboflowError('invalid-input', 'Set the workspace and the workflow ID');
-  return { generation: 'workflow', workspace, workflow };
-}
 
 /** A video on the n8n machine, checked with n8n's own file access rules first. */
 async function hostFile(context: IExecuteFunctions, index: number): Promise<VideoInput> {
@@ -43,11 +33,16 @@ async function input(context: IExecuteFunctions, index: number): Promise<VideoIn
   return { kind: 'buffer', data, fileName: binary.fileName ?? 'video.mp4' };
 }
 
+/** Which API ran the job, and why Auto did not use Batch Processing (only when it did not). */
+function ranWith(handle: JobHandle): { generation: JobHandle['generation']; fallback?: JobHandle['fallback'] } {
+  return { generation: handle.generation, ...(handle.fallback ? { fallback: handle.fallback } : {}) };
+}
+
 function resultItems(handle: JobHandle, results: VideoJobResults, perFrame: boolean, index: number): INodeExecutionData[] {
   if (perFrame) {
-    return results.frames.map((frame) => ({ json: { jobId: handle.jobId, ...frame } as unknown as IDataObject, pairedItem: { item: index } }));
+    return results.frames.map((frame) => ({ json: toItemJson({ jobId: handle.jobId, ...ranWith(handle), ...frame }), pairedItem: { item: index } }));
   }
-  return [{ json: { jobId: handle.jobId, frames: results.frames } as unknown as IDataObject, pairedItem: { item: index } }];
+  return [{ json: toItemJson({ jobId: handle.jobId, ...ranWith(handle), frames: results.frames }), pairedItem: { item: index } }];
 }
 
 /**
@@ -60,8 +55,10 @@ export async function runVideoJobs(context: IExecuteFunctions): Promise<INodeExe
   const items = context.getInputData();
   const out: INodeExecutionData[] = [];
   let client: VideoJobClient | undefined;
+  let connection: RoboflowConnection;
   try {
-    client = new VideoJobClient({ connection: await connectionOf(context) });
+    connection = await connectionOf(context);
+    client = new VideoJobClient({ connection });
   } catch (error) {
     throw nodeError(node, error);
   }
@@ -75,12 +72,15 @@ export async function runVideoJobs(context: IExecuteFunctions): Promise<INodeExe
         if (operation === 'process' || operation === 'submit') {
           const fps = Number(context.getNodeParameter('fps', index, 5));
           if (!Number.isFinite(fps) || fps < 1 || fps > 120) throw new RoboflowError('invalid-input', `Frames per second must be between 1 and 120 (got ${fps})`);
-          const jobTarget = target(context, index);
+          const plan = readJobPlan(context, index);
           const video = await input(context, index);
-          const url = video.kind === 'url' ? video.url : await client.upload(video, jobTarget.generation);
-          const handle = await client.submit(url, jobTarget, fps);
+          const started = await client.start(video, plan.target, {
+            fps,
+            onGeneration: (generation, fallback) => context.logger.debug(`Roboflow video job: ${generation === 'batch' ? 'Batch Processing' : generation === 'model' ? 'model job (/videoinfer)' : '/videoinfer'}${fallback ? ` (${fallback.reason})` : ''}`),
+          });
+          const handle: JobHandle = plan.fallback ? { ...started, fallback: plan.fallback } : started;
           if (operation === 'submit') {
-            out.push({ json: { ...handle } as unknown as IDataObject, pairedItem: { item: index } });
+            out.push({ json: toItemJson(handle), pairedItem: { item: index } });
             continue;
           }
           const status = await client
@@ -94,21 +94,15 @@ export async function runVideoJobs(context: IExecuteFunctions): Promise<INodeExe
           out.push(...resultItems(handle, await client.results(status), options.itemPerFrame === true, index));
           continue;
         }
-        const jobId = String(context.getNodeParameter('jobId', index, '')).trim();
-        if (!jobId) throw new RoboflowError('invalid-input', 'Set the job ID');
-        const handle: JobHandle = {
-          generation: context.getNodeParameter('generation', index, 'workflow') as JobGeneration,
-          jobId,
-          apiUrl: (await connectionOf(context)).apiUrl,
-          submittedAt: '',
-        };
+        const handle = readJobToLookUp(context, index, connection);
         const status = await client.status(handle);
         if (operation === 'getStatus') {
-          out.push({ json: { jobId, state: status.state, progress: status.progress ?? null, message: status.message ?? null }, pairedItem: { item: index } });
+          // The job itself too, so that Get Job Results can read it from this item (after an IF on `state`).
+          out.push({ json: toItemJson({ ...handle, state: status.state, progress: status.progress ?? null, message: status.message ?? null }), pairedItem: { item: index } });
           continue;
         }
-        if (status.state === 'failed') throw new RoboflowError('job-failed', `Video job ${jobId} failed: ${status.message ?? 'no reason given'}`);
-        if (status.state !== 'complete') throw new RoboflowError('invalid-input', `Video job ${jobId} has not finished yet (${status.state}): wait longer, then get the results`);
+        if (status.state === 'failed') throw new RoboflowError('job-failed', `Video job ${handle.jobId} failed: ${status.message ?? 'no reason given'}`);
+        if (status.state !== 'complete') throw new RoboflowError('invalid-input', `Video job ${handle.jobId} has not finished yet (${status.state}): wait longer, then get the results`);
         out.push(...resultItems(handle, await client.results(status), options.itemPerFrame === true, index));
       } catch (error) {
         const failure = nodeError(node, error, index);

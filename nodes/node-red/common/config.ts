@@ -1,5 +1,5 @@
 import type { Node, NodeAPI } from 'node-red';
-import { RoboflowError, type HttpClient, type RoboflowConnection } from '../../../lib';
+import { RoboflowError, type DailyBudget, type HttpClient, type RoboflowConnection } from '../../../lib';
 
 /** What the Roboflow config node offers the nodes that use it. */
 export interface RoboflowConfigNode extends Node<{ apiKey?: string }> {
@@ -16,6 +16,8 @@ export interface RoboflowConfigNode extends Node<{ apiKey?: string }> {
   deregister(nodeId: string): void;
   /** The ids of the nodes using this config now. */
   readonly users: ReadonlySet<string>;
+  /** The daily stream time of this config's streams (counted always; limited when a budget is set). */
+  budget(): DailyBudget;
 }
 
 export function isRoboflowConfig(node: unknown): node is RoboflowConfigNode {

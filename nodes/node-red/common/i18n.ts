@@ -5,13 +5,18 @@ import type { NodeAPI } from 'node-red';
 type Catalogue = Record<string, unknown>;
 const catalogues = new Map<string, Catalogue>();
 
+/** The English catalogue: where the build puts it (dist), else in the node's own folder (source, in tests). */
 function bundled(set: string): Catalogue {
   let catalogue = catalogues.get(set);
   if (!catalogue) {
-    try {
-      catalogue = JSON.parse(readFileSync(join(__dirname, '..', 'locales', 'en-US', `${set}.json`), 'utf8')) as Catalogue;
-    } catch {
-      catalogue = {};
+    catalogue = {};
+    for (const path of [join(__dirname, '..', 'locales', 'en-US', `${set}.json`), join(__dirname, '..', set, 'messages.json')]) {
+      try {
+        catalogue = JSON.parse(readFileSync(path, 'utf8')) as Catalogue;
+        break;
+      } catch {
+        // Not there: the next place.
+      }
     }
     catalogues.set(set, catalogue);
   }

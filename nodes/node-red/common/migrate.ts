@@ -4,7 +4,7 @@
  */
 export type Migration = (config: Record<string, unknown>) => Record<string, unknown>;
 
-export function migrate<T>(config: Record<string, unknown>, migrations: Migration[]): T & { version: number } {
+export function migrate<T>(config: object, migrations: Migration[]): T & { version: number } {
   let current: Record<string, unknown> = { ...config };
   const from = typeof current.version === 'number' ? current.version : Number(current.version) || 0;
   for (let version = from; version < migrations.length; version++) {

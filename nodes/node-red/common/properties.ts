@@ -8,17 +8,5 @@ export function evaluate(RED: NodeAPI, node: Node, value: string | undefined, ty
   });
 }
 
-/** Comma-separated names to a list ("a, b" -> ["a", "b"]); empty text gives []. */
-export function nameList(text: unknown): string[] {
-  if (Array.isArray(text)) return text.map(String).map((name) => name.trim()).filter(Boolean);
-  return String(text ?? '')
-    .split(',')
-    .map((name) => name.trim())
-    .filter(Boolean);
-}
-
-export function asBoolean(value: unknown, fallback: boolean): boolean {
-  if (value === true || value === 'true') return true;
-  if (value === false || value === 'false') return false;
-  return fallback;
-}
+/** How typed settings are read is the engine's (the same for n8n): re-exported for the nodes. */
+export { asBoolean, jsonObject, mergeParameters, nameList } from '../../../lib';

@@ -1,5 +1,5 @@
 import type { Node, NodeMessage } from 'node-red';
-import { redact, toRoboflowError, type RoboflowError } from '../../../lib';
+import { redact, toRoboflowError, type Logger, type RoboflowError } from '../../../lib';
 import { showStatus } from './status';
 
 /** The short form of an error for a status ring: "API key rejected (401)". */
@@ -27,4 +27,18 @@ export function asError(error: RoboflowError): Error {
   const result = new Error(redact(error.message));
   result.name = 'RoboflowError';
   return result;
+}
+
+/**
+ * The engine's log lines for a node. `quiet`: the node says what the user must know
+ * itself (once per outage), so the engine's warnings and errors go to Node-RED's log
+ * rather than the Debug sidebar; nothing is dropped either way.
+ */
+export function engineLogger(node: Node, options: { quiet?: boolean } = {}): Logger {
+  return {
+    debug: (message) => node.debug(message),
+    info: (message) => node.log(message),
+    warn: (message) => (options.quiet ? node.log(`warning: ${message}`) : node.warn(message)),
+    error: (message) => (options.quiet ? node.log(`error: ${message}`) : node.error(message)),
+  };
 }

@@ -24,7 +24,3 @@ export function showStatus(node: Node, kind: StatusKind, text: string): void {
   const short = text.length > MAX_TEXT ? `${text.slice(0, MAX_TEXT - 1)}…` : text;
   node.status({ ...STYLE[kind], text: short });
 }
-
-export function clearStatus(node: Node): void {
-  node.status({});
-}
