@@ -13,7 +13,8 @@ import { API_KEY, startLocalServer, type RunningServer } from '../test/helpers/l
  * printed as a ratio and written to bench/results/latest.json and latest.md.
  * `--smoke` runs each benchmark briefly with small inputs (npm test uses it to keep the
  * benchmarks working: it checks that figures come out, not that they are fast).
- * `--out DIR` writes the results elsewhere.
+ * `--out DIR` writes the results elsewhere. `--only 9,10` runs only those sections (to
+ * re-measure one benchmark after a change; the README's table comes from a whole run).
  *
  * On a machine with two or more cores the local server is pinned to core 1 and every
  * client process to core 0, so a client's CPU time and the server's never mix.
@@ -21,6 +22,9 @@ import { API_KEY, startLocalServer, type RunningServer } from '../test/helpers/l
 
 const args = process.argv.slice(2);
 const SMOKE = args.includes('--smoke');
+const ONLY = args.includes('--only') ? new Set(args[args.indexOf('--only') + 1].split(',').map(Number)) : undefined;
+/** Whether section `n` runs (all of them unless --only names some). */
+const wanted = (n: number): boolean => !ONLY || ONLY.has(n);
 const OUT = args.includes('--out') ? args[args.indexOf('--out') + 1] : join(REPO_ROOT, 'bench', 'results');
 const PIN = !SMOKE && cpus().length >= 2 && spawnSync('taskset', ['-V']).status === 0;
 const WORK = join(REPO_ROOT, '.tmp', 'bench');
@@ -413,7 +417,7 @@ function markdown(): string {
   const lines = [
     `| Benchmark | Ours | Reference | Ratio | Target | Met |`,
     `| --- | ---: | --- | ---: | --- | :---: |`,
-    ...rows.map((r) => `| ${r.section.replace(/^\d\. /, '')}: ${r.metric} | ${r.ours} | ${r.reference ?? ''} ${r.referenceName} | ${r.ratio === null ? '' : `${r.ratio}x`} | ${r.target} | ${r.met ? 'yes' : '**no**'} |`),
+    ...rows.map((r) => `| ${r.section.replace(/^\d+\. /, '')}: ${r.metric} | ${r.ours} | ${r.reference ?? ''} ${r.referenceName} | ${r.ratio === null ? '' : `${r.ratio}x`} | ${r.target} | ${r.met ? 'yes' : '**no**'} |`),
   ];
   return `${lines.join('\n')}\n`;
 }
@@ -459,24 +463,24 @@ async function main(): Promise<void> {
   const server = await startLocalServer(['--cameras', '', '--no-gzip']);
   pinProcess(server.process.pid, 1);
   try {
-    await latencyAndCpu(server);
-    await concurrency(server);
-    await nodeOverhead(server);
-    await uploads(server);
-    await visionEvents(server);
-    await frameSource();
-    await singleImage(server);
-    await localCapture(server);
-    await motionGate(server);
+    if (wanted(1) || wanted(2)) await latencyAndCpu(server);
+    if (wanted(2)) await concurrency(server);
+    if (wanted(3)) await nodeOverhead(server);
+    if (wanted(4)) await uploads(server);
+    if (wanted(5)) await visionEvents(server);
+    if (wanted(6)) await frameSource();
+    if (wanted(7)) await singleImage(server);
+    if (wanted(8)) await localCapture(server);
+    if (wanted(9)) await motionGate(server);
   } finally {
     await server.stop();
   }
-  await selfHostedPipeline();
+  if (wanted(10)) await selfHostedPipeline();
   const table = markdown();
   const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'CPU'}, Node ${process.versions.node}${PIN ? ', server pinned to core 1, clients to core 0' : ''}`;
   mkdirSync(OUT, { recursive: true });
   writeFileSync(join(OUT, 'latest.json'), `${JSON.stringify({ date: new Date().toISOString(), smoke: SMOKE, machine, seconds: Math.round((Date.now() - started) / 1000), rows, raw }, null, 2)}\n`);
-  writeFileSync(join(OUT, 'latest.md'), `${machine}${SMOKE ? ' (smoke run: tiny inputs, figures not meaningful)' : ''}\n\n${table}`);
+  writeFileSync(join(OUT, 'latest.md'), `${machine}${SMOKE ? ' (smoke run: tiny inputs, figures not meaningful)' : ''}${ONLY ? ` (sections ${[...ONLY].join(', ')} only)` : ''}\n\n${table}`);
   process.stdout.write(`\n${table}\n${machine}; ${Math.round((Date.now() - started) / 1000)} s. Written to ${join(OUT, 'latest.json')} and latest.md\n`);
 }
 
