@@ -190,8 +190,7 @@ export class CapturedStream extends TypedEmitter<CapturedStreamEvents> {
     const camera = this.camera;
     this.camera = undefined;
     camera?.removeAllListeners();
-    camera?.stop();
-    await this.stream.stop();
+    await Promise.all([camera?.stop(), this.stream.stop()]);
     if (this._cameraState !== 'failed' && this._cameraState !== 'ended') this.setCameraState('idle');
   }
 

@@ -93,6 +93,8 @@ export class LocalCamera extends TypedEmitter<LocalCameraEvents> {
     return this.framesRead;
   }
 
+  private exited: Promise<void> = Promise.resolve();
+
   /** The ffmpeg process, while it runs (tests count them). */
   get pid(): number | undefined {
     return this.child?.pid;
@@ -116,12 +118,26 @@ export class LocalCamera extends TypedEmitter<LocalCameraEvents> {
     this.spawn();
   }
 
-  stop(): void {
-    if (this.stopped) return;
+  /**
+   * Stops reading; resolves once ffmpeg has exited, so a node that closed has nothing left
+   * running (bounded: a process not gone within 3 s is left to the kernel).
+   */
+  stop(): Promise<void> {
+    if (this.stopped) return this.exited;
     this.stopped = true;
     const child = this.child;
-    if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    if (child && child.exitCode === null && child.signalCode === null) {
+      this.exited = new Promise((resolve) => {
+        const timer = setTimeout(resolve, 3_000);
+        child.once('exit', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      child.kill('SIGKILL');
+    }
     this.finish();
+    return this.exited;
   }
 
   private spawn(): void {
