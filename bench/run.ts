@@ -64,7 +64,7 @@ function worker<T = Json>(name: string, workerArgs: Array<string | number>): Pro
     child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
     child.on('exit', (code) => {
       const line = stdout.split('\n').find((text) => text.startsWith('BENCH_RESULT '));
-      if (code !== 0 || !line) return reject(new Error(`bench worker ${name} failed (${code}): ${stderr.slice(-2000)}`));
+      if (code !== 0 || !line) { reject(new Error(`bench worker ${name} failed (${code}): ${stderr.slice(-2000)}`)); return; }
       resolve(JSON.parse(line.slice('BENCH_RESULT '.length)) as T);
     });
   });

@@ -257,7 +257,7 @@ export function errorFromTransport(error: unknown, url: string): RoboflowError {
   if (code === 'ABORT_ERR' || (error instanceof Error && error.name === 'AbortError')) {
     return new RoboflowError('aborted', 'Request cancelled', { cause: error });
   }
-  if (code && /TIMEOUT/.test(code)) {
+  if (code?.includes('TIMEOUT')) {
     return new RoboflowError('timeout', `No answer from ${host} in time: check the server URL and network`, {
       retryable: true,
       cause: error,

@@ -92,7 +92,7 @@ async function node(jpeg: Buffer): Promise<{ latencies: number[]; seconds: numbe
       { id: 'catcher', z: 'tab', type: 'catch', scope: ['wf'], wires: [['caught']] },
       { id: 'caught', z: 'tab', type: 'helper' },
   ];
-  await helper.load(modules, flow as unknown as Parameters<typeof helper.load>[1], { cfg: { apiKey } });
+  await helper.load(modules, flow, { cfg: { apiKey } });
   const input = helper.getNode('wf');
   const pending = new Map<string, { resolve: () => void; reject: (error: Error) => void }>();
   helper.getNode('out').on('input', (msg: NodeMessage) => {

@@ -120,7 +120,7 @@ export class LocalCamera extends TypedEmitter<LocalCameraEvents> {
     if (this.stopped) return;
     this.stopped = true;
     const child = this.child;
-    if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    if (child?.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     this.finish();
   }
 
@@ -143,8 +143,8 @@ export class LocalCamera extends TypedEmitter<LocalCameraEvents> {
       const lines = (partial + text).split(/\r?\n/);
       partial = lines.pop() ?? '';
       for (const line of lines) {
-        if (/^Input #/.test(line)) section = 'input';
-        else if (/^Output #/.test(line)) section = 'output';
+        if (line.startsWith("Input #")) section = 'input';
+        else if (line.startsWith("Output #")) section = 'output';
         if (!/Stream #\d+:\d+.*Video:/.test(line)) continue;
         const size = SIZE.exec(line);
         if (section === 'input' && size && !inputSize) {
@@ -168,7 +168,7 @@ export class LocalCamera extends TypedEmitter<LocalCameraEvents> {
         return;
       }
       // A file played to its end is the one clean end.
-      if (code === 0 && this.source.kind === 'file' && this.info) return this.finish();
+      if (code === 0 && this.source.kind === 'file' && this.info) { this.finish(); return; }
       this.finish(cameraError(this.source, code === 0 ? 'the camera ended the stream' : line, code));
     });
   }

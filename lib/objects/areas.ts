@@ -36,7 +36,7 @@ export function parseZonesAndLines(input: unknown): ZonesAndLines {
     zones: zones.map((item: { name?: unknown; polygon?: unknown }, index) => {
       const name = named(item, 'Zone', index);
       if (!Array.isArray(item.polygon) || item.polygon.length < 3 || !item.polygon.every(isPoint)) throw new RoboflowError('invalid-input', `Zone "${name}" needs a "polygon" of at least 3 [x, y] points`);
-      return { name, polygon: item.polygon as Array<[number, number]> };
+      return { name, polygon: item.polygon };
     }),
     lines: lines.map((item: { name?: unknown; from?: unknown; to?: unknown }, index) => {
       const name = named(item, 'Line', index);

@@ -134,7 +134,7 @@ export class PipelineClient {
     };
     let response: HttpResponse<unknown>;
     try {
-      response = await this.http.request<unknown>({ method: 'POST', url: this.url('/initialise'), json: body, operation: 'stream', timeoutMs: INITIALISE_TIMEOUT_MS, retry: false, signal });
+      response = await this.http.request({ method: 'POST', url: this.url('/initialise'), json: body, operation: 'stream', timeoutMs: INITIALISE_TIMEOUT_MS, retry: false, signal });
     } catch (error) {
       // FastAPI's answer for a route that does not exist: the server runs no stream API.
       if (isRoboflowError(error) && error.status === 404 && error.detail === 'Not Found') {

@@ -47,14 +47,14 @@ export function pipelineFingerprint(connection: RoboflowConnection, identity: Pi
 /** Reads a persisted pipeline handle back (a Validator piece for JsonFile); throws an Error naming what is wrong. */
 export function readPipelineHandle(value: unknown, what = 'pipeline'): PipelineHandle {
   const handle = fields.object(value, what);
-  const serverUrl = fields.text(handle.serverUrl, `${what}.serverUrl`, { nonEmpty: true })!;
+  const serverUrl = fields.text(handle.serverUrl, `${what}.serverUrl`, { nonEmpty: true });
   if (!/^https?:\/\//i.test(serverUrl)) throw new Error(`${what}.serverUrl is not an http(s) URL`);
-  const fingerprint = fields.text(handle.fingerprint, `${what}.fingerprint`, { nonEmpty: true })!;
+  const fingerprint = fields.text(handle.fingerprint, `${what}.fingerprint`, { nonEmpty: true });
   if (!/^[0-9a-f]{8,64}$/.test(fingerprint)) throw new Error(`${what}.fingerprint is not a hex digest`);
   return {
-    pipelineId: fields.text(handle.pipelineId, `${what}.pipelineId`, { nonEmpty: true })!,
+    pipelineId: fields.text(handle.pipelineId, `${what}.pipelineId`, { nonEmpty: true }),
     serverUrl,
     fingerprint,
-    startedAt: fields.text(handle.startedAt, `${what}.startedAt`)!,
+    startedAt: fields.text(handle.startedAt, `${what}.startedAt`),
   };
 }

@@ -105,7 +105,7 @@ const taskTypes = new WeakMap<RoboflowConnection, Map<string, Promise<ModelTaskT
  */
 export function lookupTaskType(http: HttpClient, connection: RoboflowConnection, modelId: string, signal?: AbortSignal): Promise<ModelTaskType> {
   let known = taskTypes.get(connection);
-  if (!known) taskTypes.set(connection, (known = new Map()));
+  if (!known) taskTypes.set(connection, (known = new Map<string, Promise<ModelTaskType>>()));
   const id = modelId.trim();
   const cached = known.get(id);
   if (cached) return cached;
@@ -118,7 +118,7 @@ export function lookupTaskType(http: HttpClient, connection: RoboflowConnection,
 async function fetchTaskType(http: HttpClient, connection: RoboflowConnection, modelId: string, signal?: AbortSignal): Promise<ModelTaskType> {
   let body: unknown;
   try {
-    ({ body } = await http.request<unknown>({
+    ({ body } = await http.request({
       method: 'GET',
       url: `${connection.apiUrl}/models/v1/external/stat`,
       query: { modelId },

@@ -194,7 +194,7 @@ export class StreamSession extends TypedEmitter<StreamEvents> {
     if (this._state !== 'idle') return Promise.reject(new RoboflowError('invalid-input', 'A session can only be started once'));
     this._state = 'connecting';
     this.opening = this.open();
-    this.connected = this.opening.catch(async (caught) => {
+    this.connected = this.opening.catch(async (caught: unknown) => {
       // Once stop() was called, whatever failed is just the stop.
       const error = this.closing ? new RoboflowError('aborted', 'Stream stopped while connecting') : toRoboflowError(caught, 'webrtc');
       await this.shutdown('error', error);
@@ -369,7 +369,7 @@ export class StreamSession extends TypedEmitter<StreamEvents> {
         if (channel.readyState === 'open') channel.send(new Uint8Array([0]));
       }, this.options.keepaliveIntervalMs ?? 15_000);
     };
-    run().catch((caught) => {
+    run().catch((caught: unknown) => {
       if (this.closing) return;
       const error = toRoboflowError(caught, 'network');
       this.emit('error', error);

@@ -214,7 +214,7 @@ export function normaliseIceServers(value: unknown): RTCIceServer[] | undefined 
 export async function resolveIceServers(http: HttpClient, connection: RoboflowConnection, logger: Logger, signal?: AbortSignal): Promise<RTCIceServer[]> {
   if (!isRoboflowHosted(connection.serverUrl)) return [];
   try {
-    const response = await http.request<unknown>({
+    const response = await http.request({
       method: 'GET',
       url: `${connection.apiUrl}/webrtc_turn_config`,
       auth: 'query',

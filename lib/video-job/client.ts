@@ -347,7 +347,7 @@ export class VideoJobClient {
       const status = normaliseBatchStatus(job);
       return outputBatches ? { ...status, batch: { workspace: handle.workspace, outputBatches, ...(handle.fps ? { fps: handle.fps } : {}) } } : status;
     }
-    const response = await this.http.request<unknown>({
+    const response = await this.http.request({
       method: 'GET',
       url: `${handle.apiUrl}/videoinfer/`,
       auth: 'query',
@@ -391,7 +391,7 @@ export class VideoJobClient {
     if (status.batch) return this.batch.results(status.batch.workspace, status.batch.outputBatches, status.batch.fps, signal);
     if (status.results !== undefined) return normaliseJobResults(status.results);
     if (!status.outputUrl) throw new RoboflowError('protocol', 'The finished job gave neither results nor a results URL');
-    const response = await this.http.request<unknown>({ method: 'GET', url: status.outputUrl, operation: 'video-job', timeoutMs: 120_000, signal });
+    const response = await this.http.request({ method: 'GET', url: status.outputUrl, operation: 'video-job', timeoutMs: 120_000, signal });
     return normaliseJobResults(response.body);
   }
 

@@ -236,7 +236,7 @@ export class EventOutbox extends TypedEmitter<OutboxEvents> {
       const waiters = this.takeSaveWaiters();
       void this.file
         ?.save(this.entries)
-        .catch((error: Error) => this.logger.error(`Could not save the Vision Events queue: ${error.message}`))
+        .catch((error: unknown) => this.logger.error(`Could not save the Vision Events queue: ${(error as Error).message}`))
         .finally(() => waiters.forEach((resolve) => resolve()));
     }, 50);
     return saved;
@@ -343,13 +343,12 @@ export class EventOutbox extends TypedEmitter<OutboxEvents> {
 
   private lingerForBatch(): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(wake, this.options.lingerMs ?? 100);
-      const self = this;
-      function wake(): void {
+      const wake = (): void => {
         clearTimeout(timer);
-        if (self.batchFilled === wake) self.batchFilled = undefined;
+        if (this.batchFilled === wake) this.batchFilled = undefined;
         resolve();
-      }
+      };
+      const timer = setTimeout(wake, this.options.lingerMs ?? 100);
       this.batchFilled = wake;
     });
   }

@@ -92,7 +92,7 @@ export function startN8n(runtime: N8nRuntime, env: NodeJS.ProcessEnv, output: st
     const onText = (text: string): void => {
       output.push(text);
       tapOutput('n8n', text);
-      if (/Editor is now accessible/.test(text)) {
+      if (text.includes('Editor is now accessible')) {
         clearTimeout(timer);
         resolve(child);
       }
@@ -119,6 +119,7 @@ export interface TriggerStatus {
  * database with the runtime's own sqlite3 binding (N-API: it loads in this Node too).
  */
 export function triggerStatuses(userFolder: string): Promise<TriggerStatus[]> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a native binding from the n8n runtime's own node_modules
   const sqlite3 = require(join(RUNTIME_DIR, 'node_modules', 'sqlite3')) as {
     Database: new (file: string, mode: number, callback: (error: Error | null) => void) => {
       all(sql: string, callback: (error: Error | null, rows: TriggerStatus[]) => void): void;
@@ -128,7 +129,7 @@ export function triggerStatuses(userFolder: string): Promise<TriggerStatus[]> {
   };
   return new Promise((resolve, reject) => {
     const db = new sqlite3.Database(join(userFolder, '.n8n', 'database.sqlite'), sqlite3.OPEN_READONLY, (error) => {
-      if (error) return reject(error);
+      if (error) { reject(error); return; }
       db.all('SELECT workflowId, nodeId, status, errorMessage FROM workflow_publication_trigger_status', (queryError, rows) => {
         db.close();
         if (queryError) reject(queryError);

@@ -167,7 +167,7 @@ export async function startNodeRed(userDir: string, options: NodeRedOptions = {}
     },
     stop: () =>
       new Promise((resolve) => {
-        if (child.exitCode !== null) return resolve(child.exitCode);
+        if (child.exitCode !== null) { resolve(child.exitCode); return; }
         child.once('exit', (code) => {
           log?.end();
           resolve(code);

@@ -130,7 +130,7 @@ export class LocalPipeline {
         onFrame: (frame) => this.onFrame(frame),
         onEnd: (error) => {
           if (this.ended) return;
-          if (error && !opened) return this.sourceError(error.message);
+          if (error && !opened) { this.sourceError(error.message); return; }
           if (error) this.update(ERROR, 'SOURCE_ERROR', { source_id: 0, error_type: 'SourceConnectionError', error_message: redact(error.message), error_context: 'video_frames_consumption' }, 'video_consumption');
           this.update(INFO, 'VIDEO_CONSUMPTION_FINISHED', { source_id: 0 }, 'video_consumption');
           this.setState(error ? 'ERROR' : 'ENDED');

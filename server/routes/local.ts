@@ -114,7 +114,7 @@ export function addLocalRoutes(router: Router, context: ServerContext, deps: Loc
       stdio: ['ignore', 'pipe', 'ignore'],
     });
     res.writeHead(200, { 'content-type': 'multipart/x-mixed-replace;boundary=ffmpeg', 'cache-control': 'no-cache' });
-    child.stdout!.pipe(res);
+    child.stdout?.pipe(res); // Always there: stdout is a pipe.
     const stop = (): void => {
       child.kill('SIGKILL');
     };

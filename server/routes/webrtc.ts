@@ -25,7 +25,7 @@ function validationError(field: string[], message: string): HttpError {
 function stringList(value: unknown, field: string): string[] | null {
   if (value === null || value === undefined) return null;
   if (!Array.isArray(value) || !value.every((item) => typeof item === 'string')) throw validationError([field], 'Input should be a valid list of strings');
-  return value as string[];
+  return value;
 }
 
 function configurationError(message: string): HttpError {
@@ -242,7 +242,7 @@ export function addWebrtcRoutes(router: Router, context: ServerContext, sessions
     injectFault(context, 'terminate');
     // With the stream API on (a self-hosted server), terminate checks no key and ends pipelines too (docs/protocol.md §7.3).
     const pipeline = pipelines ? terminatePipelineRoute(context, pipelines, params.id) : undefined;
-    if (pipeline) return sendJson(res, 200, pipeline);
+    if (pipeline) { sendJson(res, 200, pipeline); return; }
     if (!context.behaviour.streamApi) checkKey(context, requestKey(req, url));
     const session = sessions.get(params.id);
     if (!session && context.behaviour.streamApi) throw unknownPipelineOnTerminate('N/A');

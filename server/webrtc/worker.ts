@@ -19,7 +19,7 @@ export interface WorkerConfig {
   /** null or [] = none, ['*'] = every non-image output, else names. */
   dataOutput: string[] | null;
   /** Output rendered into the returned video; 'auto' = first image output; null = no video track. */
-  streamOutput: string | 'auto' | null;
+  streamOutput: string | null;
   realtime: boolean;
   declaredFps: number | null;
   /** When the session ends by itself with `timeout_reached`, in seconds from its start. */
@@ -193,7 +193,7 @@ export class WorkerSession {
     await pc.setRemoteDescription(offer);
     this.throwIfEnded();
     if (this.streamOutput !== null) {
-      if (/m=video/.test(offer.sdp ?? '')) {
+      if ((offer.sdp ?? '').includes('m=video')) {
         const source = new nonstandard.RTCVideoSource();
         const track = source.createTrack();
         pc.addTrack(track, new MediaStream([track]));
@@ -334,7 +334,7 @@ export class WorkerSession {
           this.startReader({ input: outcome.path });
         }
       })
-      .catch((error: Error) => this.log(`session ${this.config.id}: upload failed: ${error.message}`));
+      .catch((error: unknown) => this.log(`session ${this.config.id}: upload failed: ${(error as Error).message}`));
   }
 
   private onControlMessage(data: unknown): void {

@@ -38,7 +38,7 @@ describe('object events on scenes with known paths (local server)', function () 
     assert.equal(results.length, scene.frames, 'every frame analysed');
     return results.map((result) => {
       const index = result.frameId - 1;
-      const detections = ((result.data?.predictions as { predictions?: Detection[] } | undefined)?.predictions ?? []) as Detection[];
+      const detections = ((result.data?.predictions as { predictions?: Detection[] } | undefined)?.predictions ?? []);
       return { index, time: Math.round((index * 1000) / scene.fps), detections };
     });
   }

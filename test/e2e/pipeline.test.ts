@@ -126,7 +126,7 @@ describe('self-hosted InferencePipeline over HTTP (local server with the stream 
     assert.equal(piped.state, 'stopped');
     assert.deepEqual(ended, ['stopped']);
     assert.deepEqual(await listed(), []);
-    await assert.rejects(client.status(id), (error: RoboflowError) => error.status === 404 && /Could not find InferencePipeline with id=/.test(error.message));
+    await assert.rejects(client.status(id), (error: RoboflowError) => error.status === 404 && error.message.includes('Could not find InferencePipeline with id='));
   });
 
   it('re-attaches to its own pipeline after a restart (detach, then a new stream with the persisted handle): one pipeline on the server', async () => {

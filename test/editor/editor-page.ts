@@ -85,7 +85,7 @@ async function settledBox(locator: Locator): Promise<{ x: number; y: number; wid
   for (let i = 0; i < 50; i++) {
     await new Promise((resolve) => setTimeout(resolve, 100));
     const now = await locator.boundingBox();
-    if (now && last && now.x === last.x && now.y === last.y && now.width === last.width && now.height === last.height) return now;
+    if (now && last?.x === now.x && now.y === last.y && now.width === last.width && now.height === last.height) return now;
     last = now;
   }
   return last;

@@ -20,7 +20,7 @@ function tapStream(stream: NodeJS.WriteStream, source: string): void {
   stream.write = ((chunk: unknown, ...rest: unknown[]) => {
     scanner.text(source, typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) ? chunk.toString('utf8') : '');
     return write(chunk, ...rest);
-  }) as typeof stream.write;
+  });
 }
 
 tapStream(process.stdout, 'stdout');

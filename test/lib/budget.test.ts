@@ -78,7 +78,7 @@ describe('daily stream budget', () => {
     const third = new DailyBudget({ limitMinutes: 30, now: time.now, store });
     await third.load();
     assert.equal(third.usedMinutes(), 0);
-    store.state = { day: 'garbage', usedMs: { door: -1 } } as BudgetState;
+    store.state = { day: 'garbage', usedMs: { door: -1 } };
     const fourth = new DailyBudget({ limitMinutes: 30, now: time.now, store });
     await fourth.load();
     assert.equal(fourth.usedMinutes(), 0);

@@ -130,7 +130,7 @@ describe('end to end: the packed package in a real n8n', function () {
     const output: string[] = [];
     const before = await server.requestCount('initialise_webrtc_worker');
     n8n = await startN8n(runtime, env, output);
-    await eventually(() => /Not found \(404\): check the workspace name and workflow id/.test(output.join('')), 60_000, "n8n's log to show the activation failure with our message");
+    await eventually(() => output.join('').includes('Not found (404): check the workspace name and workflow id'), 60_000, "n8n's log to show the activation failure with our message");
     const firstFailure = Date.now();
     // A window, not a state: what n8n does in a minute is what is measured.
     await new Promise((resolve) => setTimeout(resolve, 60_000));

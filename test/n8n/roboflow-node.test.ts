@@ -203,7 +203,7 @@ describe('n8n: Roboflow (action node)', function () {
 
     it('tells the agent what goes in and what comes out', () => {
       const agentNode: INode = { id: 't', name: 'Roboflow Vision', type: `${TYPE}Tool`, typeVersion: 1, position: [0, 0], parameters: { descriptionType: 'auto', operation: 'runWorkflow' } };
-      const text = NodeHelpers.getToolDescriptionForNode(agentNode, { description: tool } as never);
+      const text = NodeHelpers.getToolDescriptionForNode(agentNode, { description: tool });
       assert.equal(text, description.description);
       assert.match(text, /URL of an image/);
       assert.match(text, /returns JSON/);
@@ -212,7 +212,7 @@ describe('n8n: Roboflow (action node)', function () {
         assert.ok(option.description && option.action, 'each operation has a description and an action');
       }
       const manual = { ...agentNode, parameters: { descriptionType: 'manual', toolDescription: 'Finds people in a camera snapshot URL' } };
-      assert.equal(NodeHelpers.getToolDescriptionForNode(manual, { description: tool } as never), 'Finds people in a camera snapshot URL');
+      assert.equal(NodeHelpers.getToolDescriptionForNode(manual, { description: tool }), 'Finds people in a camera snapshot URL');
     });
 
     it('takes the image URL from the model ($fromAI), runs, and answers compact JSON without image data', async () => {

@@ -135,7 +135,7 @@ describe('n8n Stream Trigger: trained models and self-hosted pipelines (mocked, 
       assert.equal(url.target, 'rtsp://192.168.1.20:554/stream1', 'the target (logged) holds no login');
       assert.equal(url.reader, 'server');
       assert.deepEqual([url.local, url.gate, url.budget, url.processingTimeout], [undefined, undefined, undefined, null]);
-      assert.deepEqual(url.pipeline, { source: url.pipeline!.source, pollIntervalMs: 200, consumptionTimeout: 300, includeStats: false });
+      assert.deepEqual(url.pipeline, { source: url.pipeline.source, pollIntervalMs: 200, consumptionTimeout: 300, includeStats: false });
       const file = await readSettings({ ...pipelineCamera, source: 'serverFile', serverFilePath: ' /videos/clip.mp4 ', options: {} });
       assert.deepEqual(file.pipeline?.source, { kind: 'file', path: '/videos/clip.mp4' });
       assert.equal(file.source, 'serverFile');

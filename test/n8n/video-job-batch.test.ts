@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
-import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
+import type { INodeExecutionData } from 'n8n-workflow';
 import { RoboflowVideoJob } from '../../nodes/n8n/RoboflowVideoJob/RoboflowVideoJob.node.js';
 import type { RoboflowApiCredential } from '../../nodes/n8n/shared/connection';
 import { expectedBoxes, getScene } from '../../server/media/scenes';
@@ -55,7 +55,7 @@ describe('n8n Video Job: Batch Processing, and the fall-back to /videoinfer (loc
   const execute = (server: RunningServer, version: number, parameters: Record<string, unknown>, items?: INodeExecutionData[]) => {
     const context = executeContext({ type: 'roboflowVideoJob', credential: credentialOf(server), parameters, ...(items ? { items } : {}) });
     const versioned = testNode('roboflowVideoJob', version);
-    return node.execute.call({ ...context, getNode: () => versioned } as IExecuteFunctions);
+    return node.execute.call({ ...context, getNode: () => versioned });
   };
   const video = async (): Promise<INodeExecutionData> => binaryItem(readFileSync(await sceneVideo('two-squares')), 'clip.mp4', 'video/mp4');
   const workflowJob = { input: 'binary', binaryPropertyName: 'data', target: 'workflow', workspace: 'demo', workflowId: 'detect-colors', fps: 5, options: { pollSeconds: 1 } };

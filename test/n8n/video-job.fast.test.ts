@@ -37,10 +37,10 @@ function stubApi(): { start(): Promise<string>; stop(): Promise<void>; requests:
             res.writeHead(status, { 'content-type': 'application/json' });
             res.end(JSON.stringify(body));
           };
-          if (path.startsWith('/data-staging/')) return answer(402, { detail: 'Batch processing is not enabled for this workspace. Upgrade your plan or contact sales at https://roboflow.com/sales.' });
-          if (path === '/videoinfer/' && req.method === 'POST') return answer(200, { jobId: `job-${requests.length}` });
-          if (path === '/videoinfer/') return answer(200, { status: 'processing', progress: 40 });
-          if (path.startsWith('/batch-processing/')) return answer(200, { job: { currentStage: 'processing', plannedStages: ['processing', 'export'], isTerminal: false } });
+          if (path.startsWith('/data-staging/')) { answer(402, { detail: 'Batch processing is not enabled for this workspace. Upgrade your plan or contact sales at https://roboflow.com/sales.' }); return; }
+          if (path === '/videoinfer/' && req.method === 'POST') { answer(200, { jobId: `job-${requests.length}` }); return; }
+          if (path === '/videoinfer/') { answer(200, { status: 'processing', progress: 40 }); return; }
+          if (path.startsWith('/batch-processing/')) { answer(200, { job: { currentStage: 'processing', plannedStages: ['processing', 'export'], isTerminal: false } }); return; }
           answer(404, { detail: 'Not Found' });
         });
       });
@@ -81,7 +81,7 @@ describe('n8n Video Job (stub API)', () => {
       ...(items ? { items } : {}),
     });
     const node = testNode('roboflowVideoJob', version);
-    return new RoboflowVideoJob().execute.call({ ...context, getNode: () => node } as typeof context);
+    return new RoboflowVideoJob().execute.call({ ...context, getNode: () => node });
   };
   const submit = (version: number, parameters: Record<string, unknown>) => run(version, { operation: 'submit', target: 'workflow', workspace: 'demo', workflowId: 'detect-colors', ...parameters });
   const videoinfer = () => api.requests.filter((request) => request.path === '/videoinfer/' && request.method === 'POST');
@@ -146,7 +146,7 @@ describe('n8n Video Job (stub API)', () => {
     });
 
     it('Batch Processing chosen on such a workspace: the 402 is the error, nothing else is tried', async () => {
-      await assert.rejects(submit(2, { api: 'batch' }), (error: Error) => error instanceof NodeOperationError && /Not available on this workspace's plan \(402\)/.test(error.message));
+      await assert.rejects(submit(2, { api: 'batch' }), (error: Error) => error instanceof NodeOperationError && error.message.includes('Not available on this workspace\'s plan (402)'));
       assert.equal(videoinfer().length, 0);
     });
 
@@ -209,7 +209,7 @@ describe('n8n Video Job (stub API)', () => {
       const [[submitted]] = await submit(2, {});
       const context = executeContext({ type: 'roboflowVideoJob', credential: { apiKey: KEY, serverUrl: url, apiUrl: url }, parameters: { operation: 'getStatus', options: {} }, items: [{ json: {} }, submitted], continueOnFail: true });
       const node = testNode('roboflowVideoJob', 2);
-      const [out] = await new RoboflowVideoJob().execute.call({ ...context, getNode: () => node } as typeof context);
+      const [out] = await new RoboflowVideoJob().execute.call({ ...context, getNode: () => node });
       assert.match(String(out[0].json.error), /^Input item 0 is not a job from Submit Job/);
       assert.equal(out[1].json.state, 'running');
     });

@@ -60,8 +60,8 @@ describe('Node-RED: roboflow-config', function () {
       spy._NodePrototype.warn = original.warn;
     }
     for (const id of ['stream', 'job', 'event', 'image']) {
-      assert.ok(seen[id]?.statuses.some((text) => /^API key missing/.test(text)), `${id}: ${JSON.stringify(seen[id])}`);
-      assert.equal(seen[id].warnings.filter((text) => /API key missing: set the API key/.test(text)).length, 1, `${id}: one warning`);
+      assert.ok(seen[id]?.statuses.some((text) => text.startsWith("API key missing")), `${id}: ${JSON.stringify(seen[id])}`);
+      assert.equal(seen[id].warnings.filter((text) => text.includes('API key missing: set the API key')).length, 1, `${id}: one warning`);
     }
   });
 
@@ -120,7 +120,7 @@ describe('Node-RED: roboflow-config', function () {
         // What a hostile page's <form method=post> sends: the guessable config id and its own host.
         const form = await helper.request().post('/roboflow/test-connection').type('form').send(`id=cfg&apiUrl=${encodeURIComponent(attackerUrl)}&serverUrl=${encodeURIComponent(attackerUrl)}`);
         assert.equal(form.status, 415);
-        assert.match(form.body.message, /accepts only application\/json/);
+        assert.match((form.body as { message: string }).message, /accepts only application\/json/);
         const plain = await helper.request().post('/roboflow/test-connection').set('content-type', 'text/plain').send(JSON.stringify({ id: 'cfg', apiUrl: attackerUrl, serverUrl: attackerUrl }));
         assert.equal(plain.status, 415);
         // Even with the saved URLs, a form post runs nothing.

@@ -81,7 +81,7 @@ describe('Node-RED: roboflow-stream on a self-hosted pipeline, and with a model 
     await eventually(() => statuses.some((s) => /^streaming \d+ fps( · \d+ ms)? · self-hosted pipeline$/.test(s.text ?? '')), 5_000, 'the status');
     // The handle on disk names the pipeline, and holds no secret.
     const kept = readFileSync(handleFile(), 'utf8');
-    assert.equal(JSON.parse(kept).pipelineId, (await listed())[0]);
+    assert.equal((JSON.parse(kept) as { pipelineId: unknown }).pipelineId, (await listed())[0]);
     assert.doesNotMatch(kept, new RegExp(`${API_KEY}|${CAMERA_PASSWORD.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
   });
 

@@ -44,8 +44,8 @@ describe('reliability: the workspace stream limit', function () {
     const limitText = /^workspace stream limit reached \(10\), retrying \((\d+)\)$/;
     const limited = (): string[] => ids.filter((id) => statuses.get(id)!.some((status) => limitText.test(status.text ?? '')));
 
-    await eventually(() => limited().length === 1, 60_000, 'one node names the stream limit').catch((error: Error) => {
-      throw new Error(`${error.message}; last statuses: ${JSON.stringify(ids.map((id) => [id, statuses.get(id)!.at(-1)?.text]))}`);
+    await eventually(() => limited().length === 1, 60_000, 'one node names the stream limit').catch((error: unknown) => {
+      throw new Error(`${(error as Error).message}; last statuses: ${JSON.stringify(ids.map((id) => [id, statuses.get(id)!.at(-1)?.text]))}`);
     });
     const [eleventh] = limited();
     const streaming = ids.filter((id) => id !== eleventh);

@@ -87,7 +87,7 @@ describe('reliability: file results are complete with a slow flow', function () 
     assert.equal(results.length, frames, 'exactly one result per frame');
     assert.deepEqual(results.map((msg) => (msg as { frame?: { frame_id?: number } }).frame?.frame_id), Array.from({ length: frames }, (_, i) => i + 1), 'in frame order');
     assert.ok((received.at(-1) as { complete?: boolean }).complete, 'complete comes last');
-    assert.deepEqual((received.at(-1) as NodeMessage).payload, { frames, terminationReason: null });
+    assert.deepEqual((received.at(-1)!).payload, { frames, terminationReason: null });
     assert.deepEqual(errors, []);
     assert.ok(samples >= 20, `the server was watched while paced (${samples} samples; start-up burst ${burst} frames)`);
     // The node acknowledges a frame only after the slow node returned from it.

@@ -50,7 +50,7 @@ describe('roboflow-local-server command line', () => {
   });
 
   it('hosted defaults, and the options that change them: --no-gzip, --self-hosted, --session-timeout, --no-pull', async () => {
-    type Faults = { gzip: boolean; selfHosted: boolean; sessionTimeoutSec: number; noPull: boolean; idleTimeoutMs: number };
+    interface Faults { gzip: boolean; selfHosted: boolean; sessionTimeoutSec: number; noPull: boolean; idleTimeoutMs: number }
     const hosted = await startLocalServer(['--cameras', '']);
     try {
       const faults = await hosted.json<Faults>('/local/faults');

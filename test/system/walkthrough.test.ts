@@ -24,13 +24,13 @@ async function startReadmeServer(userDir: string, ffmpeg: string): Promise<{ chi
       tapOutput('local server', text);
     });
   }
-  await eventually(() => /listening on http:\/\/127\.0\.0\.1:9001/.test(output.join('')), 30_000, `the local server to listen: ${output.join('')}`);
+  await eventually(() => output.join('').includes('listening on http://127.0.0.1:9001'), 30_000, `the local server to listen: ${output.join('')}`);
   return {
     child,
     output,
     stop: () =>
       new Promise((resolve) => {
-        if (child.exitCode !== null) return resolve();
+        if (child.exitCode !== null) { resolve(); return; }
         child.once('exit', () => resolve());
         child.kill('SIGTERM');
       }),
@@ -68,6 +68,7 @@ describe('system: the README walkthrough, as a palette user lives it', function 
     installPackedPackage(userDir);
   });
 
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- resolved from the package root at run time
   const bundled = (): string => (require(require.resolve('@ffmpeg-installer/ffmpeg', { paths: [ROOT] })) as { path: string }).path;
   for (const [label, ffmpeg] of [
     ["Debian's ffmpeg", () => DEBIAN_FFMPEG],

@@ -46,7 +46,7 @@ export class FailureMemory {
   /** The remembered failure when a start with these settings must wait; undefined when it may go ahead. */
   blocked(key: string, fingerprint: string, now: number): RememberedFailure | undefined {
     const entry = this.entries.get(key);
-    if (!entry || entry.fingerprint !== fingerprint || now >= entry.retryAt) return undefined;
+    if (entry?.fingerprint !== fingerprint || now >= entry.retryAt) return undefined;
     return { error: entry.error, failures: entry.failures, retryInMs: entry.retryAt - now };
   }
 
@@ -54,7 +54,7 @@ export class FailureMemory {
   record(key: string, fingerprint: string, error: RoboflowError, now: number): RememberedFailure {
     this.prune(now);
     const previous = this.entries.get(key);
-    const failures = previous && previous.fingerprint === fingerprint ? previous.failures + 1 : 1;
+    const failures = previous?.fingerprint === fingerprint ? previous.failures + 1 : 1;
     const delay = reconnectDelay(failures, error, this.policy, this.random);
     this.entries.delete(key); // Re-inserted last: the Map's order is the age order.
     this.entries.set(key, { fingerprint, error, failures, retryAt: now + delay, lastAt: now });

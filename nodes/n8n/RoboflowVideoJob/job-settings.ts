@@ -77,7 +77,7 @@ export function readJobToLookUp(context: IExecuteFunctions, index: number, conne
   const jobId = String(context.getNodeParameter('jobId', index, '')).trim();
   if (!jobId) throw new RoboflowError('invalid-input', 'Set the job ID');
   const generation = String(context.getNodeParameter('generation', index, 'workflow')) as JobGeneration;
-  if (generation !== 'workflow' && generation !== 'model' && generation !== 'batch') throw new RoboflowError('invalid-input', `Unknown job type ${generation}`);
+  if (generation !== 'workflow' && generation !== 'model' && generation !== 'batch') throw new RoboflowError('invalid-input', `Unknown job type ${generation as string}`);
   if (generation !== 'batch') return { generation, jobId, apiUrl: connection.apiUrl, submittedAt: '' };
   const workspace = String(context.getNodeParameter('workspace', index, '')).trim();
   if (!workspace) throw new RoboflowError('invalid-input', 'Set the workspace the Batch Processing job runs in');

@@ -76,7 +76,7 @@ export async function createVisionEvents(context: IExecuteFunctions): Promise<IN
           eventData = split.eventData;
           metadata = scalarsOnly(split.metadata);
         }
-        const options = (context.getNodeParameter('options', index, {}) ?? {}) as IDataObject;
+        const options = (context.getNodeParameter('options', index, {}) ?? {});
         const event = buildEvent({
           eventType,
           useCaseId,

@@ -1,5 +1,5 @@
-import type { ICredentialDataDecryptedObject, ICredentialTestFunctions, ICredentialsDecrypted, INodeCredentialTestResult } from 'n8n-workflow';
-import { checkConnection, resolveConnection, toRoboflowError, type ConnectionCheck, type ConnectionInput } from '../../../lib';
+import type { ICredentialTestFunctions, ICredentialsDecrypted, INodeCredentialTestResult } from 'n8n-workflow';
+import { checkConnection, resolveConnection, toRoboflowError, type ConnectionCheck } from '../../../lib';
 
 /** What failed, first: n8n shows only this line under the credential. */
 export function describeCheck(check: ConnectionCheck): string {
@@ -17,10 +17,10 @@ export function describeCheck(check: ConnectionCheck): string {
  */
 export async function roboflowApiTest(
   this: ICredentialTestFunctions,
-  credential: ICredentialsDecrypted<ICredentialDataDecryptedObject>,
+  credential: ICredentialsDecrypted,
 ): Promise<INodeCredentialTestResult> {
   try {
-    const connection = resolveConnection((credential.data ?? {}) as ConnectionInput);
+    const connection = resolveConnection((credential.data ?? {}));
     const check = await checkConnection(connection);
     return { status: check.ok ? 'OK' : 'Error', message: describeCheck(check) };
   } catch (error) {
@@ -34,7 +34,7 @@ export async function roboflowApiTest(
  */
 export async function roboflowCameraLoginTest(
   this: ICredentialTestFunctions,
-  credential: ICredentialsDecrypted<ICredentialDataDecryptedObject>,
+  credential: ICredentialsDecrypted,
 ): Promise<INodeCredentialTestResult> {
   const username = String(credential.data?.username ?? '').trim();
   if (!username) return { status: 'Error', message: 'Set the camera user name' };

@@ -93,7 +93,7 @@ export = function register(RED: NodeAPI): void {
       // the shared HTTP client stays open until they have closed, because closing is when
       // they end what they run on the server (a session, a pipeline: otherwise left billed).
       const usersClosed = new Promise<void>((resolve) => {
-        if (users.size === 0) return resolve();
+        if (users.size === 0) { resolve(); return; }
         lastUserLeft = resolve;
         setTimeout(resolve, USERS_CLOSE_WAIT_MS).unref();
       });
@@ -124,7 +124,7 @@ export = function register(RED: NodeAPI): void {
     budget.on('warning', ({ usedMinutes, limitMinutes: limit }) => node.warn(t('budget.warning', { used: Math.round(usedMinutes), limit: Math.round(limit) })));
     budget.on('exhausted', ({ limitMinutes: limit }) => node.warn(t('budget.exhausted', { limit: Math.round(limit) })));
     const loading = budget.load();
-    const timer = setInterval(() => void budget.tick().catch((error: Error) => node.log(`budget: ${error.message}`)), BUDGET_TICK_MS);
+    const timer = setInterval(() => void budget.tick().catch((error: unknown) => node.log(`budget: ${(error as Error).message}`)), BUDGET_TICK_MS);
     timer.unref();
     return {
       budget,
@@ -180,6 +180,6 @@ export = function register(RED: NodeAPI): void {
     }
     checkConnection(connection)
       .then((result) => res.json({ ok: result.ok, message: result.message }))
-      .catch((error: Error) => res.json({ ok: false, message: error.message }));
+      .catch((error: unknown) => res.json({ ok: false, message: (error as Error).message }));
   });
 };

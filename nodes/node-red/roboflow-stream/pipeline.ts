@@ -25,7 +25,7 @@ export function pipelineStore(RED: NodeAPI, node: Node): JsonFile<PipelineHandle
 export async function terminateLeftover(store: JsonFile<PipelineHandle>, connection: RoboflowConnection | undefined, http: HttpClient | undefined, node: Node): Promise<void> {
   const handle = await store.load();
   if (!handle) return;
-  if (connection && handle.serverUrl === connection.serverUrl) {
+  if (handle.serverUrl === connection?.serverUrl) {
     const client = new PipelineClient({ connection, ...(http ? { http } : {}), logger: engineLogger(node) });
     try {
       await client.terminate(handle.pipelineId);

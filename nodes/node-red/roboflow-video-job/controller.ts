@@ -46,7 +46,7 @@ export function readPendingJobs(value: unknown): PendingJob[] {
     const entry = fields.object(item, what);
     return {
       handle: readJobHandle(entry.handle, `${what}: handle`),
-      msg: fields.object(entry.msg, `${what}: msg`) as NodeMessage,
+      msg: fields.object(entry.msg, `${what}: msg`),
     };
   });
 }
