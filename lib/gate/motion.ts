@@ -10,22 +10,34 @@ export interface MotionSettings {
   areaThreshold: number;
   /** Motion must last this long before it counts (a flicker, a compression burst), in ms. Default 300. */
   settleMs: number;
+  /**
+   * How fast the background follows the picture, as a time constant in ms. Default 1000:
+   * something that stops moving becomes background within a few seconds, and a person
+   * walking slowly counts with their whole body, not only the sliver that moved since
+   * the last frame.
+   */
+  backgroundMs: number;
   /** Polygons in the camera's pixels where changes are ignored (trees, a road). */
   mask: Point[][];
 }
 
-export const DEFAULT_MOTION: MotionSettings = { width: 160, pixelThreshold: 25, areaThreshold: 0.01, settleMs: 300, mask: [] };
+export const DEFAULT_MOTION: MotionSettings = { width: 160, pixelThreshold: 25, areaThreshold: 0.01, settleMs: 300, backgroundMs: 1_000, mask: [] };
 
 /**
  * Motion from the luma plane of each frame: the host already decodes every frame, so
  * the grey picture costs nothing to get (the first plane of I420 is it), and a 160-pixel
  * wide sample makes the comparison a few thousand subtractions a frame. A frame "moves"
- * when enough unmasked pixels changed since the previous one; motion is reported once
- * that has lasted `settleMs`.
+ * when enough unmasked pixels differ from the background, a running average of the
+ * recent pictures (comparing with the previous frame only sees the edges of a slow
+ * object: a person crossing a doorway in six seconds changed under 1 % of the picture
+ * from frame to frame, and the gate never opened); motion is reported once that has
+ * lasted `settleMs`.
  */
 export class MotionDetector {
   private readonly settings: MotionSettings;
-  private previous: Uint8Array | undefined;
+  /** The running average of the small pictures; undefined until the first frame (and after a reset). */
+  private background: Float32Array | undefined;
+  private lastAt = 0;
   private size: { width: number; height: number; sourceWidth: number; sourceHeight: number } | undefined;
   private weights: Uint8Array | undefined;
   private counted = 0;
@@ -50,16 +62,26 @@ export class MotionDetector {
     if (this.size?.width !== small.width || this.size.height !== small.height || this.size.sourceWidth !== sourceWidth || this.size.sourceHeight !== sourceHeight) {
       this.size = { width: small.width, height: small.height, sourceWidth, sourceHeight };
       this.weights = this.maskWeights();
-      this.previous = undefined;
+      this.background = undefined;
     }
-    const previous = this.previous;
-    this.previous = small.data;
-    if (!previous) return false;
+    const background = this.background;
+    if (!background) {
+      this.background = Float32Array.from(small.data);
+      this.lastAt = at;
+      return false;
+    }
+    // The background moves towards this picture by the share of its time constant that passed.
+    const alpha = 1 - Math.exp(-Math.max(0, at - this.lastAt) / Math.max(1, this.settings.backgroundMs));
+    this.lastAt = at;
     const weights = this.weights as Uint8Array;
+    const masked = this.counted < weights.length;
+    const pixels = small.data;
     let changed = 0;
     const threshold = this.settings.pixelThreshold;
-    for (let index = 0; index < small.data.length; index++) {
-      if (weights[index] && Math.abs(small.data[index] - previous[index]) > threshold) changed++;
+    for (let index = 0; index < pixels.length; index++) {
+      const difference = pixels[index] - background[index];
+      if ((difference > threshold || difference < -threshold) && (!masked || weights[index] === 1)) changed++;
+      background[index] += alpha * difference;
     }
     this.lastChange = this.counted > 0 ? changed / this.counted : 0;
     if (this.lastChange >= this.settings.areaThreshold) {
@@ -72,7 +94,7 @@ export class MotionDetector {
 
   /** Forgets the last picture (after a gap: the next frame is compared with nothing). */
   reset(): void {
-    this.previous = undefined;
+    this.background = undefined;
     this.movingSince = undefined;
   }
 

@@ -140,7 +140,9 @@ export class InferenceClient {
       url: `${this.connection.serverUrl}/${encodeURIComponent(project)}/${encodeURIComponent(version)}`,
       query,
       auth: 'query',
-      ...(image.type === 'base64' ? { body: () => image.value, headers: { 'content-type': 'application/x-www-form-urlencoded' } } : { headers: { 'content-type': 'application/x-www-form-urlencoded' } }),
+      ...(image.type === 'base64'
+        ? { body: () => image.value, headers: { 'content-type': 'application/x-www-form-urlencoded' } }
+        : { headers: { 'content-type': 'application/x-www-form-urlencoded' } }),
       operation: 'inference',
       retry: this.retry,
       timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,

@@ -30,7 +30,12 @@ export interface PipelineIdentity {
 /** Object keys sorted, so equal settings give equal text whatever order they were written in. */
 function stable(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(stable);
-  if (value && typeof value === 'object') return Object.fromEntries(Object.keys(value).sort().map((key) => [key, stable((value as Record<string, unknown>)[key])]));
+  if (value && typeof value === 'object')
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .map((key) => [key, stable((value as Record<string, unknown>)[key])]),
+    );
   return value;
 }
 
@@ -41,7 +46,10 @@ function stable(value: unknown): unknown {
  * reveals nothing about a camera password, even to someone who guesses the rest.
  */
 export function pipelineFingerprint(connection: RoboflowConnection, identity: PipelineIdentity): string {
-  return createHmac('sha256', connection.apiKey).update(JSON.stringify(stable({ server: connection.serverUrl, ...identity }))).digest('hex').slice(0, 32);
+  return createHmac('sha256', connection.apiKey)
+    .update(JSON.stringify(stable({ server: connection.serverUrl, ...identity })))
+    .digest('hex')
+    .slice(0, 32);
 }
 
 /** Reads a persisted pipeline handle back (a Validator piece for JsonFile); throws an Error naming what is wrong. */

@@ -89,8 +89,8 @@ function roundMs(seconds: number | null | undefined): number | null {
 /** The stats a node shows, from a status report. */
 export function pipelineStats(pipelineId: string, report: PipelineReport): PipelineStats {
   const sources = (report.sources_metadata ?? []).map((source) => {
-    const properties = (source.source_properties ?? {});
-    const num = (key: string): number | undefined => (typeof properties[key] === 'number' ? (properties[key]) : undefined);
+    const properties = source.source_properties ?? {};
+    const num = (key: string): number | undefined => (typeof properties[key] === 'number' ? properties[key] : undefined);
     return {
       reference: typeof source.source_reference === 'string' ? source.source_reference : null,
       state: typeof source.state === 'string' ? source.state : null,
@@ -313,10 +313,13 @@ export class PipelineStream extends TypedEmitter<PipelineStreamEvents> implement
     this.resumeHandle = undefined;
     if (previous?.serverUrl === this.options.connection.serverUrl) {
       const listed = await this.client.list(signal);
-      const report = listed.includes(previous.pipelineId) && previous.fingerprint === this.fingerprint ? await this.client.status(previous.pipelineId, signal).catch((error: unknown) => {
-        if (notFound(error)) return undefined; // Ended between the two calls.
-        throw error;
-      }) : undefined;
+      const report =
+        listed.includes(previous.pipelineId) && previous.fingerprint === this.fingerprint
+          ? await this.client.status(previous.pipelineId, signal).catch((error: unknown) => {
+              if (notFound(error)) return undefined; // Ended between the two calls.
+              throw error;
+            })
+          : undefined;
       if (report) {
         // Listed, and answering: it is ours to read, paused or not.
         this.startedAt = previous.startedAt;
@@ -336,18 +339,16 @@ export class PipelineStream extends TypedEmitter<PipelineStreamEvents> implement
     }
     const workflow = await resolveWorkflow(this.http, this.options.connection, this.options.workflow, signal);
     // Not cancelled by stop(): a start the server carries out anyway must be known, to be terminated.
-    const id = await this.client.initialise(
-      {
-        workflow,
-        source: this.options.source,
-        imageInput: isModelRef(this.options.workflow) ? 'image' : this.options.imageInput,
-        parameters: this.options.parameters,
-        disableSinks: this.options.disableSinks,
-        maxFps: this.options.maxFps,
-        resultsBufferSize: this.options.resultsBufferSize,
-        consumptionTimeout: this.options.consumptionTimeout === undefined ? DEFAULT_CONSUMPTION_TIMEOUT_S : this.options.consumptionTimeout,
-      },
-    );
+    const id = await this.client.initialise({
+      workflow,
+      source: this.options.source,
+      imageInput: isModelRef(this.options.workflow) ? 'image' : this.options.imageInput,
+      parameters: this.options.parameters,
+      disableSinks: this.options.disableSinks,
+      maxFps: this.options.maxFps,
+      resultsBufferSize: this.options.resultsBufferSize,
+      consumptionTimeout: this.options.consumptionTimeout === undefined ? DEFAULT_CONSUMPTION_TIMEOUT_S : this.options.consumptionTimeout,
+    });
     if (signal.aborted && this.terminateOnExit) {
       this.logger.info(`Pipeline ${id} started after the stream stopped: terminating it`);
       await this.client.terminate(id).catch(() => undefined);
@@ -396,11 +397,9 @@ export class PipelineStream extends TypedEmitter<PipelineStreamEvents> implement
         }
         const cause = this.lastSourceError;
         this.emit('pipeline-ended', { pipelineId: gone, reason: cause ? `the server could not read the video source: ${cause}` : 'ended on the server' });
-        failure = new RoboflowError(
-          'source-ended',
-          cause ? `The server could not read the video source (${cause}); pipeline ${gone} ended` : `Pipeline ${gone} ended on the server`,
-          { retryable: true },
-        );
+        failure = new RoboflowError('source-ended', cause ? `The server could not read the video source (${cause}); pipeline ${gone} ended` : `Pipeline ${gone} ended on the server`, {
+          retryable: true,
+        });
         if (this._paused) {
           // Paused: a new pipeline waits for resume().
           this.lostWhilePaused = true;

@@ -53,7 +53,10 @@ export interface LiveStream {
 /** Events passed through from each session unchanged ('complete' only for files: see run()). */
 const FORWARDED = ['connected', 'result', 'video-frame', 'progress', 'error'] as const;
 
-interface Outputs { dataOutputs?: string[]; streamOutputs?: string[] }
+interface Outputs {
+  dataOutputs?: string[];
+  streamOutputs?: string[];
+}
 
 /**
  * A stream that heals: live sources (frames, RTSP, MJPEG) reconnect with capped

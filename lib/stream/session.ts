@@ -17,11 +17,7 @@ import { loadWrtc } from './wrtc';
 import { isModelRef, resolveWorkflow } from './model-workflow';
 
 /** Where the video comes from. Exactly one source per session. */
-export type StreamSource =
-  | { kind: 'frames' }
-  | { kind: 'file'; path: string }
-  | { kind: 'rtsp'; url: string }
-  | { kind: 'mjpeg'; url: string };
+export type StreamSource = { kind: 'frames' } | { kind: 'file'; path: string } | { kind: 'rtsp'; url: string } | { kind: 'mjpeg'; url: string };
 
 export interface StreamOptions {
   connection: RoboflowConnection;
@@ -334,7 +330,9 @@ export class StreamSession extends TypedEmitter<StreamEvents> {
     });
     const path = await connectionPath(pc);
     if (this.closing) return;
-    this.logger.info(`Stream connected (${source.kind}${answer.pipelineId ? `, pipeline ${answer.pipelineId}` : ''}${path?.path === 'relay' ? `, through a TURN relay over ${path.protocol ?? 'an unknown protocol'}` : ''})`);
+    this.logger.info(
+      `Stream connected (${source.kind}${answer.pipelineId ? `, pipeline ${answer.pipelineId}` : ''}${path?.path === 'relay' ? `, through a TURN relay over ${path.protocol ?? 'an unknown protocol'}` : ''})`,
+    );
     this.emit('connected', { pipelineId: this.pipelineId, ...(path ? { path } : {}) });
     if (source.kind === 'file' && this.uploadChannel) this.startUpload(source.path, this.uploadChannel);
   }
@@ -347,14 +345,22 @@ export class StreamSession extends TypedEmitter<StreamEvents> {
     if (channel.readyState === 'open') return Promise.resolve();
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new RoboflowError('webrtc', 'The results channel did not open', { retryable: true })), timeoutMs);
-      channel.addEventListener('open', () => {
-        clearTimeout(timer);
-        resolve();
-      }, { once: true });
-      channel.addEventListener('close', () => {
-        clearTimeout(timer);
-        reject(new RoboflowError('webrtc', 'The results channel closed before opening', { retryable: true }));
-      }, { once: true });
+      channel.addEventListener(
+        'open',
+        () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        { once: true },
+      );
+      channel.addEventListener(
+        'close',
+        () => {
+          clearTimeout(timer);
+          reject(new RoboflowError('webrtc', 'The results channel closed before opening', { retryable: true }));
+        },
+        { once: true },
+      );
     });
   }
 

@@ -318,7 +318,14 @@ export class EventOutbox extends TypedEmitter<OutboxEvents> {
             }
           }
           // One outcome per event, in order.
-          const outcomes = ready.length > 0 ? await deliverEvents(this.options.client, ready.map((entry) => entry.event), this.abort.signal) : [];
+          const outcomes =
+            ready.length > 0
+              ? await deliverEvents(
+                  this.options.client,
+                  ready.map((entry) => entry.event),
+                  this.abort.signal,
+                )
+              : [];
           this.remove(ready.filter((_, index) => outcomes[index].ok));
           const sent = outcomes.filter((outcome) => outcome.ok).map((outcome) => outcome.eventId);
           if (sent.length > 0) this.emit('sent', { eventIds: sent, requests: 1 });

@@ -1,8 +1,8 @@
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO_ROOT } from './node-red-process';
 import { tapOutput } from './output-tap';
+import { NODE_24_VERSION, TOOLS_DIR, nodeBinaryIn, nodePackageName } from './tools';
 
 /**
  * A real n8n for end-to-end tests, installed on demand into tools/n8n-runtime (ignored
@@ -18,8 +18,8 @@ import { tapOutput } from './output-tap';
  */
 
 export const N8N_VERSION = '2.41.0';
-export const NODE_VERSION = '24.21.0';
-const RUNTIME_DIR = join(REPO_ROOT, 'tools', 'n8n-runtime');
+export const NODE_VERSION = NODE_24_VERSION;
+const RUNTIME_DIR = join(TOOLS_DIR, 'n8n-runtime');
 
 export interface N8nRuntime {
   node: string;
@@ -29,16 +29,13 @@ export interface N8nRuntime {
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 
 export function ensureN8nRuntime(log: (line: string) => void = console.log): N8nRuntime {
-  const nodePackage = `node-${process.platform}-${process.arch}`;
-  const node = join(RUNTIME_DIR, 'node_modules', nodePackage, 'bin', 'node');
+  const nodePackage = nodePackageName();
+  const node = nodeBinaryIn(RUNTIME_DIR);
   const n8n = join(RUNTIME_DIR, 'node_modules', 'n8n', 'bin', 'n8n');
   const binding = join(RUNTIME_DIR, 'node_modules', 'sqlite3', 'build', 'Release', 'node_sqlite3.node');
   if (existsSync(node) && existsSync(n8n) && existsSync(binding)) return { node, n8n };
   mkdirSync(RUNTIME_DIR, { recursive: true });
-  writeFileSync(
-    join(RUNTIME_DIR, 'package.json'),
-    JSON.stringify({ name: 'n8n-runtime-for-tests', private: true, dependencies: { n8n: N8N_VERSION, [nodePackage]: NODE_VERSION } }, null, 2),
-  );
+  writeFileSync(join(RUNTIME_DIR, 'package.json'), JSON.stringify({ name: 'n8n-runtime-for-tests', private: true, dependencies: { n8n: N8N_VERSION, [nodePackage]: NODE_VERSION } }, null, 2));
   log(`Installing n8n ${N8N_VERSION} and Node.js ${NODE_VERSION} into tools/n8n-runtime (first run only; a few minutes)...`);
   execFileSync(npm, ['install', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: RUNTIME_DIR, stdio: 'inherit' });
   log('Building the sqlite3 binding for n8n...');
@@ -79,20 +76,30 @@ export function n8nCommand(runtime: N8nRuntime, env: NodeJS.ProcessEnv, args: st
   return result.stdout;
 }
 
-/** Starts `n8n start` and resolves once its editor is up. */
+/** Starts `n8n start` (the main instance) and resolves once its editor is up. */
 export function startN8n(runtime: N8nRuntime, env: NodeJS.ProcessEnv, output: string[]): Promise<ChildProcess> {
+  return startN8nProcess(runtime, env, output, 'start', /Editor is now accessible/);
+}
+
+/** Starts `n8n worker` (queue mode) and resolves once it takes jobs. */
+export function startN8nWorker(runtime: N8nRuntime, env: NodeJS.ProcessEnv, output: string[]): Promise<ChildProcess> {
+  return startN8nProcess(runtime, env, output, 'worker', /n8n worker is now ready/);
+}
+
+function startN8nProcess(runtime: N8nRuntime, env: NodeJS.ProcessEnv, output: string[], command: 'start' | 'worker', ready: RegExp): Promise<ChildProcess> {
   // Its own process group: n8n starts a task runner child, and stopN8n ends both.
-  const child = spawn(runtime.node, [runtime.n8n, 'start'], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn(runtime.node, [runtime.n8n, command], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const name = command === 'start' ? 'n8n' : 'n8n worker';
   return new Promise((resolve, reject) => {
     // Generous: on a loaded 2-core machine n8n 2.41 took over two minutes to start.
     const timer = setTimeout(() => {
       void stopN8n(child); // Never left running behind a failed start.
-      reject(new Error(`n8n did not start: ${output.join('').slice(-3000)}`));
+      reject(new Error(`${name} did not start: ${output.join('').slice(-3000)}`));
     }, 300_000);
     const onText = (text: string): void => {
       output.push(text);
-      tapOutput('n8n', text);
-      if (text.includes('Editor is now accessible')) {
+      tapOutput(name, text);
+      if (ready.test(output.join(''))) {
         clearTimeout(timer);
         resolve(child);
       }
@@ -101,7 +108,7 @@ export function startN8n(runtime: N8nRuntime, env: NodeJS.ProcessEnv, output: st
     child.stderr?.setEncoding('utf8').on('data', onText);
     child.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`n8n exited (${code}): ${output.join('').slice(-3000)}`));
+      reject(new Error(`${name} exited (${code}): ${output.join('').slice(-3000)}`));
     });
   });
 }
@@ -119,9 +126,14 @@ export interface TriggerStatus {
  * database with the runtime's own sqlite3 binding (N-API: it loads in this Node too).
  */
 export function triggerStatuses(userFolder: string): Promise<TriggerStatus[]> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a native binding from the n8n runtime's own node_modules
+  // A module outside this package's tree, found at run time: only require() can load it here.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const sqlite3 = require(join(RUNTIME_DIR, 'node_modules', 'sqlite3')) as {
-    Database: new (file: string, mode: number, callback: (error: Error | null) => void) => {
+    Database: new (
+      file: string,
+      mode: number,
+      callback: (error: Error | null) => void,
+    ) => {
       all(sql: string, callback: (error: Error | null, rows: TriggerStatus[]) => void): void;
       close(): void;
     };
@@ -129,7 +141,10 @@ export function triggerStatuses(userFolder: string): Promise<TriggerStatus[]> {
   };
   return new Promise((resolve, reject) => {
     const db = new sqlite3.Database(join(userFolder, '.n8n', 'database.sqlite'), sqlite3.OPEN_READONLY, (error) => {
-      if (error) { reject(error); return; }
+      if (error) {
+        reject(error);
+        return;
+      }
       db.all('SELECT workflowId, nodeId, status, errorMessage FROM workflow_publication_trigger_status', (queryError, rows) => {
         db.close();
         if (queryError) reject(queryError);
@@ -140,7 +155,7 @@ export function triggerStatuses(userFolder: string): Promise<TriggerStatus[]> {
 }
 
 /**
- * Stops an n8n started by startN8n: SIGTERM to its process group (n8n and its task
+ * Stops an n8n started by startN8n or startN8nWorker: SIGTERM to its process group (n8n and its task
  * runner), SIGKILL if it has not exited after `graceMs` (n8n's own shutdown allows 30 s).
  */
 export async function stopN8n(child: ChildProcess, graceMs = 45_000): Promise<void> {

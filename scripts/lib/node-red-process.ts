@@ -1,16 +1,18 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { tapOutput } from './output-tap';
+import { NODE_24_VERSION, REPO_ROOT, TOOLS_DIR, environmentFor, installTools, nodeBinaryIn, nodePackageName } from './tools';
 
 /**
- * Runs a real Node-RED (the node-red package of this repository's dev dependencies)
- * in a user directory of its own, and talks to it through its admin HTTP API: what
- * `npm start` and the end-to-end tests both need.
+ * Runs a real Node-RED in a user directory of its own, and talks to it through its admin
+ * HTTP API: what `npm start` and the end-to-end tests need. Two Node-REDs are tested:
+ * 4.1 (this repository's dev dependency) on the machine's Node.js 20, and 5.0 on Node.js
+ * 24, both from the registry, in tools/node-red-5 (installed on first use).
  */
 
-export const REPO_ROOT = join(__dirname, '..', '..');
+export { REPO_ROOT };
 export const PACKAGE_NAME = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { name: string }).name;
 
 /** The wanted port if it is free, else any free port. */
@@ -24,6 +26,86 @@ export function freePort(wanted = 0): Promise<number> {
       probe.close(() => resolve(port));
     });
   });
+}
+
+/** A Node-RED and the Node.js it runs on. */
+export interface NodeRedRuntime {
+  /** e.g. "Node-RED 5.0.7 on Node.js 24.21.0", for test titles and logs. */
+  label: string;
+  /** The major version: what a test may branch on (a theme, a sidebar). */
+  major: number;
+  nodeRedVersion: string;
+  nodeVersion: string;
+  /** The Node.js executable. */
+  node: string;
+  /** Node-RED's red.js. */
+  redJs: string;
+  /** Environment for this runtime's processes (npm included): its Node first on the PATH. */
+  env: NodeJS.ProcessEnv;
+}
+
+export const NODE_RED_5_VERSION = '5.0.7';
+const NODE_RED_5_DIR = join(TOOLS_DIR, 'node-red-5');
+
+function versionOf(packageJson: string): string {
+  return (JSON.parse(readFileSync(packageJson, 'utf8')) as { version: string }).version;
+}
+
+/** Node-RED 4.1 from this repository's dev dependencies, on the Node.js running this code (20). */
+export function nodeRed4(): NodeRedRuntime {
+  const redJs = require.resolve('node-red/red.js', { paths: [REPO_ROOT] });
+  const nodeRedVersion = versionOf(join(redJs, '..', 'package.json'));
+  return {
+    label: `Node-RED ${nodeRedVersion} on Node.js ${process.versions.node}`,
+    major: Number(nodeRedVersion.split('.')[0]),
+    nodeRedVersion,
+    nodeVersion: process.versions.node,
+    node: process.execPath,
+    redJs,
+    env: { ...process.env },
+  };
+}
+
+/**
+ * Node-RED 5 on Node.js 24, both from the registry, installed into tools/node-red-5 on
+ * first use (about a minute, 300 MB). Node-RED's optional native bcrypt is left out
+ * (install scripts off): it falls back to bcryptjs, as on any machine without a compiler.
+ */
+export function nodeRed5(log: (line: string) => void = console.log): NodeRedRuntime {
+  installTools({
+    dir: NODE_RED_5_DIR,
+    dependencies: { 'node-red': NODE_RED_5_VERSION, [nodePackageName()]: NODE_24_VERSION },
+    what: `Node-RED ${NODE_RED_5_VERSION} and Node.js ${NODE_24_VERSION}`,
+    log,
+  });
+  const node = nodeBinaryIn(NODE_RED_5_DIR);
+  const redJs = join(NODE_RED_5_DIR, 'node_modules', 'node-red', 'red.js');
+  const nodeRedVersion = versionOf(join(NODE_RED_5_DIR, 'node_modules', 'node-red', 'package.json'));
+  const nodeVersion = execFileSync(node, ['-p', 'process.versions.node'], { encoding: 'utf8' }).trim();
+  return { label: `Node-RED ${nodeRedVersion} on Node.js ${nodeVersion}`, major: Number(nodeRedVersion.split('.')[0]), nodeRedVersion, nodeVersion, node, redJs, env: environmentFor(node) };
+}
+
+const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+
+/**
+ * What a Node-RED process needs to find an ffmpeg for local camera capture: nothing when
+ * the machine has one on its PATH (what a user installs: `apt install ffmpeg`), else the
+ * binary of the `@ffmpeg-installer/ffmpeg` dev dependency through FFMPEG_PATH, so that the
+ * suites of `npm test` need no system package.
+ */
+export function ffmpegEnvironment(): Record<string, string> {
+  const onPath = (process.env.PATH ?? '').split(delimiter).some((dir) => dir && existsSync(join(dir, process.platform === 'win32' ? 'ffmpeg.exe' : 'ffmpeg')));
+  if (onPath || process.env.FFMPEG_PATH) return {};
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return { FFMPEG_PATH: (require(require.resolve('@ffmpeg-installer/ffmpeg', { paths: [REPO_ROOT] })) as { path: string }).path };
+}
+
+/**
+ * `npm install <tarball>` into a user dir, the way a user (or the palette manager) does on
+ * a machine where `runtime`'s Node.js is the one installed: npm runs on that Node.
+ */
+export function installIntoUserDir(userDir: string, tarball: string, runtime: NodeRedRuntime = nodeRed4()): void {
+  execFileSync(npm, ['install', '--no-audit', '--no-fund', '--prefer-offline', tarball], { cwd: userDir, env: runtime.env, stdio: 'ignore' });
 }
 
 export interface AdminUser {
@@ -90,14 +172,16 @@ export interface NodeRedOptions {
   nodeArgs?: string[];
   logFile?: string;
   adminUser?: AdminUser;
+  /** Which Node-RED on which Node.js: Node-RED 4.1 on this Node by default. */
+  runtime?: NodeRedRuntime;
 }
 
 export async function startNodeRed(userDir: string, options: NodeRedOptions = {}): Promise<RunningNodeRed> {
   const port = options.port ?? (await freePort(0));
-  const redJs = require.resolve('node-red/red.js', { paths: [REPO_ROOT] });
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), redJs, '-u', userDir, '-s', join(userDir, 'settings.js'), '-p', String(port)], {
+  const runtime = options.runtime ?? nodeRed4();
+  const child = spawn(runtime.node, [...(options.nodeArgs ?? []), runtime.redJs, '-u', userDir, '-s', join(userDir, 'settings.js'), '-p', String(port)], {
     cwd: userDir,
-    env: { ...process.env, ...options.env },
+    env: { ...runtime.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output: string[] = [];
@@ -167,7 +251,10 @@ export async function startNodeRed(userDir: string, options: NodeRedOptions = {}
     },
     stop: () =>
       new Promise((resolve) => {
-        if (child.exitCode !== null) { resolve(child.exitCode); return; }
+        if (child.exitCode !== null) {
+          resolve(child.exitCode);
+          return;
+        }
         child.once('exit', (code) => {
           log?.end();
           resolve(code);

@@ -100,8 +100,8 @@ export class FrameReader {
       const lines = (partial + text).split(/\r?\n/);
       partial = lines.pop() ?? '';
       for (const line of lines) {
-        if (line.startsWith("Input #")) section = 'input';
-        else if (line.startsWith("Output #")) section = 'output';
+        if (line.startsWith('Input #')) section = 'input';
+        else if (line.startsWith('Output #')) section = 'output';
         const time = /Duration: (\d+):(\d+):(\d+(?:\.\d+)?)/.exec(line);
         if (time) duration = Number(time[1]) * 3600 + Number(time[2]) * 60 + Number(time[3]);
         if (!/Stream #\d+:\d+.*Video:/.test(line)) continue;
@@ -128,9 +128,18 @@ export class FrameReader {
     child.stdout?.on('data', (chunk: Buffer) => this.consume(chunk));
     child.on('error', (error) => this.finish(error));
     child.on('close', (code, signal) => {
-      if (this.stopped) { this.finish(); return; }
-      if (code === 0 && !this.info) { this.finish(new FfmpegFailure('ffmpeg: no video stream in the input', this.stderrTail)); return; }
-      if (code === 0) { this.finish(); return; }
+      if (this.stopped) {
+        this.finish();
+        return;
+      }
+      if (code === 0 && !this.info) {
+        this.finish(new FfmpegFailure('ffmpeg: no video stream in the input', this.stderrTail));
+        return;
+      }
+      if (code === 0) {
+        this.finish();
+        return;
+      }
       const reason = firstFfmpegError(this.stderrTail) ?? `exited with ${code ?? signal}`;
       this.finish(new FfmpegFailure(`ffmpeg: ${reason}`, this.stderrTail));
     });

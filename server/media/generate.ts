@@ -21,12 +21,7 @@ export async function generateSceneVideo(scene: Scene, path: string, options: Ge
     options.codec === 'mjpeg'
       ? ['-c:v', 'mjpeg', '-q:v', '3', '-pix_fmt', 'yuvj420p']
       : ['-c:v', 'libx264', '-preset', 'veryfast', '-crf', '14', '-pix_fmt', 'yuv420p', '-g', String(scene.fps), '-movflags', '+faststart'];
-  const args = [
-    '-hide_banner', '-loglevel', 'error', '-y',
-    '-f', 'rawvideo', '-pix_fmt', 'rgba', '-s', `${scene.width}x${scene.height}`, '-r', String(scene.fps), '-i', 'pipe:0',
-    ...codecArgs,
-    path,
-  ];
+  const args = ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'rawvideo', '-pix_fmt', 'rgba', '-s', `${scene.width}x${scene.height}`, '-r', String(scene.fps), '-i', 'pipe:0', ...codecArgs, path];
   const child = spawnChild(requireFfmpeg().path, args, { stdio: ['pipe', 'ignore', 'pipe'] });
   const { stdin, stderr: errors } = child;
   if (!stdin || !errors) throw new Error('ffmpeg started without its pipes');

@@ -54,14 +54,21 @@ function readMultipart(req: IncomingMessage): Promise<UploadedImage> {
     parser.on('field', (name, value) => (fields[name] = value));
     parser.on('error', (error) => reject(validation(`Malformed multipart body: ${(error as Error).message}`)));
     parser.on('close', () => {
-      if (tooBig) { reject(validation(`The image is larger than ${MAX_IMAGE_BYTES} bytes`)); return; }
-      if (!file || file.byteLength === 0) { reject(validation('The "file" part is missing or empty')); return; }
+      if (tooBig) {
+        reject(validation(`The image is larger than ${MAX_IMAGE_BYTES} bytes`));
+        return;
+      }
+      if (!file || file.byteLength === 0) {
+        reject(validation('The "file" part is missing or empty'));
+        return;
+      }
       let metadata: unknown;
       if (fields.metadata !== undefined) {
         try {
           metadata = JSON.parse(fields.metadata);
         } catch {
-          reject(validation('"metadata" must be a JSON string')); return;
+          reject(validation('"metadata" must be a JSON string'));
+          return;
         }
       }
       resolve({ data: file, contentType, name: fields.name, metadata });

@@ -47,7 +47,10 @@ describe('Vision Events against the local server', function () {
     });
     assert.deepEqual(await client.create(event), { eventId: event.eventId });
     const found = await client.query({ useCaseId: 'front-door', eventType: 'safety_alert' });
-    assert.deepEqual(found.events.find((e) => e.eventId === event.eventId), event);
+    assert.deepEqual(
+      found.events.find((e) => e.eventId === event.eventId),
+      event,
+    );
   });
 
   it('batches: 250 events in 3 requests of at most 100; a retried id overwrites instead of duplicating', async () => {
@@ -55,7 +58,10 @@ describe('Vision Events against the local server', function () {
     const events = Array.from({ length: 250 }, (_, i) => buildEvent({ use_case: 'front-door', metadata: { n: i }, deviceId: 'batch' }));
     const { created, eventIds } = await client.createBatch(events);
     assert.equal(created, 250);
-    assert.deepEqual(eventIds, events.map((e) => e.eventId));
+    assert.deepEqual(
+      eventIds,
+      events.map((e) => e.eventId),
+    );
     await client.createBatch(events.slice(0, 10));
     const after = await server.json<{ requests: number; events: Array<{ deviceId?: string }> }>('/local/vision-events');
     assert.equal(after.requests - before, 4);

@@ -26,6 +26,9 @@ export interface EditorSession {
 export async function openEditor(url: string): Promise<EditorSession> {
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+  // tsx compiles with esbuild's keepNames: a function declared inside a callback sent to
+  // the page (page.evaluate) calls a `__name` helper that exists only in Node.
+  await page.addInitScript({ content: 'window.__name = function (fn) { return fn; };' });
   const pageErrors: string[] = [];
   // Everything the page prints goes through the secret scan like any other output.
   page.on('console', (message) => tapOutput('browser', `${message.type()}: ${message.text()}\n`));
@@ -38,7 +41,13 @@ export async function openEditor(url: string): Promise<EditorSession> {
   // The tips box covers the bottom of the sidebar in screenshots.
   // (A user who closed them once keeps them closed: only a fresh user dir shows them.)
   const closeTips = page.locator('.red-ui-help-tips-buttons .fa-times');
-  if (await closeTips.waitFor({ state: 'visible', timeout: 3_000 }).then(() => true, () => false)) await closeTips.click();
+  if (
+    await closeTips.waitFor({ state: 'visible', timeout: 3_000 }).then(
+      () => true,
+      () => false,
+    )
+  )
+    await closeTips.click();
   return { browser, page, pageErrors, close: () => browser.close() };
 }
 
@@ -65,6 +74,7 @@ function escapeRegExp(text: string): string {
 export async function dragOntoWorkspace(page: Page, type: string, x: number, y: number): Promise<void> {
   // A dialog that is still sliding out would swallow the drop.
   await page.locator('.red-ui-tray').first().waitFor({ state: 'detached' });
+  await paletteNode(page, type).scrollIntoViewIfNeeded();
   const from = await settledBox(paletteNode(page, type));
   const chart = await page.locator('#red-ui-workspace-chart').boundingBox();
   if (!from || !chart) throw new Error(`cannot drag ${type}: palette node or workspace not visible`);
@@ -108,16 +118,16 @@ export async function openEditDialog(page: Page, node: Locator): Promise<Locator
 
 /** The form rows of the open dialog a user can see, by the property their label is for. */
 export async function visibleFields(dialog: Locator, prefix: 'node-input' | 'node-config-input'): Promise<string[]> {
-  return dialog.locator(`.form-row label[for^="${prefix}-"]`).evaluateAll((labels) =>
-    labels.filter((label) => (label as HTMLElement).offsetParent !== null).map((label) => (label.getAttribute('for') ?? '').replace(/^node-(config-)?input-/, '')),
-  );
+  return dialog
+    .locator(`.form-row label[for^="${prefix}-"]`)
+    .evaluateAll((labels) => labels.filter((label) => (label as HTMLElement).offsetParent !== null).map((label) => (label.getAttribute('for') ?? '').replace(/^node-(config-)?input-/, '')));
 }
 
 /** Texts of the visible labels: a missing catalogue entry shows as an empty label or a raw key. */
 export async function visibleLabelTexts(dialog: Locator): Promise<string[]> {
-  return dialog.locator('.form-row label').evaluateAll((labels) =>
-    labels.filter((label) => (label as HTMLElement).offsetParent !== null && label.getAttribute('for')).map((label) => (label.textContent ?? '').trim()),
-  );
+  return dialog
+    .locator('.form-row label')
+    .evaluateAll((labels) => labels.filter((label) => (label as HTMLElement).offsetParent !== null && label.getAttribute('for')).map((label) => (label.textContent ?? '').trim()));
 }
 
 /** Whether the editor marks the field as invalid (the red border). */
@@ -141,7 +151,10 @@ export async function typeInto(page: Page, id: string, text: string): Promise<vo
 
 export async function clickDeploy(page: Page): Promise<string> {
   await page.locator('#red-ui-header-button-deploy').click();
-  const notification = page.locator('.red-ui-notification').filter({ hasText: /deployed|Deploy|not properly configured|error/i }).last();
+  const notification = page
+    .locator('.red-ui-notification')
+    .filter({ hasText: /deployed|Deploy|not properly configured|error/i })
+    .last();
   await notification.waitFor({ timeout: 30_000 });
   return (await notification.textContent()) ?? '';
 }
@@ -150,10 +163,110 @@ export async function clickDeploy(page: Page): Promise<string> {
 export async function screenshot(page: Page, dir: string, name: string, clip?: Locator): Promise<string> {
   mkdirSync(dir, { recursive: true });
   await page.mouse.move(900, 700);
-  await page.locator('.red-ui-notification:visible').first().waitFor({ state: 'hidden', timeout: 15_000 }).catch(() => undefined);
+  await page
+    .locator('.red-ui-notification:visible')
+    .first()
+    .waitFor({ state: 'hidden', timeout: 15_000 })
+    .catch(() => undefined);
   await page.waitForTimeout(300);
   const file = join(dir, `${name}.png`);
   if (clip) await clip.screenshot({ path: file });
   else await page.screenshot({ path: file });
   return file;
+}
+
+/**
+ * Node-RED 5's dark colour scheme on or off, as its View > Appearance setting switches it:
+ * the setting toggles this one class on the document (Node-RED 4 has no such scheme).
+ */
+export async function setDarkScheme(page: Page, dark: boolean): Promise<void> {
+  await page.evaluate((on) => document.documentElement.classList.toggle('nr-theme-dark', on), dark);
+  // Let transitions of colours finish before anything is measured or photographed.
+  await page.waitForTimeout(300);
+}
+
+export interface LowContrast {
+  text: string;
+  ratio: number;
+  color: string;
+  background: string;
+}
+
+/**
+ * Texts under `scope` that a person can see but hardly read: the contrast ratio of their
+ * colour against the background they are drawn on (WCAG 2: (L1 + 0.05) / (L2 + 0.05)),
+ * below `minimum`. Looks at elements with text of their own (labels, tips, results), at
+ * filled-in inputs, and at the status texts under nodes on the workspace;
+ * placeholders and other drawings are not text.
+ */
+export async function lowContrastTexts(scope: Locator, minimum = 4.5): Promise<LowContrast[]> {
+  return scope.evaluate((root, min) => {
+    type Rgba = [number, number, number, number];
+    const parse = (value: string): Rgba => {
+      const parts = /rgba?\(([^)]+)\)/
+        .exec(value)?.[1]
+        .split(/[\s,/]+/)
+        .filter(Boolean)
+        .map(Number) ?? [0, 0, 0, 0];
+      return [parts[0], parts[1], parts[2], parts.length > 3 ? parts[3] : 1];
+    };
+    const over = (top: Rgba, bottom: Rgba): Rgba => {
+      const a = top[3];
+      return [top[0] * a + bottom[0] * (1 - a), top[1] * a + bottom[1] * (1 - a), top[2] * a + bottom[2] * (1 - a), 1];
+    };
+    const luminance = ([r, g, b]: Rgba): number => {
+      const channel = (c: number): number => {
+        const s = c / 255;
+        return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4;
+      };
+      return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b);
+    };
+    /** The opaque colour behind an element: its own background and its ancestors', composed. */
+    const backgroundOf = (element: Element): Rgba => {
+      const layers: Rgba[] = [];
+      for (let node: Element | null = element; node; node = node.parentElement) {
+        const colour = parse(getComputedStyle(node).backgroundColor);
+        if (colour[3] > 0) layers.push(colour);
+        if (colour[3] >= 1) break;
+      }
+      let result: Rgba = [255, 255, 255, 1];
+      for (const layer of layers.reverse()) result = over(layer, result);
+      return result;
+    };
+    const visible = (element: Element): boolean => {
+      const html = element as HTMLElement;
+      const style = getComputedStyle(html);
+      return html.offsetParent !== null && style.visibility !== 'hidden' && Number(style.opacity) > 0 && html.getClientRects().length > 0;
+    };
+    const found: Array<{ text: string; ratio: number; color: string; background: string }> = [];
+    // The workspace is an SVG drawing on one background rectangle: node status labels are SVG text on it.
+    const canvas = document.querySelector('.red-ui-workspace-chart-background');
+    const isSvgText = (element: Element): boolean => element instanceof SVGTextElement && element.classList.contains('red-ui-flow-node-status-label');
+    const candidates = [root, ...Array.from(root.querySelectorAll('*'))].filter(
+      (element) => (isSvgText(element) || !(element instanceof SVGElement)) && (isSvgText(element) ? (element as SVGTextElement).getBBox().width > 0 : visible(element)),
+    );
+    for (const element of candidates) {
+      const isInput = element instanceof HTMLInputElement && ['text', 'password', ''].includes(element.type) && element.value !== '';
+      const ownText = Array.from(element.childNodes)
+        .filter((child) => child.nodeType === Node.TEXT_NODE)
+        .map((child) => child.textContent ?? '')
+        .join('')
+        .trim();
+      // Links keep the editor's own link colour (Node-RED 5.0.7's dark one is 4.49:1): not a node's to choose.
+      if ((!isInput && !ownText) || element.closest('a')) continue;
+      const svg = isSvgText(element);
+      const background = svg && canvas ? over(parse(getComputedStyle(canvas).fill), [255, 255, 255, 1]) : backgroundOf(element);
+      const color = over(parse(svg ? getComputedStyle(element).fill : getComputedStyle(element).color), background);
+      const [light, dark] = [luminance(color), luminance(background)].sort((a, b) => b - a);
+      const ratio = (light + 0.05) / (dark + 0.05);
+      if (ratio < min)
+        found.push({
+          text: (isInput ? element.id : ownText).slice(0, 60),
+          ratio: Math.round(ratio * 100) / 100,
+          color: `rgb(${color.slice(0, 3).map(Math.round).join(',')})`,
+          background: `rgb(${background.slice(0, 3).map(Math.round).join(',')})`,
+        });
+    }
+    return found;
+  }, minimum);
 }

@@ -33,7 +33,10 @@ export async function stopWithin(child: ChildProcess | undefined, stop: () => Pr
   if (child?.exitCode !== null || child.signalCode !== null) return 'gone';
   let timer: NodeJS.Timeout | undefined;
   const stopped = await Promise.race([
-    stop().then(() => true, () => true),
+    stop().then(
+      () => true,
+      () => true,
+    ),
     new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms))),
   ]);
   clearTimeout(timer);

@@ -36,16 +36,20 @@ const silent = quietLogger();
 
 /** n8n's file helpers, by n8n's rule (N8N_RESTRICT_FILE_ACCESS_TO, default ~/.n8n-files). */
 const fileHelpers = {
-  resolvePath: async (path: string) => realpath(path).catch(async () => {
-    const paths = await import('node:path');
-    return paths.join(await realpath(paths.dirname(path)), paths.basename(path));
-  }),
+  resolvePath: async (path: string) =>
+    realpath(path).catch(async () => {
+      const paths = await import('node:path');
+      return paths.join(await realpath(paths.dirname(path)), paths.basename(path));
+    }),
   isFilePathBlocked: (path: string) => {
     const folders = allowedFolders();
-    return folders.length > 0 && !folders.some((folder) => {
-      const rel = relative(folder, path);
-      return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
-    });
+    return (
+      folders.length > 0 &&
+      !folders.some((folder) => {
+        const rel = relative(folder, path);
+        return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+      })
+    );
   },
 };
 

@@ -82,7 +82,11 @@ export function recordErrors(node: Node): Array<{ text: string; msg?: NodeMessag
 }
 
 /** A node of a test flow. */
-export interface FlowNode { id: string; type: string; [property: string]: unknown }
+export interface FlowNode {
+  id: string;
+  type: string;
+  [property: string]: unknown;
+}
 
 export const configNode = (url: string, id = 'cfg'): FlowNode => ({ id, type: 'roboflow-config', name: 'local', serverUrl: url, apiUrl: url, region: 'us', plan: 'webrtc-gpu-small', version: 1 });
 

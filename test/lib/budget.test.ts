@@ -63,7 +63,7 @@ describe('daily stream budget', () => {
     assert.deepEqual(events, ['exhausted', 'available', 'exhausted', 'available']);
   });
 
-  it('survives a restart with the minutes already spent today; yesterday\'s record or a corrupt one starts afresh', async () => {
+  it("survives a restart with the minutes already spent today; yesterday's record or a corrupt one starts afresh", async () => {
     const time = clock(new Date(2026, 10, 30, 12, 0, 0));
     const store = memoryStore();
     const first = new DailyBudget({ limitMinutes: 30, now: time.now, store });
@@ -84,7 +84,7 @@ describe('daily stream budget', () => {
     assert.equal(fourth.usedMinutes(), 0);
   });
 
-  it('converts credits with the plan\'s published rate, or a rate the user sets', () => {
+  it("converts credits with the plan's published rate, or a rate the user sets", () => {
     assert.equal(creditsToMinutes(3, 'webrtc-gpu-small'), 240);
     assert.equal(creditsToMinutes(1, 'webrtc-gpu-medium'), 60);
     assert.equal(creditsToMinutes(1, 'webrtc-gpu-large'), 30);

@@ -28,8 +28,37 @@ describe('motion gate', () => {
     assert.ok(detector.lastChange > 0.01);
   });
 
+  it('motion: a person walking slowly through a doorway counts (their whole body against the background, not the sliver that moved since the last frame); one who stops becomes background', () => {
+    // The benchmark's doorway: 640x360 at 10 fps, a 40x100 person crossing 560 pixels in 6 s
+    // (9 pixels a frame: under 1 % of the picture changes from one frame to the next).
+    const person = (x: number): { width: number; height: number; data: Uint8Array } => {
+      const picture = frame(640, 360);
+      for (let y = 200; y < 300; y++) for (let dx = 0; dx < 40; dx++) picture.data[y * 640 + x + dx] = 220;
+      return picture;
+    };
+    const detector = new MotionDetector();
+    let t = 0;
+    for (let i = 0; i < 30; i++) detector.frameI420(frame(640, 360), (t += 100));
+    const verdicts: boolean[] = [];
+    for (let i = 0; i < 60; i++) verdicts.push(detector.frameI420(person(20 + Math.round((i * 560) / 60)), (t += 100)));
+    assert.ok(verdicts.slice(5).every(Boolean), `moving through the crossing: ${verdicts.map((v) => (v ? 1 : 0)).join('')}`);
+    const standing: boolean[] = [];
+    for (let i = 0; i < 50; i++) standing.push(detector.frameI420(person(580), (t += 100)));
+    assert.deepEqual(standing.slice(-20), new Array<boolean>(20).fill(false), `stopped for 5 s: ${standing.map((v) => (v ? 1 : 0)).join('')}`);
+  });
+
   it('motion: changes under the mask (a tree, a road) are ignored', () => {
-    const masked = new MotionDetector({ settleMs: 0, mask: [[[0, 0], [320, 0], [320, 360], [0, 360]]] });
+    const masked = new MotionDetector({
+      settleMs: 0,
+      mask: [
+        [
+          [0, 0],
+          [320, 0],
+          [320, 360],
+          [0, 360],
+        ],
+      ],
+    });
     let t = 0;
     masked.frameI420(frame(640, 360, { x: 20, y: 100, size: 80 }), (t += 100));
     assert.equal(masked.frameI420(frame(640, 360, { x: 120, y: 100, size: 80 }), (t += 100)), false, 'the left half is masked');

@@ -64,7 +64,10 @@ describe('file uploader', () => {
     assert.ok(rebuilt.equals(content));
     assert.ok(channel.maxBuffered <= 262_144 + 49_160, `buffered up to ${channel.maxBuffered}`);
     assert.equal(progress[progress.length - 1], 100);
-    assert.deepEqual(progress, [...progress].sort((a, b) => a - b));
+    assert.deepEqual(
+      progress,
+      [...progress].sort((a, b) => a - b),
+    );
   });
 
   it('stops with a clear error when the channel closes mid-upload', async () => {

@@ -73,7 +73,9 @@ describe('end to end: the packed package in a real n8n', function () {
     installPackedPackage(nodesDir);
     // n8n's default file access (~/.n8n-files) is left as it is: HOME is ours.
     env = n8nEnvironment(userFolder, { HOME: home, N8N_PORT: String(await freePort(0)) });
-    const credentials = [{ id: 'roboflow-local', name: 'Roboflow (local server)', type: 'roboflowApi', data: { apiKey: API_KEY, region: 'us', plan: 'webrtc-gpu-small', serverUrl: server.url, apiUrl: server.url } }];
+    const credentials = [
+      { id: 'roboflow-local', name: 'Roboflow (local server)', type: 'roboflowApi', data: { apiKey: API_KEY, region: 'us', plan: 'webrtc-gpu-small', serverUrl: server.url, apiUrl: server.url } },
+    ];
     writeFileSync(join(work, 'credentials.json'), JSON.stringify(credentials));
     n8nCommand(runtime, env, ['import:credentials', '--input', join(work, 'credentials.json')]);
   });
@@ -88,7 +90,10 @@ describe('end to end: the packed package in a real n8n', function () {
     const types = JSON.parse(readFileSync(join(env.N8N_USER_FOLDER!, '.cache', 'n8n', 'public', 'types', 'nodes.json'), 'utf8')) as Array<{ name: string; iconUrl?: { light: string; dark: string } }>;
     const ours = types.filter((type) => type.name.startsWith('@visionflows/n8n-nodes-roboflow.'));
     for (const node of ['roboflowStreamTrigger', 'roboflowVideoJob', 'roboflowVisionEvent']) {
-      assert.ok(ours.some((type) => type.name.endsWith(`.${node}`)), `${node} is in the editor`);
+      assert.ok(
+        ours.some((type) => type.name.endsWith(`.${node}`)),
+        `${node} is in the editor`,
+      );
     }
     const logo = readFileSync(join(REPO_ROOT, 'icons', 'roboflow.svg'), 'utf8');
     for (const type of ours) {

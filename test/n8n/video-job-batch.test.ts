@@ -30,7 +30,9 @@ function assertExactFrames(frames: Frame[]): void {
   frames.forEach((frame, index) => {
     assert.equal(frame.frameOffset, index * 3);
     const got = frame.outputs.predictions.predictions.map((p) => `${p.class} ${p.x} ${p.y} ${p.width} ${p.height}`).sort();
-    const expected = expectedBoxes(scene, frame.frameOffset).map((b) => `${b.color} ${b.x} ${b.y} ${b.width} ${b.height}`).sort();
+    const expected = expectedBoxes(scene, frame.frameOffset)
+      .map((b) => `${b.color} ${b.x} ${b.y} ${b.width} ${b.height}`)
+      .sort();
     assert.deepEqual(got, expected, `frame ${frame.frameOffset}`);
   });
 }

@@ -28,9 +28,27 @@ describe('Node-RED: a daily stream budget on the Roboflow config (never surprise
   });
 
   const streamNode = (id: string, url: string): FlowNode => ({
-    id, type: 'roboflow-stream', roboflow: 'cfg', workspace: 'demo', workspaceType: 'str', workflow: 'detect-colors', workflowType: 'str', workflowSpec: '',
-    imageInput: 'image', dataOutputs: 'count', streamOutputs: '', parameters: '', source: 'rtsp', url, urlType: 'str', realtime: '', start: 'deploy',
-    capture: 'server', gate: 'none', version: 3, wires: [[`${id}-out`], []],
+    id,
+    type: 'roboflow-stream',
+    roboflow: 'cfg',
+    workspace: 'demo',
+    workspaceType: 'str',
+    workflow: 'detect-colors',
+    workflowType: 'str',
+    workflowSpec: '',
+    imageInput: 'image',
+    dataOutputs: 'count',
+    streamOutputs: '',
+    parameters: '',
+    source: 'rtsp',
+    url,
+    urlType: 'str',
+    realtime: '',
+    start: 'deploy',
+    capture: 'server',
+    gate: 'none',
+    version: 3,
+    wires: [[`${id}-out`], []],
   });
   const flow = async (limit: number): Promise<FlowNode[]> => {
     const url = (await server.cameras()).find((camera) => camera.name === 'two-squares')!.rtsp_url!;

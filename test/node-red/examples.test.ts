@@ -15,16 +15,18 @@ const CORE_NODES = [require('@node-red/nodes/core/common/90-comment.js') as Node
  */
 function exampleWithProbes(server: RunningServer, file: string, probes: string[]): { flow: FlowNode[]; credentials: Record<string, Record<string, string>> } {
   const credentials: Record<string, Record<string, string>> = {};
-  const flow = examplesFor({ url: server.url, rtspPort: Number(new URL((/rtsp:\/\/127\.0\.0\.1:\d+/.exec(server.output.join('')))?.[0] ?? 'rtsp://127.0.0.1:0').port), apiKey: API_KEY }, [file]).map((node) => {
-    if (node.type === 'roboflow-config') {
-      credentials[String(node.id)] = node.credentials as Record<string, string>;
-      const { credentials: _omitted, ...rest } = node;
-      return rest as FlowNode;
-    }
-    // Every debug node becomes a probe: what the Debug sidebar would show.
-    if (probes.includes(String(node.id)) || node.type === 'debug') return { id: String(node.id), z: node.z, type: 'helper' };
-    return node as FlowNode;
-  });
+  const flow = examplesFor({ url: server.url, rtspPort: Number(new URL(/rtsp:\/\/127\.0\.0\.1:\d+/.exec(server.output.join(''))?.[0] ?? 'rtsp://127.0.0.1:0').port), apiKey: API_KEY }, [file]).map(
+    (node) => {
+      if (node.type === 'roboflow-config') {
+        credentials[String(node.id)] = node.credentials as Record<string, string>;
+        const { credentials: _omitted, ...rest } = node;
+        return rest as FlowNode;
+      }
+      // Every debug node becomes a probe: what the Debug sidebar would show.
+      if (probes.includes(String(node.id)) || node.type === 'debug') return { id: String(node.id), z: node.z, type: 'helper' };
+      return node as FlowNode;
+    },
+  );
   return { flow, credentials };
 }
 
@@ -74,6 +76,9 @@ describe('Node-RED: the examples do what the README promises', function () {
     const stored = await server.json<{ events: Array<{ images?: unknown[] }> }>('/local/vision-events');
     const ours = (stored.events ?? []).slice(eventsBefore);
     assert.ok(ours.length >= 2);
-    assert.ok(ours.every((event) => Array.isArray(event.images) && event.images.length === 1), 'a picture attached to every event');
+    assert.ok(
+      ours.every((event) => Array.isArray(event.images) && event.images.length === 1),
+      'a picture attached to every event',
+    );
   });
 });

@@ -141,7 +141,10 @@ describe('Node-RED: roboflow-stream owns one session at most, and keeps it for d
     assert.ok(results.length - from > 40, `results during 20 s: ${results.length - from}`);
     assert.ok(arrivals[0] - start < 5_000 && Math.max(...gaps) < 5_000, `longest gap ${Math.max(...gaps)} ms`);
     assert.ok(!results.some((msg) => msg.complete), 'a live camera never sends msg.complete');
-    assert.ok(statuses.some((s) => s.text === 'renewing session' && s.fill === 'yellow'), statuses.map((s) => s.text).join(' | '));
+    assert.ok(
+      statuses.some((s) => s.text === 'renewing session' && s.fill === 'yellow'),
+      statuses.map((s) => s.text).join(' | '),
+    );
     assert.ok(!statuses.some((s) => s.fill === 'red'));
     const ours = since(before, await server.sessions());
     assert.ok(ours.ended.length >= 4, `sessions: ${ours.ended.length}`);

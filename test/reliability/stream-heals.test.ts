@@ -28,8 +28,21 @@ describe('reliability: live streams heal', function () {
   async function loadCameraFlow(): Promise<{ results: NodeMessage[]; statuses: NodeStatus[]; errors: Array<{ text: string }> }> {
     const camera = (await server.cameras()).find((c) => c.name === 'door')!;
     const stream: FlowNode = {
-      id: 'stream', type: 'roboflow-stream', roboflow: 'cfg', workspace: 'demo', workspaceType: 'str', workflow: 'detect-colors', workflowType: 'str',
-      dataOutputs: 'count', streamOutputs: '', source: 'mjpeg', url: camera.mjpeg_url, urlType: 'str', start: 'deploy', version: 1, wires: [['results'], []],
+      id: 'stream',
+      type: 'roboflow-stream',
+      roboflow: 'cfg',
+      workspace: 'demo',
+      workspaceType: 'str',
+      workflow: 'detect-colors',
+      workflowType: 'str',
+      dataOutputs: 'count',
+      streamOutputs: '',
+      source: 'mjpeg',
+      url: camera.mjpeg_url,
+      urlType: 'str',
+      start: 'deploy',
+      version: 1,
+      wires: [['results'], []],
     };
     await helper.load(ALL_NODES, onTab([configNode(server.url), stream, { id: 'results', type: 'helper' }]), { cfg: { apiKey: API_KEY } });
     const node = helper.getNode('stream');

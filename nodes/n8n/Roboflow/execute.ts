@@ -46,7 +46,7 @@ async function binaries(context: IExecuteFunctions, images: ImageOutputs): Promi
 
 async function runItem(context: IExecuteFunctions, client: InferenceClient, index: number, item: INodeExecutionData): Promise<INodeExecutionData> {
   const operation = context.getNodeParameter('operation', index) as 'runWorkflow' | 'runModel';
-  const options = (context.getNodeParameter('options', index, {}) ?? {});
+  const options = context.getNodeParameter('options', index, {}) ?? {};
   const input = await image(context, index);
   if (operation === 'runModel') {
     const model = String(context.getNodeParameter('model', index, '')).trim();

@@ -177,7 +177,9 @@ export class TriggerBudget {
       const notes = this.notes();
       if (notes.warned) return;
       notes.warned = true;
-      options.logger.warn(`Roboflow stream: ${Math.round((usedMinutes / options.settings.limitMinutes) * 100)} % of today's stream budget used (${round(usedMinutes, 1)} of ${describeLimit(options.settings)})`);
+      options.logger.warn(
+        `Roboflow stream: ${Math.round((usedMinutes / options.settings.limitMinutes) * 100)} % of today's stream budget used (${round(usedMinutes, 1)} of ${describeLimit(options.settings)})`,
+      );
     });
   }
 

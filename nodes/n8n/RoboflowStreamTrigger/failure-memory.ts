@@ -91,15 +91,16 @@ export function fingerprintOf(settings: TriggerSettings, connection: RoboflowCon
     ...settings,
     objects: settings.objects ? { ...settings.objects, events: [...settings.objects.events].sort() } : undefined,
   };
-  return createHash('sha256').update(JSON.stringify([plain, connection])).digest('hex');
+  return createHash('sha256')
+    .update(JSON.stringify([plain, connection]))
+    .digest('hex');
 }
 
 /** The message of an activation refused from memory: the cause, and when we try again. */
 export function rememberedMessage(remembered: RememberedFailure): RoboflowError {
   const seconds = Math.max(1, Math.ceil(remembered.retryInMs / 1000));
-  return new RoboflowError(
-    remembered.error.code,
-    `${remembered.error.message} (not retried: the last start with these settings failed; next attempt in ${seconds} s, or at once after a change)`,
-    { ...(remembered.error.status !== undefined ? { status: remembered.error.status } : {}), ...(remembered.error.detail ? { detail: remembered.error.detail } : {}) },
-  );
+  return new RoboflowError(remembered.error.code, `${remembered.error.message} (not retried: the last start with these settings failed; next attempt in ${seconds} s, or at once after a change)`, {
+    ...(remembered.error.status !== undefined ? { status: remembered.error.status } : {}),
+    ...(remembered.error.detail ? { detail: remembered.error.detail } : {}),
+  });
 }

@@ -22,7 +22,7 @@ export function frameItem(result: StreamResult, workflow: WorkflowRef, only: str
   return {
     json: {
       ...outputs,
-      frame: (result.metadata ?? null),
+      frame: result.metadata ?? null,
       errors: result.errors,
       ...(isModelRef(workflow) ? { model: workflow.model } : { workflowId: 'workflowId' in workflow ? workflow.workflowId : 'specification' }),
     },

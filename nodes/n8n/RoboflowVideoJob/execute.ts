@@ -66,7 +66,7 @@ export async function runVideoJobs(context: IExecuteFunctions): Promise<INodeExe
     for (let index = 0; index < items.length; index++) {
       try {
         const operation = context.getNodeParameter('operation', index) as Operation;
-        const options = (context.getNodeParameter('options', index, {}) ?? {});
+        const options = context.getNodeParameter('options', index, {}) ?? {};
         const pollSeconds = Number(options.pollSeconds ?? 0);
         const timeoutMinutes = Number(options.timeoutMinutes ?? 60);
         if (operation === 'process' || operation === 'submit') {
@@ -76,7 +76,10 @@ export async function runVideoJobs(context: IExecuteFunctions): Promise<INodeExe
           const video = await input(context, index);
           const started = await client.start(video, plan.target, {
             fps,
-            onGeneration: (generation, fallback) => context.logger.debug(`Roboflow video job: ${generation === 'batch' ? 'Batch Processing' : generation === 'model' ? 'model job (/videoinfer)' : '/videoinfer'}${fallback ? ` (${fallback.reason})` : ''}`),
+            onGeneration: (generation, fallback) =>
+              context.logger.debug(
+                `Roboflow video job: ${generation === 'batch' ? 'Batch Processing' : generation === 'model' ? 'model job (/videoinfer)' : '/videoinfer'}${fallback ? ` (${fallback.reason})` : ''}`,
+              ),
           });
           const handle: JobHandle = plan.fallback ? { ...started, fallback: plan.fallback } : started;
           if (operation === 'submit') {

@@ -70,7 +70,10 @@ export function readJobToLookUp(context: IExecuteFunctions, index: number, conne
     }
     if (!handle) throw new RoboflowError('invalid-input', `Input item ${index} is not a job from Submit Job (${problem}): pass Submit Job's output item on unchanged, or set Job to By Job ID`);
     if (handle.apiUrl.replace(/\/+$/, '') !== connection.apiUrl.replace(/\/+$/, '')) {
-      throw new RoboflowError('invalid-input', `Job ${handle.jobId} was submitted to ${handle.apiUrl}, not to this credential's API URL (${connection.apiUrl}): use the credential it was submitted with`);
+      throw new RoboflowError(
+        'invalid-input',
+        `Job ${handle.jobId} was submitted to ${handle.apiUrl}, not to this credential's API URL (${connection.apiUrl}): use the credential it was submitted with`,
+      );
     }
     return handle;
   }

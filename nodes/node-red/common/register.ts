@@ -63,7 +63,7 @@ export function registerNode<Properties, Credentials = Record<string, string | u
     const node = this;
     let controller: NodeController;
     try {
-      controller = definition.create({ RED, node, config, t, credentials: ((node as Node & { credentials?: Credentials }).credentials ?? {}) });
+      controller = definition.create({ RED, node, config, t, credentials: (node as Node & { credentials?: Credentials }).credentials ?? {} });
     } catch (error) {
       // Said once on the status and in the log; messages pass over it until it is fixed.
       reportError(node, error);
@@ -81,7 +81,10 @@ export function registerNode<Properties, Credentials = Record<string, string | u
           (caught: unknown) => {
             const error = toRoboflowError(caught, 'invalid-input');
             // A message dropped because the node closed is not an error of the flow.
-            if (error.code === 'aborted') { done(); return; }
+            if (error.code === 'aborted') {
+              done();
+              return;
+            }
             showStatus(node, 'error', statusText(error));
             done(asError(error));
           },

@@ -26,10 +26,7 @@ interface ConfigProperties {
  * Version 1 is the first release: fill in what a hand-written flow may lack.
  * Version 2: the daily budget (none for existing configs: they stream as before).
  */
-const migrations: Migration[] = [
-  (config) => ({ serverUrl: '', apiUrl: '', region: '', plan: '', ...config }),
-  (config) => ({ budgetLimit: '', budgetUnit: 'minutes', creditMinutes: '', ...config }),
-];
+const migrations: Migration[] = [(config) => ({ serverUrl: '', apiUrl: '', region: '', plan: '', ...config }), (config) => ({ budgetLimit: '', budgetUnit: 'minutes', creditMinutes: '', ...config })];
 
 /** How often the budget adds up streamed time and saves it. */
 const BUDGET_TICK_MS = 5_000;
@@ -93,13 +90,14 @@ export = function register(RED: NodeAPI): void {
       // the shared HTTP client stays open until they have closed, because closing is when
       // they end what they run on the server (a session, a pipeline: otherwise left billed).
       const usersClosed = new Promise<void>((resolve) => {
-        if (users.size === 0) { resolve(); return; }
+        if (users.size === 0) {
+          resolve();
+          return;
+        }
         lastUserLeft = resolve;
         setTimeout(resolve, USERS_CLOSE_WAIT_MS).unref();
       });
-      void usersClosed
-        .then(() => Promise.all([daily.close(), http?.close()]))
-        .finally(done);
+      void usersClosed.then(() => Promise.all([daily.close(), http?.close()])).finally(done);
     });
   }
 

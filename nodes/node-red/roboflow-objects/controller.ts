@@ -48,7 +48,6 @@ export interface ObjectsProperties {
   version: number;
 }
 
-
 function seconds(value: number | string, fallback: number): number {
   const n = Number(value);
   return value === '' || !Number.isFinite(n) || n < 0 ? fallback : n;
@@ -235,7 +234,13 @@ export class ObjectsController {
     this.send([null, null, { topic: 'counts', payload: counts }]);
   }
 
-  private async snapshotFor(object: ObjectState, msg: NodeMessageInFlow, detections: Detection[], byPlace: Map<string, Detection>, size?: { width: number; height: number }): Promise<Buffer | undefined> {
+  private async snapshotFor(
+    object: ObjectState,
+    msg: NodeMessageInFlow,
+    detections: Detection[],
+    byPlace: Map<string, Detection>,
+    size?: { width: number; height: number },
+  ): Promise<Buffer | undefined> {
     const rendered = renderedImage(msg.payload);
     const given = (msg as { image?: unknown }).image;
     const image = rendered ?? (Buffer.isBuffer(given) ? given : this.latestFrame);

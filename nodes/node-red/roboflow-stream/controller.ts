@@ -748,8 +748,7 @@ export class StreamController {
         // Before its first second there is no rate to show yet ("0 fps" would alarm).
         this.startTicker();
         showStatus(this.node, 'live', this.t('status.started'));
-      }
-      else if (state === 'idle' && !this.camera) showStatus(this.node, 'idle', this.t('status.waitingFrames'));
+      } else if (state === 'idle' && !this.camera) showStatus(this.node, 'idle', this.t('status.waitingFrames'));
       if (state === 'failed') void this.serial(() => this.nextFile());
     });
     stream.on('reconnecting', ({ attempt, error }) => {

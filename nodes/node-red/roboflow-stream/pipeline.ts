@@ -32,7 +32,8 @@ export async function terminateLeftover(store: JsonFile<PipelineHandle>, connect
       node.log(`Terminated pipeline ${handle.pipelineId}, left by an earlier configuration of this node`);
     } catch (error) {
       // 400/404: the server has no such pipeline any more. Anything else: it ends by itself.
-      if (!isRoboflowError(error) || (error.status !== 400 && error.status !== 404)) node.warn(`Could not terminate pipeline ${handle.pipelineId} left by an earlier configuration: ${(error as Error).message}`);
+      if (!isRoboflowError(error) || (error.status !== 400 && error.status !== 404))
+        node.warn(`Could not terminate pipeline ${handle.pipelineId} left by an earlier configuration: ${(error as Error).message}`);
     } finally {
       await client.close(); // closes only a client of its own
     }

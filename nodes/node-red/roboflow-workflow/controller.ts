@@ -211,7 +211,10 @@ export class WorkflowController {
         results = answer.results.map((result: DecodedOutputs) => ({ payload: result.outputs, images: result.images, predictions: result.predictions }));
         elapsedMs = answer.elapsedMs;
       }
-      if (this.closing) { done(); return; }
+      if (this.closing) {
+        done();
+        return;
+      }
       const out = msg as NodeMessage & Record<string, unknown>;
       out.payload = single ? results[0].payload : results.map((result) => result.payload);
       if (!model) out.images = single ? results[0].images : results.map((result) => result.images);
@@ -234,7 +237,10 @@ export class WorkflowController {
       done();
     } catch (caught) {
       const error = toRoboflowError(caught, 'invalid-input');
-      if (error.code === 'aborted' || this.closing) { done(); return; }
+      if (error.code === 'aborted' || this.closing) {
+        done();
+        return;
+      }
       done(error);
     }
   }
