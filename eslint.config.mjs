@@ -10,7 +10,22 @@ export default [
   {
     // Only the n8n nodes, their credential and package.json are n8n's business: the
     // engine, the Node-RED nodes, the local server and the tests follow their own rules.
-    ignores: ['dist/**', 'lib/**', 'server/**', 'nodes/node-red/**', 'test/**', 'scripts/**', 'bench/**', 'tools/**', 'examples/**', 'workflows/**', 'node_modules/**', '.node-red/**', '.tmp/**', '*.mjs'],
+    ignores: [
+      'dist/**',
+      'lib/**',
+      'server/**',
+      'nodes/node-red/**',
+      'test/**',
+      'scripts/**',
+      'bench/**',
+      'tools/**',
+      'examples/**',
+      'workflows/**',
+      'node_modules/**',
+      '.node-red/**',
+      '.tmp/**',
+      '*.mjs',
+    ],
   },
   ...configWithoutCloudSupport,
   {

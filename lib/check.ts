@@ -41,8 +41,8 @@ export async function checkConnection(connection: RoboflowConnection, http?: Htt
     }
     const ok = key === 'accepted' && server === 'reachable';
     const parts = [
-      key === 'accepted' ? `API key accepted by ${connection.apiUrl}` : keyProblem ?? 'API key could not be checked',
-      server === 'reachable' ? `streaming server ${connection.serverUrl} reachable` : serverProblem ?? 'streaming server unreachable',
+      key === 'accepted' ? `API key accepted by ${connection.apiUrl}` : (keyProblem ?? 'API key could not be checked'),
+      server === 'reachable' ? `streaming server ${connection.serverUrl} reachable` : (serverProblem ?? 'streaming server unreachable'),
     ];
     // One host for both (a self-hosted or local server) that is down: say it once.
     const message = parts[0] === parts[1] ? parts[0] : parts.join('; ');

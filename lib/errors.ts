@@ -143,12 +143,7 @@ function withDetail(summary: string, detail: string | undefined): string {
  * Maps an unsuccessful HTTP answer to a typed error whose message tells the user what
  * to do. `retryAfterMs` carries the server's Retry-After when it sent one.
  */
-export function errorFromResponse(
-  status: number,
-  body: unknown,
-  operation: Operation,
-  retryAfterMs?: number,
-): RoboflowError {
+export function errorFromResponse(status: number, body: unknown, operation: Operation, retryAfterMs?: number): RoboflowError {
   const detail = messageFromBody(body);
   const type = errorType(body);
   const base = { status, detail, retryAfterMs };
@@ -172,7 +167,7 @@ export function errorFromResponse(
     case 402:
       // Roboflow's plan gate for Batch Processing answers 402 too (docs/protocol.md §4.6).
       if (/not enabled for this workspace|upgrade your plan/i.test(detail ?? '')) {
-        return new RoboflowError('forbidden', withDetail('Not available on this workspace\'s plan (402)', detail), base);
+        return new RoboflowError('forbidden', withDetail("Not available on this workspace's plan (402)", detail), base);
       }
       return new RoboflowError('out-of-credits', 'Out of Roboflow credits (402): add credits or change plan in the Roboflow dashboard', base);
     case 403:
@@ -191,11 +186,7 @@ export function errorFromResponse(
       const limit = /maximum of (\d+) concurrent stream/i.exec(detail ?? '');
       if (limit || type === 'WorkspaceStreamQuotaError') {
         const n = limit ? limit[1] : '10';
-        return new RoboflowError(
-          'stream-limit',
-          `Workspace stream limit reached (${n}): stop another stream; a crashed session frees its slot after 60 s`,
-          { ...base, retryable: true },
-        );
+        return new RoboflowError('stream-limit', `Workspace stream limit reached (${n}): stop another stream; a crashed session frees its slot after 60 s`, { ...base, retryable: true });
       }
       return new RoboflowError('rate-limited', 'Rate limited (429): too many requests, retrying later', { ...base, retryable: true });
     }
@@ -206,9 +197,7 @@ export function errorFromResponse(
     case 504:
       return new RoboflowError(
         'gateway-timeout',
-        operation === 'stream'
-          ? withDetail('The worker did not answer in time (504): a cold start, or a camera URL the server cannot open', detail)
-          : 'Gateway timeout (504): retrying',
+        operation === 'stream' ? withDetail('The worker did not answer in time (504): a cold start, or a camera URL the server cannot open', detail) : 'Gateway timeout (504): retrying',
         { ...base, retryable: true },
       );
     default:
@@ -220,18 +209,7 @@ export function errorFromResponse(
 }
 
 /** Node's system error codes that mean "could not reach the server". */
-const networkCodes = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'EPIPE',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ETIMEDOUT',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CLOSED',
-]);
+const networkCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
 
 function codeOf(error: unknown): string | undefined {
   let current: unknown = error;
@@ -257,7 +235,7 @@ export function errorFromTransport(error: unknown, url: string): RoboflowError {
   if (code === 'ABORT_ERR' || (error instanceof Error && error.name === 'AbortError')) {
     return new RoboflowError('aborted', 'Request cancelled', { cause: error });
   }
-  if (code && /TIMEOUT/.test(code)) {
+  if (code?.includes('TIMEOUT')) {
     return new RoboflowError('timeout', `No answer from ${host} in time: check the server URL and network`, {
       retryable: true,
       cause: error,

@@ -33,7 +33,7 @@ export class TypedEmitter<Events extends { [K in keyof Events]: unknown[] }> {
     return this;
   }
 
-  listenerCount<K extends keyof Events & string>(event: K): number {
+  listenerCount(event: keyof Events & string): number {
     return this.emitter.listenerCount(event);
   }
 

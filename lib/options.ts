@@ -14,7 +14,7 @@ export function nameList(value: unknown): string[] {
 /** A JSON object given as text or already parsed; empty gives undefined; anything else says what to fix. */
 export function jsonObject(value: unknown, what: string): Record<string, unknown> | undefined {
   if (value === undefined || value === null || value === '') return undefined;
-  let parsed = value;
+  let parsed: unknown = value;
   if (typeof value === 'string') {
     if (!value.trim()) return undefined;
     let problem: string | undefined;

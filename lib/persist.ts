@@ -92,6 +92,29 @@ export class JsonFile<T> {
   }
 }
 
+interface TextOptions {
+  optional?: boolean;
+  nonEmpty?: boolean;
+}
+
+// Overloads: without `optional: true` the value is always there (or it threw).
+function text(value: unknown, what: string, options: TextOptions & { optional: true }): string | undefined;
+function text(value: unknown, what: string, options?: TextOptions & { optional?: false }): string;
+function text(value: unknown, what: string, options: TextOptions = {}): string | undefined {
+  if (value === undefined && options.optional) return undefined;
+  if (typeof value !== 'string') throw new Error(`${what} is not text`);
+  if (options.nonEmpty && value.length === 0) throw new Error(`${what} is empty`);
+  return value;
+}
+
+function number(value: unknown, what: string, options: { optional: true }): number | undefined;
+function number(value: unknown, what: string, options?: { optional?: false }): number;
+function number(value: unknown, what: string, options: { optional?: boolean } = {}): number | undefined {
+  if (value === undefined && options.optional) return undefined;
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw new Error(`${what} is not a number`);
+  return value;
+}
+
 /** Small checks for validators: each throws an Error naming the field. */
 export const fields = {
   object(value: unknown, what: string): Record<string, unknown> {
@@ -102,15 +125,6 @@ export const fields = {
     if (!Array.isArray(value)) throw new Error(`${what} is not a list`);
     return value;
   },
-  text(value: unknown, what: string, options: { optional?: boolean; nonEmpty?: boolean } = {}): string | undefined {
-    if (value === undefined && options.optional) return undefined;
-    if (typeof value !== 'string') throw new Error(`${what} is not text`);
-    if (options.nonEmpty && value.length === 0) throw new Error(`${what} is empty`);
-    return value;
-  },
-  number(value: unknown, what: string, options: { optional?: boolean } = {}): number | undefined {
-    if (value === undefined && options.optional) return undefined;
-    if (typeof value !== 'number' || !Number.isFinite(value)) throw new Error(`${what} is not a number`);
-    return value;
-  },
+  text,
+  number,
 };

@@ -107,7 +107,6 @@ export function redact(text: string): string {
   return out;
 }
 
-
 const SECRET_FIELD = /^(?:api_key|apikey|api-key|password|credential|secret|token|access_token)$/i;
 
 function redactTree(value: unknown, key: string | undefined): unknown {

@@ -13,7 +13,9 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const tools = join(root, 'tools', 'n8n-lint');
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-const lockHash = createHash('sha256').update(readFileSync(join(tools, 'package-lock.json'))).digest('hex');
+const lockHash = createHash('sha256')
+  .update(readFileSync(join(tools, 'package-lock.json')))
+  .digest('hex');
 const stamp = join(tools, 'node_modules', '.installed-lockfile-sha256');
 const installed = existsSync(join(tools, 'node_modules', '@n8n', 'node-cli')) && existsSync(stamp) && readFileSync(stamp, 'utf8') === lockHash;
 if (!installed) {

@@ -139,10 +139,17 @@ export async function createLocalServer(options: LocalServerOptions = {}): Promi
       url = new URL(req.url ?? '/', 'http://localhost');
       found = router.match(req.method ?? 'GET', url.pathname);
     } catch (error) {
-      return sendJson(res, 400, { message: `Bad request: ${(error as Error).message}` });
+      sendJson(res, 400, { message: `Bad request: ${(error as Error).message}` });
+      return;
     }
-    if (!found) return sendJson(res, 404, { message: `Not found: ${req.method} ${url.pathname}` });
-    if ('allowed' in found) return sendJson(res, 405, { message: `Method not allowed (use ${found.allowed.join(', ')})` }, { allow: found.allowed.join(', ') });
+    if (!found) {
+      sendJson(res, 404, { message: `Not found: ${req.method} ${url.pathname}` });
+      return;
+    }
+    if ('allowed' in found) {
+      sendJson(res, 405, { message: `Method not allowed (use ${found.allowed.join(', ')})` }, { allow: found.allowed.join(', ') });
+      return;
+    }
     requestCounts.set(found.route.name, (requestCounts.get(found.route.name) ?? 0) + 1);
     // Handlers may throw synchronously (key checks): run them inside the promise chain.
     Promise.resolve()
@@ -156,7 +163,10 @@ export async function createLocalServer(options: LocalServerOptions = {}): Promi
           res.writeHead(error.status, { 'content-type': 'text/html', ...error.headers }).end(error.page);
           return;
         }
-        if (error instanceof HttpError) return sendJson(res, error.status, error.body, error.headers);
+        if (error instanceof HttpError) {
+          sendJson(res, error.status, error.body, error.headers);
+          return;
+        }
         log(`${req.method} ${url.pathname} failed: ${(error as Error).stack ?? String(error)}`);
         sendJson(res, 500, { message: `Internal error: ${(error as Error).message}` });
       });

@@ -316,7 +316,10 @@ export class BatchProcessingService {
     const output = this.outputBatch(job, outputId, 'archives', 'application/x-tar', 'archives');
     const results = this.batch(job.workspace, `${job.jobId}-processing`)?.files ?? [];
     const path = join(this.dataDir, 'batch-results', job.jobId, `${job.jobId}.tar`);
-    await writeTar(path, results.map((file) => file.path));
+    await writeTar(
+      path,
+      results.map((file) => file.path),
+    );
     await stat(path);
     this.addFile(output, { fileName: `${job.jobId}.tar`, path, contentType: 'application/x-tar', partName: 'archives' });
     stage.statusType = 'success';

@@ -109,8 +109,19 @@ export const DEFAULT_BEHAVIOUR: Behaviour = {
 };
 
 const NUMBER_KEYS = [
-  'streamLimit', 'errorRate', 'slowFrameMs', 'dropAfterFrames', 'idleTimeoutMs', 'ackWindow', 'jobDelayMs', 'jobPollIntervalMs', 'sourceOpenTimeoutMs',
-  'sessionTimeoutSec', 'cameraEndAfterMs', 'crashAfterMs', 'stagingPageSize',
+  'streamLimit',
+  'errorRate',
+  'slowFrameMs',
+  'dropAfterFrames',
+  'idleTimeoutMs',
+  'ackWindow',
+  'jobDelayMs',
+  'jobPollIntervalMs',
+  'sourceOpenTimeoutMs',
+  'sessionTimeoutSec',
+  'cameraEndAfterMs',
+  'crashAfterMs',
+  'stagingPageSize',
 ] as const;
 const BOOLEAN_KEYS = ['gzip', 'pipelineIds', 'selfHosted', 'noPull', 'rejectKey', 'unknownWorkflow', 'jobResultsInline', 'batchProcessing', 'streamApi'] as const;
 

@@ -122,7 +122,13 @@ async function serve(args: string[]): Promise<void> {
     if (!username || rest.length === 0) fail('--rtsp-auth must be user:password');
     rtspAuth = { username, password: rest.join(':') };
   }
-  const list = (text: string | undefined): string[] | undefined => (text === undefined ? undefined : text.split(',').map((item) => item.trim()).filter(Boolean));
+  const list = (text: string | undefined): string[] | undefined =>
+    text === undefined
+      ? undefined
+      : text
+          .split(',')
+          .map((item) => item.trim())
+          .filter(Boolean);
   const quiet = values.quiet;
   const server = await createLocalServer({
     port,

@@ -12,7 +12,8 @@ export interface ServerContext {
   baseUrl(): string;
   /** Scratch space for uploads, jobs and generated media. */
   readonly dataDir: string;
-  log(line: string): void;
+  /** A plain function (routes pass it on unbound). */
+  readonly log: (line: string) => void;
 }
 
 /** The API key of a request: `api_key` in the query or JSON body, or a Bearer token. */
@@ -46,12 +47,14 @@ export function injectFault(context: ServerContext, route: string): void {
   const rule = context.behaviour.failNext[route];
   if (rule && rule.count > 0) {
     rule.count--;
+    // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- behaviour is the JSON of the control API: a spent rule disappears from it
     if (rule.count === 0) delete context.behaviour.failNext[route];
     const headers: Record<string, string> = rule.status === 429 || rule.status === 503 ? { 'retry-after': '1' } : {};
     throw new HttpError(rule.status, { message: rule.message ?? `Injected failure (${rule.status}) for ${route}` }, headers);
   }
   const garbled = context.behaviour.garbleNext[route];
   if (garbled && garbled > 0) {
+    // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- as above
     if (garbled === 1) delete context.behaviour.garbleNext[route];
     else context.behaviour.garbleNext[route] = garbled - 1;
     throw new HttpError(200, {}, {}, '<html><body>Welcome to the captive portal</body></html>');

@@ -145,7 +145,13 @@ export function validateEvent(event: unknown, useCaseExists: (id: string) => boo
 
 /** A use case id from its name: lower case, dashes. */
 export function useCaseId(name: string): string {
-  return name.trim().toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '') || 'use-case';
+  return (
+    name
+      .trim()
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-+|-+$/g, '') || 'use-case'
+  );
 }
 
 export class VisionEventStore {
@@ -169,7 +175,11 @@ export class VisionEventStore {
   }
 
   validate(event: unknown): string | undefined {
-    return validateEvent(event, (id) => this.useCases.has(id), (id) => this.images.has(id));
+    return validateEvent(
+      event,
+      (id) => this.useCases.has(id),
+      (id) => this.images.has(id),
+    );
   }
 
   /** Stores an event; a repeated eventId overwrites (retries are safe). */

@@ -45,7 +45,14 @@ interface Running {
 }
 
 async function runOurs(): Promise<Running> {
-  const stream = new CapturedStream({ connection, workflow, camera: { kind: 'url', url: rtspUrl }, dataOutputs: ['brightness'], capture: { maxFps: FPS, maxSize: Number(maxSize) }, logger: silentLogger });
+  const stream = new CapturedStream({
+    connection,
+    workflow,
+    camera: { kind: 'url', url: rtspUrl },
+    dataOutputs: ['brightness'],
+    capture: { maxFps: FPS, maxSize: Number(maxSize) },
+    logger: silentLogger,
+  });
   const handoffMs: number[] = [];
   // The engine keeps the last hand-off delays (ffmpeg -> video track); collect them once a second.
   const collector = setInterval(() => handoffMs.push(...stream.handoffMs.slice(-FPS)), 1_000);
@@ -118,10 +125,13 @@ async function runJpeg(): Promise<Running> {
   const handoffMs: number[] = [];
   jpegFrames(child, (jpeg) => {
     const at = Date.now();
-    void stream.pushFrame(Buffer.from(jpeg)).then((outcome) => {
-      if (outcome.sent) sent++;
-      handoffMs.push(Date.now() - at);
-    }, () => undefined);
+    void stream.pushFrame(Buffer.from(jpeg)).then(
+      (outcome) => {
+        if (outcome.sent) sent++;
+        handoffMs.push(Date.now() - at);
+      },
+      () => undefined,
+    );
   });
   return {
     ffmpegPid: () => child.pid,

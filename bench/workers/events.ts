@@ -28,7 +28,7 @@ async function main(): Promise<void> {
   let dropped = 0;
   outbox.on('dropped', (event) => (dropped += event.eventIds.length));
   // Offered in 10 ms ticks at RATE per second (0: as fast as they queue).
-  for (let i = 0; i < COUNT; ) {
+  for (let i = 0; i < COUNT;) {
     const due = RATE > 0 ? Math.min(COUNT, Math.floor(((performance.now() - started) / 1000) * RATE) + 1) : Math.min(COUNT, i + 100);
     for (; i < due; i++) {
       const event = buildEvent({ useCaseId: 'demo', eventType: 'custom', deviceId: 'bench', eventData: { n: i }, customMetadata: { camera: 'bench', zone: 'door' } });
@@ -42,7 +42,15 @@ async function main(): Promise<void> {
   await outbox.close({ discard: true });
   await client.close?.();
   rmSync(directory, { recursive: true, force: true });
-  report({ events: COUNT, offeredPerSecond: RATE || null, seconds: round(seconds, 2), eventsPerSecond: round(COUNT / seconds, 0), requests, dropped, requestsPer100Events: round((requests / COUNT) * 100, 2) });
+  report({
+    events: COUNT,
+    offeredPerSecond: RATE || null,
+    seconds: round(seconds, 2),
+    eventsPerSecond: round(COUNT / seconds, 0),
+    requests,
+    dropped,
+    requestsPer100Events: round((requests / COUNT) * 100, 2),
+  });
 }
 
 main().then(

@@ -33,7 +33,23 @@ async function main(): Promise<void> {
     ...(mode === 'gated' ? { gate: { mode: 'motion' as const, quietMs: Number(quietMs), preRollMs: 2_000, holdClasses: ['red'] } } : {}),
     logger: silentLogger,
   });
-  const objects = new ObjectEvents({ ...parseZonesAndLines({ zones: [{ name: 'door', polygon: [[400, 0], [640, 0], [640, 360], [400, 360]] }] }), classes: ['red'], leaveAfterMs: 1_000 });
+  const objects = new ObjectEvents({
+    ...parseZonesAndLines({
+      zones: [
+        {
+          name: 'door',
+          polygon: [
+            [400, 0],
+            [640, 0],
+            [640, 360],
+            [400, 360],
+          ],
+        },
+      ],
+    }),
+    classes: ['red'],
+    leaveAfterMs: 1_000,
+  });
   let entries = 0;
   let decodeMs = 0;
   stream.on('result', (result) => {
@@ -50,7 +66,16 @@ async function main(): Promise<void> {
   await sleep(500);
   await stream.stop();
   const frames = stream.frames;
-  report({ mode, zoneEntries: entries, framesIn: frames.framesIn, framesSent: frames.framesSent, motionMs: frames.motionMs, decodeMs, motionMsPer1000Frames: round((frames.motionMs / Math.max(1, frames.framesIn)) * 1000, 2), decodeMsPer1000Frames: round((decodeMs / Math.max(1, frames.framesIn)) * 1000, 1) });
+  report({
+    mode,
+    zoneEntries: entries,
+    framesIn: frames.framesIn,
+    framesSent: frames.framesSent,
+    motionMs: frames.motionMs,
+    decodeMs,
+    motionMsPer1000Frames: round((frames.motionMs / Math.max(1, frames.framesIn)) * 1000, 2),
+    decodeMsPer1000Frames: round((decodeMs / Math.max(1, frames.framesIn)) * 1000, 1),
+  });
 }
 
 main().then(

@@ -33,7 +33,9 @@ async function image(): Promise<Buffer> {
       rgb[offset + 2] = 80 + ((y * 5) % 30);
     }
   }
-  return sharp(rgb, { raw: { width, height, channels: 3 } }).jpeg({ quality: 85 }).toBuffer();
+  return sharp(rgb, { raw: { width, height, channels: 3 } })
+    .jpeg({ quality: 85 })
+    .toBuffer();
 }
 
 /** Runs `total` jobs with `concurrency` senders; returns each job's latency (ms) and the wall time. */
@@ -85,14 +87,27 @@ async function node(jpeg: Buffer): Promise<{ latencies: number[]; seconds: numbe
   const modules = [require('../../nodes/node-red/roboflow-config'), require('../../nodes/node-red/roboflow-workflow')];
   /* eslint-enable @typescript-eslint/no-require-imports */
   const flow: Array<{ id: string; type: string; [property: string]: unknown }> = [
-      { id: 'tab', type: 'tab', label: 'bench' },
-      { id: 'cfg', type: 'roboflow-config', name: 'local', serverUrl, apiUrl: serverUrl, version: 1 },
-      { id: 'wf', z: 'tab', type: 'roboflow-workflow', roboflow: 'cfg', workspace: 'bench', workspaceType: 'str', workflow: 'image-stats', workflowType: 'str', concurrency: CONCURRENCY, queueSize: 100, version: 1, wires: [['out']] },
-      { id: 'out', z: 'tab', type: 'helper' },
-      { id: 'catcher', z: 'tab', type: 'catch', scope: ['wf'], wires: [['caught']] },
-      { id: 'caught', z: 'tab', type: 'helper' },
+    { id: 'tab', type: 'tab', label: 'bench' },
+    { id: 'cfg', type: 'roboflow-config', name: 'local', serverUrl, apiUrl: serverUrl, version: 1 },
+    {
+      id: 'wf',
+      z: 'tab',
+      type: 'roboflow-workflow',
+      roboflow: 'cfg',
+      workspace: 'bench',
+      workspaceType: 'str',
+      workflow: 'image-stats',
+      workflowType: 'str',
+      concurrency: CONCURRENCY,
+      queueSize: 100,
+      version: 1,
+      wires: [['out']],
+    },
+    { id: 'out', z: 'tab', type: 'helper' },
+    { id: 'catcher', z: 'tab', type: 'catch', scope: ['wf'], wires: [['caught']] },
+    { id: 'caught', z: 'tab', type: 'helper' },
   ];
-  await helper.load(modules, flow as unknown as Parameters<typeof helper.load>[1], { cfg: { apiKey } });
+  await helper.load(modules, flow, { cfg: { apiKey } });
   const input = helper.getNode('wf');
   const pending = new Map<string, { resolve: () => void; reject: (error: Error) => void }>();
   helper.getNode('out').on('input', (msg: NodeMessage) => {

@@ -62,7 +62,14 @@ export function minutesToCredits(minutes: number, plan: string | undefined, minu
 function validState(value: unknown): value is BudgetState {
   if (!value || typeof value !== 'object') return false;
   const state = value as BudgetState;
-  return typeof state.day === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(state.day) && !!state.usedMs && typeof state.usedMs === 'object' && !Array.isArray(state.usedMs) && Object.values(state.usedMs).every((ms) => typeof ms === 'number' && Number.isFinite(ms) && ms >= 0);
+  return (
+    typeof state.day === 'string' &&
+    /^\d{4}-\d{2}-\d{2}$/.test(state.day) &&
+    !!state.usedMs &&
+    typeof state.usedMs === 'object' &&
+    !Array.isArray(state.usedMs) &&
+    Object.values(state.usedMs).every((ms) => typeof ms === 'number' && Number.isFinite(ms) && ms >= 0)
+  );
 }
 
 /** A budget record read back from disk, checked (a validator for JsonFile: throws saying what is wrong). */

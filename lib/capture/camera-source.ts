@@ -65,7 +65,8 @@ export function validateCamera(source: CameraSource): void {
   } else if (source.kind === 'mjpeg') {
     if (!/^https?:\/\/[^\s/]+/i.test(source.url ?? '')) throw new RoboflowError('invalid-input', `Invalid MJPEG URL "${redact(String(source.url ?? ''))}": it must start with http:// or https://`);
   } else if (source.kind === 'device' || source.kind === 'file') {
-    if (typeof source.path !== 'string' || !source.path.trim()) throw new RoboflowError('invalid-input', source.kind === 'device' ? 'Set the camera device, e.g. /dev/video0' : 'Set the video file path');
+    if (typeof source.path !== 'string' || !source.path.trim())
+      throw new RoboflowError('invalid-input', source.kind === 'device' ? 'Set the camera device, e.g. /dev/video0' : 'Set the video file path');
   } else {
     throw new RoboflowError('invalid-input', `Unknown camera source "${(source as { kind: string }).kind}"`);
   }

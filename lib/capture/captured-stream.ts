@@ -101,8 +101,7 @@ export class CapturedStream extends TypedEmitter<CapturedStreamEvents> {
       source: { kind: 'frames' },
       declaredFps: this.settings.maxFps,
       // A lost session is replaced while the camera is there (or away only briefly), and the gate is open.
-      shouldReconnect: () =>
-        (!this.gate || this.gate.state === 'open') && (this._cameraState === 'open' || (this._cameraState === 'lost' && Date.now() - this.lostAt < this.keepSessionMs)),
+      shouldReconnect: () => (!this.gate || this.gate.state === 'open') && (this._cameraState === 'open' || (this._cameraState === 'lost' && Date.now() - this.lostAt < this.keepSessionMs)),
     });
     for (const event of FORWARDED) {
       this.stream.on(event, (...args: unknown[]) => (this.emit as (name: string, ...rest: unknown[]) => boolean)(event, ...args));
@@ -218,7 +217,9 @@ export class CapturedStream extends TypedEmitter<CapturedStreamEvents> {
       this.openedAt = Date.now();
       clearTimeout(this.releaseTimer);
       this.setCameraState('open');
-      this.logger.info(`Camera ${describeCamera(this.options.camera)} open: ${info.input ? `${info.input.width}x${info.input.height} -> ` : ''}${info.output.width}x${info.output.height} at up to ${info.fps} fps (ffmpeg ${info.ffmpeg}, decoding: ${info.hwaccel})`);
+      this.logger.info(
+        `Camera ${describeCamera(this.options.camera)} open: ${info.input ? `${info.input.width}x${info.input.height} -> ` : ''}${info.output.width}x${info.output.height} at up to ${info.fps} fps (ffmpeg ${info.ffmpeg}, decoding: ${info.hwaccel})`,
+      );
       this.emit('camera-open', info);
       if (this.gate) {
         if (this.gate.state === 'watching') this.emit('gate', { state: 'watching' });
@@ -295,14 +296,17 @@ export class CapturedStream extends TypedEmitter<CapturedStreamEvents> {
    */
   private drainBacklog(): void {
     if (!this.gate || this.pump || this.backlog.length === 0) return;
-    this.pump = setInterval(() => {
-      const next = this.backlog.shift();
-      if (next && this.stream.pushRawFrame(next)) this.counters.framesSent++;
-      if (this.backlog.length === 0 || this.stream.state !== 'streaming') {
-        clearInterval(this.pump);
-        this.pump = undefined;
-      }
-    }, Math.max(10, Math.round(1000 / (2 * this.settings.maxFps))));
+    this.pump = setInterval(
+      () => {
+        const next = this.backlog.shift();
+        if (next && this.stream.pushRawFrame(next)) this.counters.framesSent++;
+        if (this.backlog.length === 0 || this.stream.state !== 'streaming') {
+          clearInterval(this.pump);
+          this.pump = undefined;
+        }
+      },
+      Math.max(10, Math.round(1000 / (2 * this.settings.maxFps))),
+    );
   }
 
   private async cameraEnded(camera: LocalCamera, error: RoboflowError | undefined): Promise<void> {

@@ -37,7 +37,8 @@ export interface LocalCameraEvents {
 
 const SIZE = /,\s*(\d{2,5})x(\d{2,5})[\s,[]/;
 const FPS = /(\d+(?:\.\d+)?) (?:fps|tbr)/;
-const HWACCEL_REFUSED = /hwaccel|hw_device|device creation|device setup|Failed to (?:create|initiali[sz]e|open)[^:]*(?:device|va|cuda|qsv|decoder)|vaapi|cuda|qsv|v4l2m2m|No device available|Cannot load/i;
+const HWACCEL_REFUSED =
+  /hwaccel|hw_device|device creation|device setup|Failed to (?:create|initiali[sz]e|open)[^:]*(?:device|va|cuda|qsv|decoder)|vaapi|cuda|qsv|v4l2m2m|No device available|Cannot load/i;
 
 /**
  * Classifies why a read ended. A login or a path that is wrong will be wrong again:
@@ -126,7 +127,7 @@ export class LocalCamera extends TypedEmitter<LocalCameraEvents> {
     if (this.stopped) return this.exited;
     this.stopped = true;
     const child = this.child;
-    if (child && child.exitCode === null && child.signalCode === null) {
+    if (child?.exitCode === null && child.signalCode === null) {
       this.exited = new Promise((resolve) => {
         const timer = setTimeout(resolve, 3_000);
         child.once('exit', () => {
@@ -159,15 +160,21 @@ export class LocalCamera extends TypedEmitter<LocalCameraEvents> {
       const lines = (partial + text).split(/\r?\n/);
       partial = lines.pop() ?? '';
       for (const line of lines) {
-        if (/^Input #/.test(line)) section = 'input';
-        else if (/^Output #/.test(line)) section = 'output';
+        if (line.startsWith('Input #')) section = 'input';
+        else if (line.startsWith('Output #')) section = 'output';
         if (!/Stream #\d+:\d+.*Video:/.test(line)) continue;
         const size = SIZE.exec(line);
         if (section === 'input' && size && !inputSize) {
           const fps = FPS.exec(line);
           inputSize = { width: Number(size[1]), height: Number(size[2]), ...(fps ? { fps: Number(fps[1]) } : {}) };
         } else if (section === 'output' && size) {
-          this.opened({ ...(inputSize ? { input: inputSize } : {}), output: { width: Number(size[1]), height: Number(size[2]) }, fps: this.settings.maxFps, hwaccel: this.hwaccel, ffmpeg: ffmpeg.version });
+          this.opened({
+            ...(inputSize ? { input: inputSize } : {}),
+            output: { width: Number(size[1]), height: Number(size[2]) },
+            fps: this.settings.maxFps,
+            hwaccel: this.hwaccel,
+            ffmpeg: ffmpeg.version,
+          });
         }
       }
     });
@@ -184,7 +191,10 @@ export class LocalCamera extends TypedEmitter<LocalCameraEvents> {
         return;
       }
       // A file played to its end is the one clean end.
-      if (code === 0 && this.source.kind === 'file' && this.info) return this.finish();
+      if (code === 0 && this.source.kind === 'file' && this.info) {
+        this.finish();
+        return;
+      }
       this.finish(cameraError(this.source, code === 0 ? 'the camera ended the stream' : line, code));
     });
   }

@@ -59,7 +59,7 @@ export class MotionDetector {
 
   /** Feeds a grey picture already made small (decoded images from the flow); same answer as frameI420. */
   grey(small: { width: number; height: number; data: Uint8Array }, sourceWidth: number, sourceHeight: number, at: number): boolean {
-    if (!this.size || this.size.width !== small.width || this.size.height !== small.height || this.size.sourceWidth !== sourceWidth || this.size.sourceHeight !== sourceHeight) {
+    if (this.size?.width !== small.width || this.size.height !== small.height || this.size.sourceWidth !== sourceWidth || this.size.sourceHeight !== sourceHeight) {
       this.size = { width: small.width, height: small.height, sourceWidth, sourceHeight };
       this.weights = this.maskWeights();
       this.background = undefined;

@@ -58,7 +58,7 @@ export function predictionsOf(value: unknown): Prediction[] | undefined {
   const list = isRecord(value) && Array.isArray(value.predictions) ? value.predictions : Array.isArray(value) ? value : undefined;
   if (!list) return undefined;
   if (list.length === 0) return isRecord(value) && isRecord(value.image) ? [] : undefined;
-  return list.every(isPrediction) ? (list as Prediction[]) : undefined;
+  return list.every(isPrediction) ? list : undefined;
 }
 
 /** Splits one image's workflow outputs into data, image Buffers and the detections. */

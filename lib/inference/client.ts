@@ -110,7 +110,7 @@ export class InferenceClient {
     if (options.excludedFields && options.excludedFields.length > 0) body.excluded_fields = options.excludedFields;
     if (options.disableSinks) body.disable_sinks = true;
     const started = performance.now();
-    const response = await this.http.request<unknown>({
+    const response = await this.http.request({
       method: 'POST',
       url,
       // The key is in the body, where every server version reads it (a Bearer header
@@ -135,12 +135,14 @@ export class InferenceClient {
       ...(image.type === 'url' ? { image: image.value } : {}),
     };
     const started = performance.now();
-    const response = await this.http.request<unknown>({
+    const response = await this.http.request({
       method: 'POST',
       url: `${this.connection.serverUrl}/${encodeURIComponent(project)}/${encodeURIComponent(version)}`,
       query,
       auth: 'query',
-      ...(image.type === 'base64' ? { body: () => image.value, headers: { 'content-type': 'application/x-www-form-urlencoded' } } : { headers: { 'content-type': 'application/x-www-form-urlencoded' } }),
+      ...(image.type === 'base64'
+        ? { body: () => image.value, headers: { 'content-type': 'application/x-www-form-urlencoded' } }
+        : { headers: { 'content-type': 'application/x-www-form-urlencoded' } }),
       operation: 'inference',
       retry: this.retry,
       timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,

@@ -86,7 +86,8 @@ const INFORMATIONAL = [
   /^video:\d/,
 ];
 
-const FAILURE = /error|fail|unrecogni[sz]ed|invalid|not found|no such|refused|unauthori[sz]ed|forbidden|timed out|timeout|unreachable|could not|cannot|can't|unable|denied|not supported|unknown|server returned|bad request|reset by peer|end of file|no route/i;
+const FAILURE =
+  /error|fail|unrecogni[sz]ed|invalid|not found|no such|refused|unauthori[sz]ed|forbidden|timed out|timeout|unreachable|could not|cannot|can't|unable|denied|not supported|unknown|server returned|bad request|reset by peer|end of file|no route/i;
 
 /**
  * ffmpeg's own explanation of a failure: the first line of its stderr that reports an
@@ -163,8 +164,7 @@ export function requireFfmpeg(): FfmpegBinary {
   const { found, problems } = locate();
   if (found) return found;
   throw new Error(
-    `ffmpeg not found (${problems.join('; ')}): video files, RTSP and MJPEG need it. ` +
-      'Install it (apt install ffmpeg), or `npm install @ffmpeg-installer/ffmpeg`, or set FFMPEG_PATH.',
+    `ffmpeg not found (${problems.join('; ')}): video files, RTSP and MJPEG need it. ` + 'Install it (apt install ffmpeg), or `npm install @ffmpeg-installer/ffmpeg`, or set FFMPEG_PATH.',
   );
 }
 

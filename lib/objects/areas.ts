@@ -35,8 +35,9 @@ export function parseZonesAndLines(input: unknown): ZonesAndLines {
   return {
     zones: zones.map((item: { name?: unknown; polygon?: unknown }, index) => {
       const name = named(item, 'Zone', index);
-      if (!Array.isArray(item.polygon) || item.polygon.length < 3 || !item.polygon.every(isPoint)) throw new RoboflowError('invalid-input', `Zone "${name}" needs a "polygon" of at least 3 [x, y] points`);
-      return { name, polygon: item.polygon as Array<[number, number]> };
+      if (!Array.isArray(item.polygon) || item.polygon.length < 3 || !item.polygon.every(isPoint))
+        throw new RoboflowError('invalid-input', `Zone "${name}" needs a "polygon" of at least 3 [x, y] points`);
+      return { name, polygon: item.polygon };
     }),
     lines: lines.map((item: { name?: unknown; from?: unknown; to?: unknown }, index) => {
       const name = named(item, 'Line', index);
@@ -45,4 +46,3 @@ export function parseZonesAndLines(input: unknown): ZonesAndLines {
     }),
   };
 }
-

@@ -143,7 +143,8 @@ export class ObjectEvents {
         followed.offLine.set(line.name, anchor);
         if (!before || !crosses(line.from, line.to, before, anchor)) continue;
         const direction = crossingDirection(line.from, line.to, before, anchor);
-        const counts = this.crossings.get(line.name)!;
+        let counts = this.crossings.get(line.name);
+        if (!counts) this.crossings.set(line.name, (counts = {}));
         counts[direction] = (counts[direction] ?? 0) + 1;
         events.push({ type: 'line-cross', time: now, line: line.name, direction, object: this.state(followed) });
       }

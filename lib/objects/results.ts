@@ -24,7 +24,10 @@ export function detectionsIn(data: unknown, field: string): FoundDetections | un
   if (!Array.isArray(list)) return undefined;
   const detections = list.filter(
     (d): d is Detection =>
-      !!d && typeof d === 'object' && ['x', 'y', 'width', 'height', 'confidence'].every((key) => typeof (d as Record<string, unknown>)[key] === 'number') && typeof (d as { class?: unknown }).class === 'string',
+      !!d &&
+      typeof d === 'object' &&
+      ['x', 'y', 'width', 'height', 'confidence'].every((key) => typeof (d as Record<string, unknown>)[key] === 'number') &&
+      typeof (d as { class?: unknown }).class === 'string',
   );
   const image = (value as { image?: { width?: unknown; height?: unknown } } | undefined)?.image;
   const imageSize = typeof image?.width === 'number' && typeof image?.height === 'number' ? { width: image.width, height: image.height } : undefined;

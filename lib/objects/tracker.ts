@@ -78,7 +78,7 @@ class LevelGrid<T> {
     const level = levelOf(size);
     const cell = this.cell(level);
     let cells = this.levels.get(level);
-    if (!cells) this.levels.set(level, (cells = new Map()));
+    if (!cells) this.levels.set(level, (cells = new Map<number, T[]>()));
     const key = cellKey(Math.floor(x / cell), Math.floor(y / cell));
     const list = cells.get(key);
     if (list) list.push(item);
@@ -93,7 +93,8 @@ class LevelGrid<T> {
     this.sorted ??= [...this.levels.keys()].sort((a, b) => a - b);
     for (const level of this.sorted) {
       if (level < from || (strictlyAbove && level === from)) continue;
-      const cells = this.levels.get(level)!;
+      const cells = this.levels.get(level);
+      if (!cells) continue;
       const cell = this.cell(level);
       const cx = Math.floor(x / cell);
       const cy = Math.floor(y / cell);
@@ -210,7 +211,8 @@ export class ObjectTracker {
     // size level and above, a track for detections strictly above its level.
     untracked.forEach((detection, index) => gridsOf(detection.class).tracks.near(detection.x, detection.y, levelOf(size(detection)), false, MAX_COMPARED, (track) => compare(track, index)));
     for (const track of open) {
-      const box = predicted.get(track)!;
+      const box = predicted.get(track);
+      if (!box) continue;
       gridsOf(track.class).detections.near(box.x, box.y, levelOf(size(track.box)), true, MAX_COMPARED, (index) => compare(track, index));
     }
     return candidates;

@@ -50,7 +50,14 @@ export interface PipelineReport {
   video_source_status_updates?: Array<{ timestamp?: string; severity?: number | string; event_type?: string; payload?: Record<string, unknown>; context?: string }>;
   latency_reports?: Array<{ source_id?: number | null; frame_decoding_latency?: number | null; inference_latency?: number | null; e2e_latency?: number | null }>;
   inference_throughput?: number | null;
-  sources_metadata?: Array<{ source_reference?: string; state?: string; buffer_size?: number; source_properties?: Record<string, unknown> | null; source_id?: number | null; [extra: string]: unknown }>;
+  sources_metadata?: Array<{
+    source_reference?: string;
+    state?: string;
+    buffer_size?: number;
+    source_properties?: Record<string, unknown> | null;
+    source_id?: number | null;
+    [extra: string]: unknown;
+  }>;
   [extra: string]: unknown;
 }
 
@@ -72,7 +79,8 @@ export function videoReference(source: PipelineSource): string | number {
     return source.index;
   }
   const value = source.kind === 'url' ? source.url : source.path;
-  if (typeof value !== 'string' || !value.trim()) throw new RoboflowError('invalid-input', source.kind === 'url' ? 'Set the camera or video URL the server should open' : 'Set the path of the video file on the server');
+  if (typeof value !== 'string' || !value.trim())
+    throw new RoboflowError('invalid-input', source.kind === 'url' ? 'Set the camera or video URL the server should open' : 'Set the path of the video file on the server');
   if (source.kind === 'url' && !/^(rtsps?|https?|rtmp|udp|tcp):\/\/\S+/i.test(value.trim())) {
     throw new RoboflowError('invalid-input', 'The video URL must start with rtsp://, rtsps://, http://, https://, rtmp://, udp:// or tcp://');
   }
@@ -134,11 +142,15 @@ export class PipelineClient {
     };
     let response: HttpResponse<unknown>;
     try {
-      response = await this.http.request<unknown>({ method: 'POST', url: this.url('/initialise'), json: body, operation: 'stream', timeoutMs: INITIALISE_TIMEOUT_MS, retry: false, signal });
+      response = await this.http.request({ method: 'POST', url: this.url('/initialise'), json: body, operation: 'stream', timeoutMs: INITIALISE_TIMEOUT_MS, retry: false, signal });
     } catch (error) {
       // FastAPI's answer for a route that does not exist: the server runs no stream API.
       if (isRoboflowError(error) && error.status === 404 && error.detail === 'Not Found') {
-        throw new RoboflowError('not-found', 'This server has no InferencePipeline API (404): start the self-hosted Inference server with ENABLE_STREAM_API=True (Roboflow\'s hosted service has none)', { status: 404, cause: error });
+        throw new RoboflowError(
+          'not-found',
+          "This server has no InferencePipeline API (404): start the self-hosted Inference server with ENABLE_STREAM_API=True (Roboflow's hosted service has none)",
+          { status: 404, cause: error },
+        );
       }
       throw error;
     }

@@ -30,7 +30,12 @@ export interface PipelineIdentity {
 /** Object keys sorted, so equal settings give equal text whatever order they were written in. */
 function stable(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(stable);
-  if (value && typeof value === 'object') return Object.fromEntries(Object.keys(value).sort().map((key) => [key, stable((value as Record<string, unknown>)[key])]));
+  if (value && typeof value === 'object')
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .map((key) => [key, stable((value as Record<string, unknown>)[key])]),
+    );
   return value;
 }
 
@@ -41,20 +46,23 @@ function stable(value: unknown): unknown {
  * reveals nothing about a camera password, even to someone who guesses the rest.
  */
 export function pipelineFingerprint(connection: RoboflowConnection, identity: PipelineIdentity): string {
-  return createHmac('sha256', connection.apiKey).update(JSON.stringify(stable({ server: connection.serverUrl, ...identity }))).digest('hex').slice(0, 32);
+  return createHmac('sha256', connection.apiKey)
+    .update(JSON.stringify(stable({ server: connection.serverUrl, ...identity })))
+    .digest('hex')
+    .slice(0, 32);
 }
 
 /** Reads a persisted pipeline handle back (a Validator piece for JsonFile); throws an Error naming what is wrong. */
 export function readPipelineHandle(value: unknown, what = 'pipeline'): PipelineHandle {
   const handle = fields.object(value, what);
-  const serverUrl = fields.text(handle.serverUrl, `${what}.serverUrl`, { nonEmpty: true })!;
+  const serverUrl = fields.text(handle.serverUrl, `${what}.serverUrl`, { nonEmpty: true });
   if (!/^https?:\/\//i.test(serverUrl)) throw new Error(`${what}.serverUrl is not an http(s) URL`);
-  const fingerprint = fields.text(handle.fingerprint, `${what}.fingerprint`, { nonEmpty: true })!;
+  const fingerprint = fields.text(handle.fingerprint, `${what}.fingerprint`, { nonEmpty: true });
   if (!/^[0-9a-f]{8,64}$/.test(fingerprint)) throw new Error(`${what}.fingerprint is not a hex digest`);
   return {
-    pipelineId: fields.text(handle.pipelineId, `${what}.pipelineId`, { nonEmpty: true })!,
+    pipelineId: fields.text(handle.pipelineId, `${what}.pipelineId`, { nonEmpty: true }),
     serverUrl,
     fingerprint,
-    startedAt: fields.text(handle.startedAt, `${what}.startedAt`)!,
+    startedAt: fields.text(handle.startedAt, `${what}.startedAt`),
   };
 }

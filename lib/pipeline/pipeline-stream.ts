@@ -89,8 +89,8 @@ function roundMs(seconds: number | null | undefined): number | null {
 /** The stats a node shows, from a status report. */
 export function pipelineStats(pipelineId: string, report: PipelineReport): PipelineStats {
   const sources = (report.sources_metadata ?? []).map((source) => {
-    const properties = (source.source_properties ?? {}) as Record<string, unknown>;
-    const num = (key: string): number | undefined => (typeof properties[key] === 'number' ? (properties[key] as number) : undefined);
+    const properties = source.source_properties ?? {};
+    const num = (key: string): number | undefined => (typeof properties[key] === 'number' ? properties[key] : undefined);
     return {
       reference: typeof source.source_reference === 'string' ? source.source_reference : null,
       state: typeof source.state === 'string' ? source.state : null,
@@ -196,7 +196,11 @@ export class PipelineStream extends TypedEmitter<PipelineStreamEvents> implement
 
   /** What to persist for a re-attach after a restart (undefined while no pipeline runs). */
   get handle(): PipelineHandle | undefined {
-    return this.id ? { pipelineId: this.id, serverUrl: this.options.connection.serverUrl, fingerprint: this.fingerprint, startedAt: this.startedAt } : undefined;
+    return this.id ? this.handleFor(this.id) : undefined;
+  }
+
+  private handleFor(pipelineId: string): PipelineHandle {
+    return { pipelineId, serverUrl: this.options.connection.serverUrl, fingerprint: this.fingerprint, startedAt: this.startedAt };
   }
 
   start(): void {
@@ -261,7 +265,9 @@ export class PipelineStream extends TypedEmitter<PipelineStreamEvents> implement
   }
 
   /** Results are pulled: there is nothing to acknowledge. */
-  ack(): void {}
+  ack(): void {
+    // Nothing to do.
+  }
 
   /** Mutes the source on the server: frames are read and dropped, no result comes. */
   async pause(): Promise<void> {
@@ -305,12 +311,15 @@ export class PipelineStream extends TypedEmitter<PipelineStreamEvents> implement
   private async open(signal: AbortSignal): Promise<{ id: string; attached: boolean }> {
     const previous = this.resumeHandle;
     this.resumeHandle = undefined;
-    if (previous && previous.serverUrl === this.options.connection.serverUrl) {
+    if (previous?.serverUrl === this.options.connection.serverUrl) {
       const listed = await this.client.list(signal);
-      const report = listed.includes(previous.pipelineId) && previous.fingerprint === this.fingerprint ? await this.client.status(previous.pipelineId, signal).catch((error: unknown) => {
-        if (notFound(error)) return undefined; // Ended between the two calls.
-        throw error;
-      }) : undefined;
+      const report =
+        listed.includes(previous.pipelineId) && previous.fingerprint === this.fingerprint
+          ? await this.client.status(previous.pipelineId, signal).catch((error: unknown) => {
+              if (notFound(error)) return undefined; // Ended between the two calls.
+              throw error;
+            })
+          : undefined;
       if (report) {
         // Listed, and answering: it is ours to read, paused or not.
         this.startedAt = previous.startedAt;
@@ -330,18 +339,16 @@ export class PipelineStream extends TypedEmitter<PipelineStreamEvents> implement
     }
     const workflow = await resolveWorkflow(this.http, this.options.connection, this.options.workflow, signal);
     // Not cancelled by stop(): a start the server carries out anyway must be known, to be terminated.
-    const id = await this.client.initialise(
-      {
-        workflow,
-        source: this.options.source,
-        imageInput: isModelRef(this.options.workflow) ? 'image' : this.options.imageInput,
-        parameters: this.options.parameters,
-        disableSinks: this.options.disableSinks,
-        maxFps: this.options.maxFps,
-        resultsBufferSize: this.options.resultsBufferSize,
-        consumptionTimeout: this.options.consumptionTimeout === undefined ? DEFAULT_CONSUMPTION_TIMEOUT_S : this.options.consumptionTimeout,
-      },
-    );
+    const id = await this.client.initialise({
+      workflow,
+      source: this.options.source,
+      imageInput: isModelRef(this.options.workflow) ? 'image' : this.options.imageInput,
+      parameters: this.options.parameters,
+      disableSinks: this.options.disableSinks,
+      maxFps: this.options.maxFps,
+      resultsBufferSize: this.options.resultsBufferSize,
+      consumptionTimeout: this.options.consumptionTimeout === undefined ? DEFAULT_CONSUMPTION_TIMEOUT_S : this.options.consumptionTimeout,
+    });
     if (signal.aborted && this.terminateOnExit) {
       this.logger.info(`Pipeline ${id} started after the stream stopped: terminating it`);
       await this.client.terminate(id).catch(() => undefined);
@@ -370,7 +377,7 @@ export class PipelineStream extends TypedEmitter<PipelineStreamEvents> implement
           this.id = id;
           this.lostWhilePaused = false;
           if (!attached) this._paused = false;
-          this.emit('pipeline', { handle: this.handle!, attached });
+          this.emit('pipeline', { handle: this.handleFor(id), attached });
           this.emit('connected', { pipelineId: id });
           if (attached && this._paused) this.emit('paused', true);
         }
@@ -390,11 +397,9 @@ export class PipelineStream extends TypedEmitter<PipelineStreamEvents> implement
         }
         const cause = this.lastSourceError;
         this.emit('pipeline-ended', { pipelineId: gone, reason: cause ? `the server could not read the video source: ${cause}` : 'ended on the server' });
-        failure = new RoboflowError(
-          'source-ended',
-          cause ? `The server could not read the video source (${cause}); pipeline ${gone} ended` : `Pipeline ${gone} ended on the server`,
-          { retryable: true },
-        );
+        failure = new RoboflowError('source-ended', cause ? `The server could not read the video source (${cause}); pipeline ${gone} ended` : `Pipeline ${gone} ended on the server`, {
+          retryable: true,
+        });
         if (this._paused) {
           // Paused: a new pipeline waits for resume().
           this.lostWhilePaused = true;

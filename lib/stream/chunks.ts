@@ -51,9 +51,7 @@ export const DEFAULT_REASSEMBLER_LIMITS: ReassemblerLimits = {
 };
 
 export type ReassemblyOutcome =
-  | { kind: 'complete'; frameId: number; payload: Uint8Array }
-  | { kind: 'partial' }
-  | { kind: 'rejected'; reason: string; /** From the header, when it could be read. */ frameId?: number };
+  { kind: 'complete'; frameId: number; payload: Uint8Array } | { kind: 'partial' } | { kind: 'rejected'; reason: string; /** From the header, when it could be read. */ frameId?: number };
 
 interface PendingFrame {
   totalChunks: number;
@@ -155,8 +153,7 @@ export class ResultReassembler {
 
   /** Drops the oldest unfinished frames (the current one last) until within the limits. */
   private enforceLimits(current: number): void {
-    const within = (): boolean =>
-      this.pending.size <= this.limits.maxPendingFrames && this.pendingBytes <= this.limits.maxPendingBytes;
+    const within = (): boolean => this.pending.size <= this.limits.maxPendingFrames && this.pendingBytes <= this.limits.maxPendingBytes;
     // Map iteration order is insertion order: oldest frames come first.
     for (const frameId of [...this.pending.keys()]) {
       if (within()) return;

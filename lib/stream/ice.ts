@@ -28,7 +28,7 @@ export function waitForIceGathering(pc: RTCPeerConnection, timeoutMs: number, lo
     const timer = setTimeout(() => {
       finish();
       const sdp = pc.localDescription?.sdp ?? '';
-      if (/a=candidate:/.test(sdp)) {
+      if (sdp.includes('a=candidate:')) {
         logger.warn(`ICE gathering still running after ${timeoutMs} ms; sending the candidates gathered so far`);
         resolve();
       } else {

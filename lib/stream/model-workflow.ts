@@ -60,7 +60,7 @@ export function checkModelRef(ref: ModelRef): void {
     throw new RoboflowError('invalid-input', `The model's confidence must be a number from 0 to 1 (got ${String(ref.confidence)})`);
   }
   if (ref.classes !== undefined && (!Array.isArray(ref.classes) || !ref.classes.every((name) => typeof name === 'string' && name.trim() !== ''))) {
-    throw new RoboflowError('invalid-input', 'The model\'s classes must be a list of class names');
+    throw new RoboflowError('invalid-input', "The model's classes must be a list of class names");
   }
   if (ref.taskType !== undefined && !isModelTaskType(ref.taskType)) {
     throw new RoboflowError('invalid-input', `Unknown model task type "${String(ref.taskType)}": use one of ${Object.keys(MODEL_TASK_BLOCKS).join(', ')}`);
@@ -105,7 +105,7 @@ const taskTypes = new WeakMap<RoboflowConnection, Map<string, Promise<ModelTaskT
  */
 export function lookupTaskType(http: HttpClient, connection: RoboflowConnection, modelId: string, signal?: AbortSignal): Promise<ModelTaskType> {
   let known = taskTypes.get(connection);
-  if (!known) taskTypes.set(connection, (known = new Map()));
+  if (!known) taskTypes.set(connection, (known = new Map<string, Promise<ModelTaskType>>()));
   const id = modelId.trim();
   const cached = known.get(id);
   if (cached) return cached;
@@ -118,7 +118,7 @@ export function lookupTaskType(http: HttpClient, connection: RoboflowConnection,
 async function fetchTaskType(http: HttpClient, connection: RoboflowConnection, modelId: string, signal?: AbortSignal): Promise<ModelTaskType> {
   let body: unknown;
   try {
-    ({ body } = await http.request<unknown>({
+    ({ body } = await http.request({
       method: 'GET',
       url: `${connection.apiUrl}/models/v1/external/stat`,
       query: { modelId },
@@ -130,7 +130,11 @@ async function fetchTaskType(http: HttpClient, connection: RoboflowConnection, m
     }));
   } catch (error) {
     if (isRoboflowError(error) && error.code === 'not-found') {
-      throw new RoboflowError('not-found', `Model ${modelId} not found (404): check the model id (project/version) and that this API key's workspace can use the model`, { status: 404, detail: error.detail, cause: error });
+      throw new RoboflowError('not-found', `Model ${modelId} not found (404): check the model id (project/version) and that this API key's workspace can use the model`, {
+        status: 404,
+        detail: error.detail,
+        cause: error,
+      });
     }
     throw error;
   }
@@ -138,7 +142,10 @@ async function fetchTaskType(http: HttpClient, connection: RoboflowConnection, m
   const taskType = metadata && typeof metadata === 'object' ? (metadata as { taskType?: unknown }).taskType : undefined;
   if (typeof taskType !== 'string') throw new RoboflowError('protocol', `The model look-up for ${modelId} gave no task type (modelMetadata.taskType)`);
   if (!isModelTaskType(taskType)) {
-    throw new RoboflowError('invalid-input', `Model ${modelId} is a ${taskType} model, which cannot be streamed by model id (supported: ${Object.keys(MODEL_TASK_BLOCKS).join(', ')}): stream a workflow that wraps it instead`);
+    throw new RoboflowError(
+      'invalid-input',
+      `Model ${modelId} is a ${taskType} model, which cannot be streamed by model id (supported: ${Object.keys(MODEL_TASK_BLOCKS).join(', ')}): stream a workflow that wraps it instead`,
+    );
   }
   return taskType;
 }

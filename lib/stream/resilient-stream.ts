@@ -46,14 +46,17 @@ export interface LiveStream {
   stop(): Promise<void>;
   reconfigure(outputs: { dataOutputs?: string[]; streamOutputs?: string[] }): void;
   ack(frameId: number): void;
-  on<K extends keyof ResilientStreamEvents & string>(event: K, listener: (...args: ResilientStreamEvents[K]) => void): this;
+  on<K extends keyof ResilientStreamEvents>(event: K, listener: (...args: ResilientStreamEvents[K]) => void): this;
   removeAllListeners(): this;
 }
 
 /** Events passed through from each session unchanged ('complete' only for files: see run()). */
 const FORWARDED = ['connected', 'result', 'video-frame', 'progress', 'error'] as const;
 
-type Outputs = { dataOutputs?: string[]; streamOutputs?: string[] };
+interface Outputs {
+  dataOutputs?: string[];
+  streamOutputs?: string[];
+}
 
 /**
  * A stream that heals: live sources (frames, RTSP, MJPEG) reconnect with capped

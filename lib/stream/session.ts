@@ -17,11 +17,7 @@ import { loadWrtc } from './wrtc';
 import { isModelRef, resolveWorkflow } from './model-workflow';
 
 /** Where the video comes from. Exactly one source per session. */
-export type StreamSource =
-  | { kind: 'frames' }
-  | { kind: 'file'; path: string }
-  | { kind: 'rtsp'; url: string }
-  | { kind: 'mjpeg'; url: string };
+export type StreamSource = { kind: 'frames' } | { kind: 'file'; path: string } | { kind: 'rtsp'; url: string } | { kind: 'mjpeg'; url: string };
 
 export interface StreamOptions {
   connection: RoboflowConnection;
@@ -194,7 +190,7 @@ export class StreamSession extends TypedEmitter<StreamEvents> {
     if (this._state !== 'idle') return Promise.reject(new RoboflowError('invalid-input', 'A session can only be started once'));
     this._state = 'connecting';
     this.opening = this.open();
-    this.connected = this.opening.catch(async (caught) => {
+    this.connected = this.opening.catch(async (caught: unknown) => {
       // Once stop() was called, whatever failed is just the stop.
       const error = this.closing ? new RoboflowError('aborted', 'Stream stopped while connecting') : toRoboflowError(caught, 'webrtc');
       await this.shutdown('error', error);
@@ -334,7 +330,9 @@ export class StreamSession extends TypedEmitter<StreamEvents> {
     });
     const path = await connectionPath(pc);
     if (this.closing) return;
-    this.logger.info(`Stream connected (${source.kind}${answer.pipelineId ? `, pipeline ${answer.pipelineId}` : ''}${path?.path === 'relay' ? `, through a TURN relay over ${path.protocol ?? 'an unknown protocol'}` : ''})`);
+    this.logger.info(
+      `Stream connected (${source.kind}${answer.pipelineId ? `, pipeline ${answer.pipelineId}` : ''}${path?.path === 'relay' ? `, through a TURN relay over ${path.protocol ?? 'an unknown protocol'}` : ''})`,
+    );
     this.emit('connected', { pipelineId: this.pipelineId, ...(path ? { path } : {}) });
     if (source.kind === 'file' && this.uploadChannel) this.startUpload(source.path, this.uploadChannel);
   }
@@ -347,14 +345,22 @@ export class StreamSession extends TypedEmitter<StreamEvents> {
     if (channel.readyState === 'open') return Promise.resolve();
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new RoboflowError('webrtc', 'The results channel did not open', { retryable: true })), timeoutMs);
-      channel.addEventListener('open', () => {
-        clearTimeout(timer);
-        resolve();
-      }, { once: true });
-      channel.addEventListener('close', () => {
-        clearTimeout(timer);
-        reject(new RoboflowError('webrtc', 'The results channel closed before opening', { retryable: true }));
-      }, { once: true });
+      channel.addEventListener(
+        'open',
+        () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        { once: true },
+      );
+      channel.addEventListener(
+        'close',
+        () => {
+          clearTimeout(timer);
+          reject(new RoboflowError('webrtc', 'The results channel closed before opening', { retryable: true }));
+        },
+        { once: true },
+      );
     });
   }
 
@@ -369,7 +375,7 @@ export class StreamSession extends TypedEmitter<StreamEvents> {
         if (channel.readyState === 'open') channel.send(new Uint8Array([0]));
       }, this.options.keepaliveIntervalMs ?? 15_000);
     };
-    run().catch((caught) => {
+    run().catch((caught: unknown) => {
       if (this.closing) return;
       const error = toRoboflowError(caught, 'network');
       this.emit('error', error);

@@ -125,13 +125,7 @@ export const ANSWER_TIMEOUT_MS = 90_000;
  * network); a stream-limit 429 and a timeout (already a long wait) are left to the
  * caller's slower reconnect.
  */
-export async function initialiseWorker(
-  http: HttpClient,
-  connection: RoboflowConnection,
-  body: InitRequestBody,
-  signal?: AbortSignal,
-  timeoutMs: number = ANSWER_TIMEOUT_MS,
-): Promise<WorkerAnswer> {
+export async function initialiseWorker(http: HttpClient, connection: RoboflowConnection, body: InitRequestBody, signal?: AbortSignal, timeoutMs: number = ANSWER_TIMEOUT_MS): Promise<WorkerAnswer> {
   let response: HttpResponse<RawAnswer>;
   try {
     response = await http.request<RawAnswer>({
@@ -149,11 +143,10 @@ export async function initialiseWorker(
     });
   } catch (error) {
     if (error instanceof RoboflowError && error.code === 'timeout') {
-      throw new RoboflowError(
-        'timeout',
-        `No worker within ${Math.round(timeoutMs / 1000)} s: a cold start or a busy service (Roboflow starts a worker per stream); retrying`,
-        { retryable: true, cause: error },
-      );
+      throw new RoboflowError('timeout', `No worker within ${Math.round(timeoutMs / 1000)} s: a cold start or a busy service (Roboflow starts a worker per stream); retrying`, {
+        retryable: true,
+        cause: error,
+      });
     }
     throw error;
   }
@@ -214,7 +207,7 @@ export function normaliseIceServers(value: unknown): RTCIceServer[] | undefined 
 export async function resolveIceServers(http: HttpClient, connection: RoboflowConnection, logger: Logger, signal?: AbortSignal): Promise<RTCIceServer[]> {
   if (!isRoboflowHosted(connection.serverUrl)) return [];
   try {
-    const response = await http.request<unknown>({
+    const response = await http.request({
       method: 'GET',
       url: `${connection.apiUrl}/webrtc_turn_config`,
       auth: 'query',

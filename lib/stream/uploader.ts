@@ -47,8 +47,14 @@ function drained(channel: RTCDataChannel, limit: number, isCancelled: () => bool
     channel.bufferedAmountLowThreshold = limit;
     channel.addEventListener('bufferedamountlow', check);
     function check(): void {
-      if (isCancelled()) return done(new RoboflowError('aborted', 'Upload cancelled'));
-      if (channel.readyState !== 'open') return done(new RoboflowError('network', 'Upload interrupted: the connection closed', { retryable: true }));
+      if (isCancelled()) {
+        done(new RoboflowError('aborted', 'Upload cancelled'));
+        return;
+      }
+      if (channel.readyState !== 'open') {
+        done(new RoboflowError('network', 'Upload interrupted: the connection closed', { retryable: true }));
+        return;
+      }
       if (channel.bufferedAmount <= limit) done();
     }
     function done(error?: RoboflowError): void {

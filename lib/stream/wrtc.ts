@@ -36,10 +36,8 @@ export interface Wrtc {
 let loaded: Wrtc | undefined;
 
 export function loadWrtc(): Wrtc {
-  if (!loaded) {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    loaded = require('@roamhq/wrtc') as Wrtc;
-  }
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  loaded ??= require('@roamhq/wrtc') as Wrtc;
   return loaded;
 }
 

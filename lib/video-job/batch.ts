@@ -238,7 +238,13 @@ export class BatchProcessingClient {
 
   /** The output batches holding the structured results: the processing stage's (the export stage holds archives). */
   private async resultBatches(workspace: string, jobId: string, signal?: AbortSignal): Promise<string[]> {
-    const response = await this.http.request<{ stages?: unknown }>({ method: 'GET', url: this.jobsUrl(workspace, `/${encodeURIComponent(jobId)}/stages`), auth: 'query', operation: 'batch-job', signal });
+    const response = await this.http.request<{ stages?: unknown }>({
+      method: 'GET',
+      url: this.jobsUrl(workspace, `/${encodeURIComponent(jobId)}/stages`),
+      auth: 'query',
+      operation: 'batch-job',
+      signal,
+    });
     const stages = Array.isArray(response.body?.stages) ? (response.body.stages as Array<Record<string, unknown>>) : [];
     const batchesOf = (stage: Record<string, unknown>): string[] => (Array.isArray(stage.outputBatches) ? stage.outputBatches.filter((id): id is string => typeof id === 'string') : []);
     const processing = stages.filter((stage) => /process/i.test(String(stage.processingStageName ?? '')));

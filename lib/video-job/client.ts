@@ -137,10 +137,18 @@ export function jobTargetFor(choice: JobGenerationChoice, input: JobTargetInput)
   if (choice === 'model') {
     const match = /^\s*([^/\s]+)\/([^/\s]+)\s*$/.exec(input.model ?? '');
     if (!match) throw new RoboflowError('invalid-input', `Set the model as project/version, e.g. my-project/3 (got "${input.model ?? ''}")`);
-    if (input.confidence !== undefined && !(input.confidence >= 0 && input.confidence <= 1)) throw new RoboflowError('invalid-input', `The confidence must be a number from 0 to 1 (got ${input.confidence})`);
+    if (input.confidence !== undefined && !(input.confidence >= 0 && input.confidence <= 1))
+      throw new RoboflowError('invalid-input', `The confidence must be a number from 0 to 1 (got ${input.confidence})`);
     return {
       generation: 'model',
-      models: [{ modelId: match[1], modelVersion: match[2], ...(input.inferenceType ? { inferenceType: input.inferenceType } : {}), ...(input.confidence !== undefined ? { inferenceParams: { confidence: input.confidence } } : {}) }],
+      models: [
+        {
+          modelId: match[1],
+          modelVersion: match[2],
+          ...(input.inferenceType ? { inferenceType: input.inferenceType } : {}),
+          ...(input.confidence !== undefined ? { inferenceParams: { confidence: input.confidence } } : {}),
+        },
+      ],
     };
   }
   const workspace = input.workspace?.trim();
@@ -191,9 +199,7 @@ export function normaliseBatchStatus(job: Record<string, unknown>): JobStatus {
   const planned = Array.isArray(job.plannedStages) ? job.plannedStages.filter((stage): stage is string => typeof stage === 'string') : [];
   const current = typeof job.currentStage === 'string' ? job.currentStage : undefined;
   if (job.isTerminal === true) {
-    return job.error === true
-      ? { state: 'failed', message: message ?? 'the job ended with an error', raw: job }
-      : { state: 'complete', progress: 1, ...(message ? { message } : {}), raw: job };
+    return job.error === true ? { state: 'failed', message: message ?? 'the job ended with an error', raw: job } : { state: 'complete', progress: 1, ...(message ? { message } : {}), raw: job };
   }
   if (!current) return { state: 'queued', raw: job };
   const index = planned.indexOf(current);
@@ -235,7 +241,11 @@ export class VideoJobClient {
    * Uploads a file or buffer through a signed URL and returns the URL to submit.
    * Files are streamed (constant memory whatever the size); progress is reported.
    */
-  async upload(input: Exclude<VideoInput, { kind: 'url' }>, generation: JobGeneration | 'auto', options: { fileName?: string; onProgress?: (progress: UploadProgress) => void; signal?: AbortSignal } = {}): Promise<string> {
+  async upload(
+    input: Exclude<VideoInput, { kind: 'url' }>,
+    generation: JobGeneration | 'auto',
+    options: { fileName?: string; onProgress?: (progress: UploadProgress) => void; signal?: AbortSignal } = {},
+  ): Promise<string> {
     if (generation === 'batch' || generation === 'auto') throw new RoboflowError('invalid-input', 'Batch Processing jobs stage their video themselves: use start() or run()');
     let size: number;
     let body: () => Readable | Uint8Array;
@@ -265,7 +275,14 @@ export class VideoJobClient {
       // (docs/protocol.md §3.1): the bare object URL is not readable by the service.
       inputUrl = signed;
     } else {
-      const response = await this.http.request<Record<string, unknown>>({ method: 'POST', url: base, auth: 'query', query: { file_name: fileName }, operation: 'video-upload', signal: options.signal });
+      const response = await this.http.request<Record<string, unknown>>({
+        method: 'POST',
+        url: base,
+        auth: 'query',
+        query: { file_name: fileName },
+        operation: 'video-upload',
+        signal: options.signal,
+      });
       const signed = pick(response.body ?? {}, 'signedUrl', 'signed_url');
       const fileUrl = pick(response.body ?? {}, 'fileUrl', 'file_url');
       if (typeof signed !== 'string') throw new RoboflowError('protocol', 'The upload request returned no signed URL');
@@ -347,7 +364,7 @@ export class VideoJobClient {
       const status = normaliseBatchStatus(job);
       return outputBatches ? { ...status, batch: { workspace: handle.workspace, outputBatches, ...(handle.fps ? { fps: handle.fps } : {}) } } : status;
     }
-    const response = await this.http.request<unknown>({
+    const response = await this.http.request({
       method: 'GET',
       url: `${handle.apiUrl}/videoinfer/`,
       auth: 'query',
@@ -391,7 +408,7 @@ export class VideoJobClient {
     if (status.batch) return this.batch.results(status.batch.workspace, status.batch.outputBatches, status.batch.fps, signal);
     if (status.results !== undefined) return normaliseJobResults(status.results);
     if (!status.outputUrl) throw new RoboflowError('protocol', 'The finished job gave neither results nor a results URL');
-    const response = await this.http.request<unknown>({ method: 'GET', url: status.outputUrl, operation: 'video-job', timeoutMs: 120_000, signal });
+    const response = await this.http.request({ method: 'GET', url: status.outputUrl, operation: 'video-job', timeoutMs: 120_000, signal });
     return normaliseJobResults(response.body);
   }
 
@@ -407,7 +424,8 @@ export class VideoJobClient {
     let fallback: JobHandle['fallback'];
     if (target.generation === 'batch' || target.generation === 'auto') {
       if (!target.workspace?.trim() || !target.workflow?.trim()) throw new RoboflowError('invalid-input', 'Set the workspace and the workflow id');
-      if (target.versionId && target.generation === 'batch') throw new RoboflowError('invalid-input', 'Batch Processing runs the workflow\'s current version: clear the workflow version, or use the /videoinfer generation');
+      if (target.versionId && target.generation === 'batch')
+        throw new RoboflowError('invalid-input', "Batch Processing runs the workflow's current version: clear the workflow version, or use the /videoinfer generation");
       if (target.versionId) fallback = { from: 'batch', reason: 'a pinned workflow version (Batch Processing runs the current one)' };
       else {
         try {
@@ -431,7 +449,16 @@ export class VideoJobClient {
     const staged = await this.batch.stage(input, target.workspace, { fileName: options.fileName, onProgress: options.onUploadProgress, signal: options.signal });
     const submittedAt = new Date().toISOString();
     await this.batch.submit(staged, target, options.fps, options.signal);
-    return { generation: 'batch', jobId: staged.jobId, apiUrl: this.connection.apiUrl, submittedAt, workspace: staged.workspace, workflow: target.workflow.trim(), batchId: staged.batchId, fps: options.fps };
+    return {
+      generation: 'batch',
+      jobId: staged.jobId,
+      apiUrl: this.connection.apiUrl,
+      submittedAt,
+      workspace: staged.workspace,
+      workflow: target.workflow.trim(),
+      batchId: staged.batchId,
+      fps: options.fps,
+    };
   }
 
   /** Upload (unless a URL is given), submit, wait, fetch results. */

@@ -12,7 +12,7 @@ export function readJobHandle(value: unknown, what = 'handle'): JobHandle {
   const handle = fields.object(value, what);
   const generation = handle.generation;
   if (!(GENERATIONS as readonly unknown[]).includes(generation)) throw new Error(`${what}.generation is not one of ${GENERATIONS.join(', ')}`);
-  const apiUrl = fields.text(handle.apiUrl, `${what}.apiUrl`, { nonEmpty: true })!;
+  const apiUrl = fields.text(handle.apiUrl, `${what}.apiUrl`, { nonEmpty: true });
   if (!/^https?:\/\//i.test(apiUrl)) throw new Error(`${what}.apiUrl is not an http(s) URL`);
   const workspace = fields.text(handle.workspace, `${what}.workspace`, { optional: true });
   const workflow = fields.text(handle.workflow, `${what}.workflow`, { optional: true });
@@ -23,13 +23,13 @@ export function readJobHandle(value: unknown, what = 'handle'): JobHandle {
   if (handle.fallback !== undefined) {
     const given = fields.object(handle.fallback, `${what}.fallback`);
     if (given.from !== 'batch') throw new Error(`${what}.fallback.from is not "batch"`);
-    fallback = { from: 'batch', reason: fields.text(given.reason, `${what}.fallback.reason`)! };
+    fallback = { from: 'batch', reason: fields.text(given.reason, `${what}.fallback.reason`) };
   }
   return {
     generation: generation as JobHandle['generation'],
-    jobId: fields.text(handle.jobId, `${what}.jobId`, { nonEmpty: true })!,
+    jobId: fields.text(handle.jobId, `${what}.jobId`, { nonEmpty: true }),
     apiUrl,
-    submittedAt: fields.text(handle.submittedAt, `${what}.submittedAt`)!,
+    submittedAt: fields.text(handle.submittedAt, `${what}.submittedAt`),
     ...(workspace !== undefined ? { workspace } : {}),
     ...(workflow !== undefined ? { workflow } : {}),
     ...(batchId !== undefined ? { batchId } : {}),

@@ -53,9 +53,9 @@ export function normaliseJobResults(raw: unknown): VideoJobResults {
   const timeOffsets = firstArray(record, TIME_KEYS);
   const length = frameOffsets?.length ?? timeOffsets?.length;
   if (length === undefined) throw new RoboflowError('protocol', 'Video job results have no frame_offsets or time_offsets');
-  const columns = Object.entries(record).filter(
-    ([key, value]) => !FRAME_KEYS.includes(key) && !TIME_KEYS.includes(key) && Array.isArray(value) && value.length === length,
-  ) as Array<[string, unknown[]]>;
+  const columns = Object.entries(record).filter(([key, value]) => !FRAME_KEYS.includes(key) && !TIME_KEYS.includes(key) && Array.isArray(value) && value.length === length) as Array<
+    [string, unknown[]]
+  >;
   const frames: VideoJobFrame[] = [];
   for (let index = 0; index < length; index++) {
     const outputs: Record<string, unknown> = {};

@@ -108,7 +108,7 @@ export class VisionEventsClient {
   }
 
   async listUseCases(signal?: AbortSignal): Promise<UseCase[]> {
-    const response = await this.http.request<unknown>({ method: 'GET', url: this.url('/use-cases'), auth: 'bearer', operation: 'vision-events', signal });
+    const response = await this.http.request({ method: 'GET', url: this.url('/use-cases'), auth: 'bearer', operation: 'vision-events', signal });
     // `{useCases, lookbackDays}` today; older answers named the list `solutions`.
     const list = listFrom(response.body, 'useCases', 'solutions', 'data', 'items').filter((item): item is UseCase => !!item && typeof (item as UseCase).id === 'string');
     this.useCaseCache = list;

@@ -236,7 +236,7 @@ export class EventOutbox extends TypedEmitter<OutboxEvents> {
       const waiters = this.takeSaveWaiters();
       void this.file
         ?.save(this.entries)
-        .catch((error: Error) => this.logger.error(`Could not save the Vision Events queue: ${error.message}`))
+        .catch((error: unknown) => this.logger.error(`Could not save the Vision Events queue: ${(error as Error).message}`))
         .finally(() => waiters.forEach((resolve) => resolve()));
     }, 50);
     return saved;
@@ -318,7 +318,14 @@ export class EventOutbox extends TypedEmitter<OutboxEvents> {
             }
           }
           // One outcome per event, in order.
-          const outcomes = ready.length > 0 ? await deliverEvents(this.options.client, ready.map((entry) => entry.event), this.abort.signal) : [];
+          const outcomes =
+            ready.length > 0
+              ? await deliverEvents(
+                  this.options.client,
+                  ready.map((entry) => entry.event),
+                  this.abort.signal,
+                )
+              : [];
           this.remove(ready.filter((_, index) => outcomes[index].ok));
           const sent = outcomes.filter((outcome) => outcome.ok).map((outcome) => outcome.eventId);
           if (sent.length > 0) this.emit('sent', { eventIds: sent, requests: 1 });
@@ -343,13 +350,12 @@ export class EventOutbox extends TypedEmitter<OutboxEvents> {
 
   private lingerForBatch(): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(wake, this.options.lingerMs ?? 100);
-      const self = this;
-      function wake(): void {
+      const wake = (): void => {
         clearTimeout(timer);
-        if (self.batchFilled === wake) self.batchFilled = undefined;
+        if (this.batchFilled === wake) this.batchFilled = undefined;
         resolve();
-      }
+      };
+      const timer = setTimeout(wake, this.options.lingerMs ?? 100);
       this.batchFilled = wake;
     });
   }

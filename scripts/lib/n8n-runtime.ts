@@ -35,10 +35,7 @@ export function ensureN8nRuntime(log: (line: string) => void = console.log): N8n
   const binding = join(RUNTIME_DIR, 'node_modules', 'sqlite3', 'build', 'Release', 'node_sqlite3.node');
   if (existsSync(node) && existsSync(n8n) && existsSync(binding)) return { node, n8n };
   mkdirSync(RUNTIME_DIR, { recursive: true });
-  writeFileSync(
-    join(RUNTIME_DIR, 'package.json'),
-    JSON.stringify({ name: 'n8n-runtime-for-tests', private: true, dependencies: { n8n: N8N_VERSION, [nodePackage]: NODE_VERSION } }, null, 2),
-  );
+  writeFileSync(join(RUNTIME_DIR, 'package.json'), JSON.stringify({ name: 'n8n-runtime-for-tests', private: true, dependencies: { n8n: N8N_VERSION, [nodePackage]: NODE_VERSION } }, null, 2));
   log(`Installing n8n ${N8N_VERSION} and Node.js ${NODE_VERSION} into tools/n8n-runtime (first run only; a few minutes)...`);
   execFileSync(npm, ['install', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: RUNTIME_DIR, stdio: 'inherit' });
   log('Building the sqlite3 binding for n8n...');
@@ -129,8 +126,14 @@ export interface TriggerStatus {
  * database with the runtime's own sqlite3 binding (N-API: it loads in this Node too).
  */
 export function triggerStatuses(userFolder: string): Promise<TriggerStatus[]> {
+  // A module outside this package's tree, found at run time: only require() can load it here.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const sqlite3 = require(join(RUNTIME_DIR, 'node_modules', 'sqlite3')) as {
-    Database: new (file: string, mode: number, callback: (error: Error | null) => void) => {
+    Database: new (
+      file: string,
+      mode: number,
+      callback: (error: Error | null) => void,
+    ) => {
       all(sql: string, callback: (error: Error | null, rows: TriggerStatus[]) => void): void;
       close(): void;
     };
@@ -138,7 +141,10 @@ export function triggerStatuses(userFolder: string): Promise<TriggerStatus[]> {
   };
   return new Promise((resolve, reject) => {
     const db = new sqlite3.Database(join(userFolder, '.n8n', 'database.sqlite'), sqlite3.OPEN_READONLY, (error) => {
-      if (error) return reject(error);
+      if (error) {
+        reject(error);
+        return;
+      }
       db.all('SELECT workflowId, nodeId, status, errorMessage FROM workflow_publication_trigger_status', (queryError, rows) => {
         db.close();
         if (queryError) reject(queryError);

@@ -55,7 +55,15 @@ function versionOf(packageJson: string): string {
 export function nodeRed4(): NodeRedRuntime {
   const redJs = require.resolve('node-red/red.js', { paths: [REPO_ROOT] });
   const nodeRedVersion = versionOf(join(redJs, '..', 'package.json'));
-  return { label: `Node-RED ${nodeRedVersion} on Node.js ${process.versions.node}`, major: Number(nodeRedVersion.split('.')[0]), nodeRedVersion, nodeVersion: process.versions.node, node: process.execPath, redJs, env: { ...process.env } };
+  return {
+    label: `Node-RED ${nodeRedVersion} on Node.js ${process.versions.node}`,
+    major: Number(nodeRedVersion.split('.')[0]),
+    nodeRedVersion,
+    nodeVersion: process.versions.node,
+    node: process.execPath,
+    redJs,
+    env: { ...process.env },
+  };
 }
 
 /**
@@ -64,7 +72,12 @@ export function nodeRed4(): NodeRedRuntime {
  * (install scripts off): it falls back to bcryptjs, as on any machine without a compiler.
  */
 export function nodeRed5(log: (line: string) => void = console.log): NodeRedRuntime {
-  installTools({ dir: NODE_RED_5_DIR, dependencies: { 'node-red': NODE_RED_5_VERSION, [nodePackageName()]: NODE_24_VERSION }, what: `Node-RED ${NODE_RED_5_VERSION} and Node.js ${NODE_24_VERSION}`, log });
+  installTools({
+    dir: NODE_RED_5_DIR,
+    dependencies: { 'node-red': NODE_RED_5_VERSION, [nodePackageName()]: NODE_24_VERSION },
+    what: `Node-RED ${NODE_RED_5_VERSION} and Node.js ${NODE_24_VERSION}`,
+    log,
+  });
   const node = nodeBinaryIn(NODE_RED_5_DIR);
   const redJs = join(NODE_RED_5_DIR, 'node_modules', 'node-red', 'red.js');
   const nodeRedVersion = versionOf(join(NODE_RED_5_DIR, 'node_modules', 'node-red', 'package.json'));
@@ -238,7 +251,10 @@ export async function startNodeRed(userDir: string, options: NodeRedOptions = {}
     },
     stop: () =>
       new Promise((resolve) => {
-        if (child.exitCode !== null) return resolve(child.exitCode);
+        if (child.exitCode !== null) {
+          resolve(child.exitCode);
+          return;
+        }
         child.once('exit', (code) => {
           log?.end();
           resolve(code);

@@ -100,8 +100,8 @@ export class FrameReader {
       const lines = (partial + text).split(/\r?\n/);
       partial = lines.pop() ?? '';
       for (const line of lines) {
-        if (/^Input #/.test(line)) section = 'input';
-        else if (/^Output #/.test(line)) section = 'output';
+        if (line.startsWith('Input #')) section = 'input';
+        else if (line.startsWith('Output #')) section = 'output';
         const time = /Duration: (\d+):(\d+):(\d+(?:\.\d+)?)/.exec(line);
         if (time) duration = Number(time[1]) * 3600 + Number(time[2]) * 60 + Number(time[3]);
         if (!/Stream #\d+:\d+.*Video:/.test(line)) continue;
@@ -128,9 +128,18 @@ export class FrameReader {
     child.stdout?.on('data', (chunk: Buffer) => this.consume(chunk));
     child.on('error', (error) => this.finish(error));
     child.on('close', (code, signal) => {
-      if (this.stopped) return this.finish();
-      if (code === 0 && !this.info) return this.finish(new FfmpegFailure('ffmpeg: no video stream in the input', this.stderrTail));
-      if (code === 0) return this.finish();
+      if (this.stopped) {
+        this.finish();
+        return;
+      }
+      if (code === 0 && !this.info) {
+        this.finish(new FfmpegFailure('ffmpeg: no video stream in the input', this.stderrTail));
+        return;
+      }
+      if (code === 0) {
+        this.finish();
+        return;
+      }
       const reason = firstFfmpegError(this.stderrTail) ?? `exited with ${code ?? signal}`;
       this.finish(new FfmpegFailure(`ffmpeg: ${reason}`, this.stderrTail));
     });
@@ -157,7 +166,7 @@ export class FrameReader {
     if (this.stopped) return;
     this.stopped = true;
     const child = this.child;
-    if (child && child.exitCode === null && child.signalCode === null) {
+    if (child?.exitCode === null && child.signalCode === null) {
       child.kill('SIGKILL');
     }
   }

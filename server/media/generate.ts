@@ -21,17 +21,13 @@ export async function generateSceneVideo(scene: Scene, path: string, options: Ge
     options.codec === 'mjpeg'
       ? ['-c:v', 'mjpeg', '-q:v', '3', '-pix_fmt', 'yuvj420p']
       : ['-c:v', 'libx264', '-preset', 'veryfast', '-crf', '14', '-pix_fmt', 'yuv420p', '-g', String(scene.fps), '-movflags', '+faststart'];
-  const args = [
-    '-hide_banner', '-loglevel', 'error', '-y',
-    '-f', 'rawvideo', '-pix_fmt', 'rgba', '-s', `${scene.width}x${scene.height}`, '-r', String(scene.fps), '-i', 'pipe:0',
-    ...codecArgs,
-    path,
-  ];
+  const args = ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'rawvideo', '-pix_fmt', 'rgba', '-s', `${scene.width}x${scene.height}`, '-r', String(scene.fps), '-i', 'pipe:0', ...codecArgs, path];
   const child = spawnChild(requireFfmpeg().path, args, { stdio: ['pipe', 'ignore', 'pipe'] });
-  const stdin = child.stdin!;
+  const { stdin, stderr: errors } = child;
+  if (!stdin || !errors) throw new Error('ffmpeg started without its pipes');
   let stderr = '';
-  child.stderr!.setEncoding('utf8');
-  child.stderr!.on('data', (text: string) => (stderr = (stderr + text).slice(-2000)));
+  errors.setEncoding('utf8');
+  errors.on('data', (text: string) => (stderr = (stderr + text).slice(-2000)));
   const exited = new Promise<void>((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`ffmpeg could not write ${path}: ${stderr.trim()}`))));

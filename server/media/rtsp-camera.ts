@@ -70,9 +70,13 @@ class Camera {
     const target = `rtp://127.0.0.1:${this.rtp.address().port}?rtcpport=${this.rtcp.address().port}&pkt_size=1200`;
     const spawnFfmpeg = (): void => {
       if (this.stopped) return;
-      const child = spawnChild(requireFfmpeg().path, ['-hide_banner', '-loglevel', 'error', '-nostdin', '-re', '-stream_loop', '-1', '-i', this.definition.file, '-an', '-c:v', 'copy', '-f', 'rtp', '-sdp_file', sdpPath, target], {
-        stdio: ['ignore', 'ignore', 'pipe'],
-      });
+      const child = spawnChild(
+        requireFfmpeg().path,
+        ['-hide_banner', '-loglevel', 'error', '-nostdin', '-re', '-stream_loop', '-1', '-i', this.definition.file, '-an', '-c:v', 'copy', '-f', 'rtp', '-sdp_file', sdpPath, target],
+        {
+          stdio: ['ignore', 'ignore', 'pipe'],
+        },
+      );
       this.ffmpeg = child;
       let stderr = '';
       child.stderr?.setEncoding('utf8');
@@ -237,38 +241,62 @@ export class RtspCameraServer {
       if (body) lines.push(`Content-Length: ${Buffer.byteLength(body)}`);
       client.socket.write(lines.join('\r\n') + '\r\n\r\n' + body);
     };
-    if (method === 'OPTIONS') return reply('200 OK', { Public: 'OPTIONS, DESCRIBE, SETUP, PLAY, TEARDOWN, GET_PARAMETER' });
-    if (method === 'GET_PARAMETER' || method === 'SET_PARAMETER') return reply('200 OK', { Session: client.session });
+    if (method === 'OPTIONS') {
+      reply('200 OK', { Public: 'OPTIONS, DESCRIBE, SETUP, PLAY, TEARDOWN, GET_PARAMETER' });
+      return;
+    }
+    if (method === 'GET_PARAMETER' || method === 'SET_PARAMETER') {
+      reply('200 OK', { Session: client.session });
+      return;
+    }
     if (this.options.auth) {
       const expected = 'Basic ' + Buffer.from(`${this.options.auth.username}:${this.options.auth.password}`).toString('base64');
-      if (headers.get('authorization') !== expected) return reply('401 Unauthorized', { 'WWW-Authenticate': 'Basic realm="roboflow-local-camera"' });
+      if (headers.get('authorization') !== expected) {
+        reply('401 Unauthorized', { 'WWW-Authenticate': 'Basic realm="roboflow-local-camera"' });
+        return;
+      }
     }
     let path = '';
     try {
       path = new URL(uri).pathname;
     } catch {
-      return reply('400 Bad Request');
+      reply('400 Bad Request');
+      return;
     }
     const name = path.replace(/^\/+/, '').split('/')[0];
     const camera = this.cameras.get(name);
     if (method === 'DESCRIBE') {
-      if (!camera) return reply('404 Not Found');
+      if (!camera) {
+        reply('404 Not Found');
+        return;
+      }
       const base = uri.replace(/\/?$/, '/');
-      return reply('200 OK', { 'Content-Base': base, 'Content-Type': 'application/sdp' }, camera.describe());
+      reply('200 OK', { 'Content-Base': base, 'Content-Type': 'application/sdp' }, camera.describe());
+      return;
     }
     if (method === 'SETUP') {
-      if (!camera) return reply('404 Not Found');
+      if (!camera) {
+        reply('404 Not Found');
+        return;
+      }
       const transport = headers.get('transport') ?? '';
       const interleaved = /interleaved=(\d+)(?:-(\d+))?/.exec(transport);
-      if (!/RTP\/AVP\/TCP/i.test(transport) || !interleaved) return reply('461 Unsupported Transport');
+      if (!/RTP\/AVP\/TCP/i.test(transport) || !interleaved) {
+        reply('461 Unsupported Transport');
+        return;
+      }
       client.camera = camera;
       client.channel = Number(interleaved[1]);
       camera.clients.add(client);
       const second = interleaved[2] ?? String(client.channel + 1);
-      return reply('200 OK', { Transport: `RTP/AVP/TCP;unicast;interleaved=${client.channel}-${second}`, Session: `${client.session};timeout=60` });
+      reply('200 OK', { Transport: `RTP/AVP/TCP;unicast;interleaved=${client.channel}-${second}`, Session: `${client.session};timeout=60` });
+      return;
     }
     if (method === 'PLAY') {
-      if (!client.camera) return reply('455 Method Not Valid in This State');
+      if (!client.camera) {
+        reply('455 Method Not Valid in This State');
+        return;
+      }
       reply('200 OK', { Session: client.session, Range: 'npt=0.000-' });
       client.playing = true;
       return;

@@ -28,7 +28,8 @@ export class PipelineManager {
   resolveSource(reference: string | number): PipelineInput {
     if (typeof reference === 'number') {
       const file = this.cameraFiles()[reference];
-      if (!file) return { reference: String(reference), isFile: false, error: `Cannot connect to video source under reference: ${reference} (this server's devices: 0..${this.cameraFiles().length - 1})` };
+      if (!file)
+        return { reference: String(reference), isFile: false, error: `Cannot connect to video source under reference: ${reference} (this server's devices: 0..${this.cameraFiles().length - 1})` };
       return { reference: String(reference), input: file, inputArgs: ['-stream_loop', '-1'], nativeRate: true, isFile: false };
     }
     const shown = redact(reference);
@@ -45,7 +46,14 @@ export class PipelineManager {
     return { reference, isFile: true, error: `Cannot open video file: ${reference} (no such file on the server)` };
   }
 
-  start(config: { compiled: CompiledWorkflow; parameters: Record<string, unknown>; source: PipelineInput; maxFps?: number; resultsBufferSize: number; consumptionTimeoutSec: number | null }): LocalPipeline {
+  start(config: {
+    compiled: CompiledWorkflow;
+    parameters: Record<string, unknown>;
+    source: PipelineInput;
+    maxFps?: number;
+    resultsBufferSize: number;
+    consumptionTimeoutSec: number | null;
+  }): LocalPipeline {
     const id = randomUUID();
     const pipeline = new LocalPipeline({ id, ...config }, this.log, (ended, reason) => {
       this.pipelines.delete(ended.config.id);

@@ -130,8 +130,17 @@ export class LocalPipeline {
         onFrame: (frame) => this.onFrame(frame),
         onEnd: (error) => {
           if (this.ended) return;
-          if (error && !opened) return this.sourceError(error.message);
-          if (error) this.update(ERROR, 'SOURCE_ERROR', { source_id: 0, error_type: 'SourceConnectionError', error_message: redact(error.message), error_context: 'video_frames_consumption' }, 'video_consumption');
+          if (error && !opened) {
+            this.sourceError(error.message);
+            return;
+          }
+          if (error)
+            this.update(
+              ERROR,
+              'SOURCE_ERROR',
+              { source_id: 0, error_type: 'SourceConnectionError', error_message: redact(error.message), error_context: 'video_frames_consumption' },
+              'video_consumption',
+            );
           this.update(INFO, 'VIDEO_CONSUMPTION_FINISHED', { source_id: 0 }, 'video_consumption');
           this.setState(error ? 'ERROR' : 'ENDED');
         },
@@ -184,8 +193,7 @@ export class LocalPipeline {
 
   /** The watchdog's report, as `GET /inference_pipelines/{id}/status` answers it. */
   report(): Record<string, unknown> {
-    const average = (key: 'decoding' | 'inference' | 'e2e'): number | null =>
-      this.latencies.length === 0 ? null : this.latencies.reduce((sum, entry) => sum + entry[key], 0) / this.latencies.length;
+    const average = (key: 'decoding' | 'inference' | 'e2e'): number | null => (this.latencies.length === 0 ? null : this.latencies.reduce((sum, entry) => sum + entry[key], 0) / this.latencies.length);
     const span = this.ticks.length > 1 ? (this.ticks[this.ticks.length - 1] - this.ticks[0]) / 1000 : 0;
     return {
       video_source_status_updates: this.updates,
@@ -261,6 +269,9 @@ export class LocalPipeline {
 }
 
 async function jpeg(frame: RgbaFrame): Promise<string> {
-  const bytes = await sharp(frame.rgba, { raw: { width: frame.width, height: frame.height, channels: 4 } }).removeAlpha().jpeg({ quality: 80 }).toBuffer();
+  const bytes = await sharp(frame.rgba, { raw: { width: frame.width, height: frame.height, channels: 4 } })
+    .removeAlpha()
+    .jpeg({ quality: 80 })
+    .toBuffer();
   return bytes.toString('base64');
 }

@@ -156,7 +156,14 @@ export function addBatchProcessingRoutes(router: Router, context: ServerContext)
     guard(req, url, 'staging_batch');
     const batch = existingBatch(params);
     sendJson(res, 200, {
-      batch: { displayName: batch.displayName, batchId: batch.batchId, batchType: batch.batchType, batchContentType: batch.batchContentType, createdDate: batch.createdDate, expiryDate: batch.expiryDate },
+      batch: {
+        displayName: batch.displayName,
+        batchId: batch.batchId,
+        batchType: batch.batchType,
+        batchContentType: batch.batchContentType,
+        createdDate: batch.createdDate,
+        expiryDate: batch.expiryDate,
+      },
     });
   });
 

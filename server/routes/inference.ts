@@ -25,7 +25,6 @@ const URL_TIMEOUT_MS = 10_000;
 
 const NOT_FOUND = 'Requested Roboflow resource not found. Make sure that workspace, project or model you referred in request exists.';
 
-
 function validationError(loc: string[], msg: string, type = 'missing'): HttpError {
   return new HttpError(422, { detail: [{ type, loc: ['body', ...loc], msg, input: null }] });
 }
@@ -98,7 +97,10 @@ async function decode(bytes: Buffer): Promise<RgbaFrame> {
 }
 
 async function toJpeg(frame: RgbaFrame): Promise<string> {
-  const jpeg = await sharp(frame.rgba, { raw: { width: frame.width, height: frame.height, channels: 4 } }).removeAlpha().jpeg({ quality: 80 }).toBuffer();
+  const jpeg = await sharp(frame.rgba, { raw: { width: frame.width, height: frame.height, channels: 4 } })
+    .removeAlpha()
+    .jpeg({ quality: 80 })
+    .toBuffer();
   return jpeg.toString('base64');
 }
 
@@ -113,7 +115,9 @@ function workflowKey(req: IncomingMessage, body: Record<string, unknown>): strin
 
 function imageInputNames(specification: unknown): string[] {
   if (!isRecord(specification) || !Array.isArray(specification.inputs)) return [];
-  return specification.inputs.filter((input) => isRecord(input) && (input.type === 'WorkflowImage' || input.type === 'InferenceImage') && typeof input.name === 'string').map((input) => (input as { name: string }).name);
+  return specification.inputs
+    .filter((input) => isRecord(input) && (input.type === 'WorkflowImage' || input.type === 'InferenceImage') && typeof input.name === 'string')
+    .map((input) => (input as { name: string }).name);
 }
 
 function compile(specification: unknown): { compiled: CompiledWorkflow; imageInput: string } {
@@ -137,10 +141,12 @@ function compile(specification: unknown): { compiled: CompiledWorkflow; imageInp
 /** Runs a workflow request: key, specification, images, one run over the images, serialised outputs. */
 async function runWorkflowRequest(req: IncomingMessage, context: ServerContext, saved: { workspace: string; workflowId: string } | undefined): Promise<Record<string, unknown>> {
   const body = await readJson(req, MAX_BODY_BYTES);
-  if (!isRecord(body)) throw new HttpError(422, { detail: [{ type: 'model_attributes_type', loc: ['body'], msg: 'Input should be a valid dictionary or object to extract fields from', input: body ?? null }] });
+  if (!isRecord(body))
+    throw new HttpError(422, { detail: [{ type: 'model_attributes_type', loc: ['body'], msg: 'Input should be a valid dictionary or object to extract fields from', input: body ?? null }] });
   const key = workflowKey(req, body);
   if (!key) throw validationError(['api_key'], 'Field required');
-  if (!isRecord(body.inputs)) throw validationError(['inputs'], body.inputs === undefined ? 'Field required' : 'Input should be a valid dictionary', body.inputs === undefined ? 'missing' : 'dict_type');
+  if (!isRecord(body.inputs))
+    throw validationError(['inputs'], body.inputs === undefined ? 'Field required' : 'Input should be a valid dictionary', body.inputs === undefined ? 'missing' : 'dict_type');
   checkKey(context, key);
 
   let specification: unknown;
@@ -149,7 +155,8 @@ async function runWorkflowRequest(req: IncomingMessage, context: ServerContext, 
     if (!builtin) throw new HttpError(404, { message: `${NOT_FOUND} (This local server knows the workflows: ${BUILTIN_WORKFLOWS.map((w) => w.id).join(', ')})` });
     specification = builtin.specification;
   } else {
-    if (!isRecord(body.specification)) throw validationError(['specification'], body.specification === undefined ? 'Field required' : 'Input should be a valid dictionary', body.specification === undefined ? 'missing' : 'dict_type');
+    if (!isRecord(body.specification))
+      throw validationError(['specification'], body.specification === undefined ? 'Field required' : 'Input should be a valid dictionary', body.specification === undefined ? 'missing' : 'dict_type');
     specification = body.specification;
   }
   const { compiled, imageInput } = compile(specification);
@@ -165,9 +172,7 @@ async function runWorkflowRequest(req: IncomingMessage, context: ServerContext, 
     try {
       frames.push(await decode(await loadImageBytes(values[index])));
     } catch (error) {
-      throw runtimeInputError(
-        `Failed to assemble \`${identifier}\`. Could not successfully use any deserializer for declared kinds. Details: \nKind: \`image\` - Error: ${(error as Error).message}`,
-      );
+      throw runtimeInputError(`Failed to assemble \`${identifier}\`. Could not successfully use any deserializer for declared kinds. Details: \nKind: \`image\` - Error: ${(error as Error).message}`);
     }
   }
 
@@ -251,8 +256,16 @@ async function runModelRequest(req: IncomingMessage, url: URL, context: ServerCo
     .map((name) => name.trim())
     .filter(Boolean);
   if (context.behaviour.slowFrameMs > 0) await sleep(context.behaviour.slowFrameMs);
-  const predictions = runModel(modelId, frame, { confidence, classes })
-    .predictions.map(({ x, y, width, height, confidence: score, class: name, class_id: classId, detection_id: id }: Detection) => ({ x, y, width, height, confidence: score, class: name, class_id: classId, detection_id: id }));
+  const predictions = runModel(modelId, frame, { confidence, classes }).predictions.map(({ x, y, width, height, confidence: score, class: name, class_id: classId, detection_id: id }: Detection) => ({
+    x,
+    y,
+    width,
+    height,
+    confidence: score,
+    class: name,
+    class_id: classId,
+    detection_id: id,
+  }));
   return {
     inference_id: randomUUID(),
     time: Math.round(performance.now() - started) / 1000,

@@ -102,7 +102,9 @@ export function addLocalRoutes(router: Router, context: ServerContext, deps: Loc
       const scene = SCENES[params.file.slice(0, -4)];
       if (!scene) throw new HttpError(404, { message: `No camera "${params.file}"` });
       const index = Math.floor((Date.now() / 1000) * scene.fps) % scene.frames;
-      const jpeg = await sharp(renderScene(scene, index), { raw: { width: scene.width, height: scene.height, channels: 4 } }).jpeg({ quality: 85 }).toBuffer();
+      const jpeg = await sharp(renderScene(scene, index), { raw: { width: scene.width, height: scene.height, channels: 4 } })
+        .jpeg({ quality: 85 })
+        .toBuffer();
       res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': jpeg.byteLength, 'cache-control': 'no-cache' });
       res.end(jpeg);
       return;
@@ -114,7 +116,7 @@ export function addLocalRoutes(router: Router, context: ServerContext, deps: Loc
       stdio: ['ignore', 'pipe', 'ignore'],
     });
     res.writeHead(200, { 'content-type': 'multipart/x-mixed-replace;boundary=ffmpeg', 'cache-control': 'no-cache' });
-    child.stdout!.pipe(res);
+    child.stdout?.pipe(res); // Always there: stdout is a pipe.
     const stop = (): void => {
       child.kill('SIGKILL');
     };

@@ -53,9 +53,11 @@ export function addPipelineRoutes(router: Router, server: ServerContext, cameraF
     if (!server.behaviour.streamApi) throw new HttpError(404, { detail: 'Not Found' });
     injectFault(server, route);
   };
-  const existing = (id: string) => manager.get(id) ?? (() => {
-    throw notFound(id);
-  })();
+  const existing = (id: string) =>
+    manager.get(id) ??
+    (() => {
+      throw notFound(id);
+    })();
 
   router.add('GET', '/inference_pipelines/list', 'pipelines_list', (_req, res) => {
     enabled('pipelines_list');
@@ -74,14 +76,17 @@ export function addPipelineRoutes(router: Router, server: ServerContext, cameraF
       if (reference.length !== 1) throw invalidPayload('This local server runs one video source per pipeline');
       reference = reference[0];
     }
-    if (typeof reference !== 'string' && !(typeof reference === 'number' && Number.isInteger(reference))) throw validation(['video_configuration', 'video_reference'], 'Input should be a valid string or integer', 'union_tag_invalid');
+    if (typeof reference !== 'string' && !(typeof reference === 'number' && Number.isInteger(reference)))
+      throw validation(['video_configuration', 'video_reference'], 'Input should be a valid string or integer', 'union_tag_invalid');
     const processing = body.processing_configuration;
     if (!isRecord(processing)) throw validation(['processing_configuration'], 'Field required');
     if (processing.type !== 'WorkflowConfiguration') throw validation(['processing_configuration', 'type'], "Input should be 'WorkflowConfiguration'", 'literal_error');
     const sink = body.sink_configuration;
-    if (sink !== undefined && (!isRecord(sink) || sink.type !== 'MemorySinkConfiguration')) throw validation(['sink_configuration', 'type'], "Input should be 'MemorySinkConfiguration'", 'literal_error');
+    if (sink !== undefined && (!isRecord(sink) || sink.type !== 'MemorySinkConfiguration'))
+      throw validation(['sink_configuration', 'type'], "Input should be 'MemorySinkConfiguration'", 'literal_error');
     const bufferSize = isRecord(sink) && sink.results_buffer_size !== undefined ? sink.results_buffer_size : 64;
-    if (typeof bufferSize !== 'number' || !Number.isInteger(bufferSize) || bufferSize < 1) throw validation(['sink_configuration', 'results_buffer_size'], 'Input should be a valid integer', 'int_type');
+    if (typeof bufferSize !== 'number' || !Number.isInteger(bufferSize) || bufferSize < 1)
+      throw validation(['sink_configuration', 'results_buffer_size'], 'Input should be a valid integer', 'int_type');
     const timeout = body.consumption_timeout ?? null;
     if (timeout !== null && (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout < 0)) throw validation(['consumption_timeout'], 'Input should be a valid number', 'float_type');
     const maxFps = video.max_fps ?? undefined;
@@ -95,13 +100,22 @@ export function addPipelineRoutes(router: Router, server: ServerContext, cameraF
       const key = typeof body.api_key === 'string' ? body.api_key : undefined;
       if (!key) throw invalidPayload('Could not decode InferencePipeline initialisation command payload.');
       if (key !== server.apiKey || server.behaviour.rejectKey) {
-        throw new HttpError(401, { message: 'Unauthorized access to roboflow API - check API key and make sure the key is valid for workspace you use.', error_type: 'ProcessesManagerAuthorisationError', inner_error_type: null });
+        throw new HttpError(401, {
+          message: 'Unauthorized access to roboflow API - check API key and make sure the key is valid for workspace you use.',
+          error_type: 'ProcessesManagerAuthorisationError',
+          inner_error_type: null,
+        });
       }
     }
     if (saved) {
       const builtin = server.behaviour.unknownWorkflow ? undefined : findBuiltin(String(processing.workflow_id));
       if (!builtin) {
-        throw managerError(404, 'not_found', 'ProcessesManagerNotFoundError', `Requested Roboflow resources (models / workflows etc.) not available or wrong API key used. (This local server knows the workflows: ${BUILTIN_WORKFLOWS.map((w) => w.id).join(', ')})`);
+        throw managerError(
+          404,
+          'not_found',
+          'ProcessesManagerNotFoundError',
+          `Requested Roboflow resources (models / workflows etc.) not available or wrong API key used. (This local server knows the workflows: ${BUILTIN_WORKFLOWS.map((w) => w.id).join(', ')})`,
+        );
       }
       specification = builtin.specification;
     }
@@ -110,7 +124,8 @@ export function addPipelineRoutes(router: Router, server: ServerContext, cameraF
     try {
       compiled = compileWorkflow(specification, imageInput);
     } catch (error) {
-      if (error instanceof ModelNotFoundError) throw managerError(404, 'not_found', 'ProcessesManagerNotFoundError', `Requested Roboflow resources (models / workflows etc.) not available or wrong API key used. (${error.message})`);
+      if (error instanceof ModelNotFoundError)
+        throw managerError(404, 'not_found', 'ProcessesManagerNotFoundError', `Requested Roboflow resources (models / workflows etc.) not available or wrong API key used. (${error.message})`);
       if (error instanceof WorkflowDefinitionError) throw invalidPayload(`Provided workflow configuration is not valid. (${error.message})`);
       throw error;
     }

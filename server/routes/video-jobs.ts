@@ -50,9 +50,10 @@ export function addVideoJobRoutes(router: Router, context: ServerContext): { run
     if (!fileName) throw new HttpError(400, { message: 'file_name is required' });
     const token = randomUUID();
     const expiresAt = Date.now() + SIGNED_URL_SECONDS * 1000;
-    uploads.set(token, { token, fileName: fileName.replace(/[^\w.-]+/g, '_'), path: join(context.dataDir, `upload-${token}`), expiresAt, complete: false });
+    const upload = { token, fileName: fileName.replace(/[^\w.-]+/g, '_'), path: join(context.dataDir, `upload-${token}`), expiresAt, complete: false };
+    uploads.set(token, upload);
     const signedUrl = `${context.baseUrl()}/local/uploads/${token}?X-Goog-Expires=${SIGNED_URL_SECONDS}&X-Goog-Date=${expiresAt}&X-Goog-Signature=${sign(token, expiresAt)}`;
-    const fileUrl = `${context.baseUrl()}/local/files/${token}/${encodeURIComponent(uploads.get(token)!.fileName)}`;
+    const fileUrl = `${context.baseUrl()}/local/files/${token}/${encodeURIComponent(upload.fileName)}`;
     // The generation that passes file_name in the query expects camelCase and a file URL.
     if (queryName) sendJson(res, 200, { signedUrl, fileUrl });
     else sendJson(res, 200, { signed_url: signedUrl });

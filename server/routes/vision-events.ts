@@ -54,14 +54,21 @@ function readMultipart(req: IncomingMessage): Promise<UploadedImage> {
     parser.on('field', (name, value) => (fields[name] = value));
     parser.on('error', (error) => reject(validation(`Malformed multipart body: ${(error as Error).message}`)));
     parser.on('close', () => {
-      if (tooBig) return reject(validation(`The image is larger than ${MAX_IMAGE_BYTES} bytes`));
-      if (!file || file.byteLength === 0) return reject(validation('The "file" part is missing or empty'));
+      if (tooBig) {
+        reject(validation(`The image is larger than ${MAX_IMAGE_BYTES} bytes`));
+        return;
+      }
+      if (!file || file.byteLength === 0) {
+        reject(validation('The "file" part is missing or empty'));
+        return;
+      }
       let metadata: unknown;
       if (fields.metadata !== undefined) {
         try {
           metadata = JSON.parse(fields.metadata);
         } catch {
-          return reject(validation('"metadata" must be a JSON string'));
+          reject(validation('"metadata" must be a JSON string'));
+          return;
         }
       }
       resolve({ data: file, contentType, name: fields.name, metadata });

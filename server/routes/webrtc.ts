@@ -25,7 +25,7 @@ function validationError(field: string[], message: string): HttpError {
 function stringList(value: unknown, field: string): string[] | null {
   if (value === null || value === undefined) return null;
   if (!Array.isArray(value) || !value.every((item) => typeof item === 'string')) throw validationError([field], 'Input should be a valid list of strings');
-  return value as string[];
+  return value;
 }
 
 function configurationError(message: string): HttpError {
@@ -142,8 +142,7 @@ function parseRequest(body: unknown, context: ServerContext, key: string | undef
       // What a hosted worker says about a camera on a private network it cannot reach.
       throw new HttpError(400, {
         message:
-          `Failed to open stream ${redact(remoteSource.url)}: this server cannot reach the camera from its network ` +
-          '(started with --no-pull). Send the camera\'s frames from your machine instead.',
+          `Failed to open stream ${redact(remoteSource.url)}: this server cannot reach the camera from its network ` + "(started with --no-pull). Send the camera's frames from your machine instead.",
       });
     }
   }
@@ -210,7 +209,12 @@ export function addWebrtcRoutes(router: Router, context: ServerContext, sessions
       throw new HttpError(429, { message: `You have reached the maximum of ${context.behaviour.streamLimit} concurrent streams.`, error_type: 'WorkspaceStreamQuotaError' });
     }
     const id = randomUUID();
-    const session = new WorkerSession({ ...config, id, dataDir: context.dataDir }, () => context.behaviour, context.log, (ended) => sessions.release(ended));
+    const session = new WorkerSession(
+      { ...config, id, dataDir: context.dataDir },
+      () => context.behaviour,
+      context.log,
+      (ended) => sessions.release(ended),
+    );
     sessions.add(session);
     // A client that gives up before the answer never connects: end its worker at once.
     res.on('close', () => {
@@ -242,7 +246,10 @@ export function addWebrtcRoutes(router: Router, context: ServerContext, sessions
     injectFault(context, 'terminate');
     // With the stream API on (a self-hosted server), terminate checks no key and ends pipelines too (docs/protocol.md §7.3).
     const pipeline = pipelines ? terminatePipelineRoute(context, pipelines, params.id) : undefined;
-    if (pipeline) return sendJson(res, 200, pipeline);
+    if (pipeline) {
+      sendJson(res, 200, pipeline);
+      return;
+    }
     if (!context.behaviour.streamApi) checkKey(context, requestKey(req, url));
     const session = sessions.get(params.id);
     if (!session && context.behaviour.streamApi) throw unknownPipelineOnTerminate('N/A');

@@ -57,7 +57,10 @@ export class UploadReceiver {
       }
       return { kind: 'progress' };
     });
-    this.writes = result.then(() => undefined, () => undefined);
+    this.writes = result.then(
+      () => undefined,
+      () => undefined,
+    );
     return result;
   }
 

@@ -19,7 +19,7 @@ export interface WorkerConfig {
   /** null or [] = none, ['*'] = every non-image output, else names. */
   dataOutput: string[] | null;
   /** Output rendered into the returned video; 'auto' = first image output; null = no video track. */
-  streamOutput: string | 'auto' | null;
+  streamOutput: string | null;
   realtime: boolean;
   declaredFps: number | null;
   /** When the session ends by itself with `timeout_reached`, in seconds from its start. */
@@ -135,8 +135,7 @@ export class WorkerSession {
     this.run = config.compiled.createRun(config.parameters);
     this.declaredFps = config.declaredFps;
     this.dataOutput = config.dataOutput;
-    this.streamOutput =
-      config.streamOutput === 'auto' ? (config.compiled.outputs.find((output) => output.kind === 'image')?.name ?? '') : config.streamOutput;
+    this.streamOutput = config.streamOutput === 'auto' ? (config.compiled.outputs.find((output) => output.kind === 'image')?.name ?? '') : config.streamOutput;
   }
 
   get summary(): WorkerSummary {
@@ -193,7 +192,7 @@ export class WorkerSession {
     await pc.setRemoteDescription(offer);
     this.throwIfEnded();
     if (this.streamOutput !== null) {
-      if (/m=video/.test(offer.sdp ?? '')) {
+      if ((offer.sdp ?? '').includes('m=video')) {
         const source = new nonstandard.RTCVideoSource();
         const track = source.createTrack();
         pc.addTrack(track, new MediaStream([track]));
@@ -213,9 +212,11 @@ export class WorkerSession {
     if (!this.config.selfHosted) this.watchIdle();
     // A client that never completes the connection (it went away after the answer) would
     // otherwise keep the worker, and a camera pull, alive through the idle watchdog.
-    this.timers.push(setTimeout(() => {
-      if (!this.sender?.open && this.state === 'running') this.end('client never connected');
-    }, CONNECT_TIMEOUT_MS));
+    this.timers.push(
+      setTimeout(() => {
+        if (!this.sender?.open && this.state === 'running') this.end('client never connected');
+      }, CONNECT_TIMEOUT_MS),
+    );
     // Timers hold at most ~24.8 days; the service maximum (604,800 s) fits.
     this.timers.push(setTimeout(() => void this.timeoutReached(), Math.max(0, this.config.processingTimeoutSec * 1000)));
     const local = pc.localDescription;
@@ -334,7 +335,7 @@ export class WorkerSession {
           this.startReader({ input: outcome.path });
         }
       })
-      .catch((error: Error) => this.log(`session ${this.config.id}: upload failed: ${error.message}`));
+      .catch((error: unknown) => this.log(`session ${this.config.id}: upload failed: ${(error as Error).message}`));
   }
 
   private onControlMessage(data: unknown): void {
@@ -376,16 +377,19 @@ export class WorkerSession {
       const now = Date.now();
       if (!this.firstTrackFrameAt) this.firstTrackFrameAt = now;
       const i420 = frame;
-      this.enqueue({
-        receivedAt: new Date(now),
-        pts: Math.round((now - this.firstTrackFrameAt) * 90),
-        timeBase: 1 / 90_000,
-        load: () => {
-          const rgba = new Uint8ClampedArray(i420.width * i420.height * 4);
-          nonstandard.i420ToRgba(i420, { width: i420.width, height: i420.height, data: rgba });
-          return { width: i420.width, height: i420.height, rgba: Buffer.from(rgba.buffer, rgba.byteOffset, rgba.byteLength) };
+      this.enqueue(
+        {
+          receivedAt: new Date(now),
+          pts: Math.round((now - this.firstTrackFrameAt) * 90),
+          timeBase: 1 / 90_000,
+          load: () => {
+            const rgba = new Uint8ClampedArray(i420.width * i420.height * 4);
+            nonstandard.i420ToRgba(i420, { width: i420.width, height: i420.height, data: rgba });
+            return { width: i420.width, height: i420.height, rgba: Buffer.from(rgba.buffer, rgba.byteOffset, rgba.byteLength) };
+          },
         },
-      }, true);
+        true,
+      );
     };
   }
 
@@ -402,20 +406,26 @@ export class WorkerSession {
         this.reader?.stop();
         reject(new Error(`no video from the ${remote.kind.toUpperCase()} source within ${limitMs} ms${said ? ` (ffmpeg: ${said})` : ''}`));
       }, limitMs);
-      this.startReader({ input: remote.url, inputArgs }, () => {
-        clearTimeout(timer);
-        resolve();
-      }, (error) => {
-        clearTimeout(timer);
-        reject(error);
-      });
+      this.startReader(
+        { input: remote.url, inputArgs },
+        () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      );
     });
     const endAfter = this.behaviour().cameraEndAfterMs;
     if (endAfter > 0) {
-      this.timers.push(setTimeout(() => {
-        this.log(`session ${this.config.id}: fault: the camera ends after ${endAfter} ms`);
-        this.reader?.stop();
-      }, endAfter));
+      this.timers.push(
+        setTimeout(() => {
+          this.log(`session ${this.config.id}: fault: the camera ends after ${endAfter} ms`);
+          this.reader?.stop();
+        }, endAfter),
+      );
     }
   }
 
@@ -609,7 +619,10 @@ export class WorkerSession {
       const value = outputs[name];
       if (isImageValue(value)) {
         if (all) continue;
-        const jpeg = await sharp(value.frame.rgba, { raw: { width: value.frame.width, height: value.frame.height, channels: 4 } }).removeAlpha().jpeg({ quality: 80 }).toBuffer();
+        const jpeg = await sharp(value.frame.rgba, { raw: { width: value.frame.width, height: value.frame.height, channels: 4 } })
+          .removeAlpha()
+          .jpeg({ quality: 80 })
+          .toBuffer();
         data[name] = { type: 'base64', value: jpeg.toString('base64'), video_metadata: metadata };
       } else {
         data[name] = value;

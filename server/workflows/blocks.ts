@@ -132,7 +132,7 @@ export const BLOCKS: Record<string, BlockDefinition> = {
       if (classes !== undefined && classes !== null && !(Array.isArray(classes) && classes.every((name) => typeof name === 'string'))) {
         throw new WorkflowDefinitionError('class_filter must be a list of class names');
       }
-      return { predictions: runModel(String(inputs.model_id), asFrame(inputs.images, 'images'), { confidence, classes: (classes as string[] | null | undefined) ?? [] }) };
+      return { predictions: runModel(String(inputs.model_id), asFrame(inputs.images, 'images'), { confidence, classes: (classes) ?? [] }) };
     },
   },
 
@@ -212,7 +212,7 @@ export const BLOCKS: Record<string, BlockDefinition> = {
           }
         }
         let changed = 0;
-        if (previous && previous.length === samples.length) {
+        if (previous?.length === samples.length) {
           for (let i = 0; i < samples.length; i++) if (Math.abs(samples[i] - previous[i]) > threshold) changed++;
         }
         previous = samples;

@@ -88,7 +88,10 @@ describe('conformance: the official @roboflow/inference-sdk against the local se
       await connection.cleanup();
       assert.equal(uploaded, 1);
       const frames = results.filter((r) => !r.processing_complete);
-      assert.deepEqual(frames.map((r) => r.video_metadata?.frame_id), Array.from({ length: scene.frames }, (_, i) => i + 1));
+      assert.deepEqual(
+        frames.map((r) => r.video_metadata?.frame_id),
+        Array.from({ length: scene.frames }, (_, i) => i + 1),
+      );
       assert.equal(results[results.length - 1].processing_complete, true);
       for (const result of frames) {
         const predictions = (result.serialized_output_data?.predictions as { predictions: Array<{ class: string; x: number; y: number }> }).predictions;
@@ -124,7 +127,10 @@ describe('conformance: the official @roboflow/inference-sdk against the local se
     }
     assert.ok(results.every((r) => r.serialized_output_data?.count === 2));
     const ids = results.map((r) => r.video_metadata!.frame_id);
-    assert.ok(ids.every((id, i) => i === 0 || id > ids[i - 1]), 'frame ids increase');
+    assert.ok(
+      ids.every((id, i) => i === 0 || id > ids[i - 1]),
+      'frame ids increase',
+    );
   });
 });
 

@@ -22,7 +22,9 @@ function assertExactFrames(results: VideoJobResults): void {
     assert.equal(frame.frameOffset, index * 3);
     assert.equal(frame.timeOffset, Math.round((index / 5) * 1000) / 1000);
     const got = (frame.outputs.predictions as Detections).predictions.map((p) => [p.class, p.x, p.y, p.width, p.height]).sort();
-    const expected = expectedBoxes(scene, frame.frameOffset).map((b) => [b.color, b.x, b.y, b.width, b.height]).sort();
+    const expected = expectedBoxes(scene, frame.frameOffset)
+      .map((b) => [b.color, b.x, b.y, b.width, b.height])
+      .sort();
     assert.deepEqual(got, expected, `frame ${frame.frameOffset}`);
     assert.equal(frame.outputs.count, 2);
     assert.equal('output_image' in frame.outputs, false, 'images are not part of job results');
@@ -67,26 +69,47 @@ describe('workflow video jobs through the Batch Processing API (local server)', 
       assert.equal(progress[progress.length - 1], 100);
       assert.equal(statuses[statuses.length - 1].state, 'complete');
       assertExactFrames(results);
-      assert.deepEqual(results.raw, { files: [{ batchId: `${handle.jobId}-processing`, fileName: `two-squares-1-h264.${format}`, format }] }, 'the processing stage\'s results, not the export archive');
+      assert.deepEqual(results.raw, { files: [{ batchId: `${handle.jobId}-processing`, fileName: `two-squares-1-h264.${format}`, format }] }, "the processing stage's results, not the export archive");
       assert.equal(await server.requestCount('videoinfer_submit'), 0);
     });
   }
 
-  it('the signed upload carries the extension headers the staging answer listed, and the job definition is Roboflow\'s', async () => {
-    const { handle } = await client.run({ kind: 'buffer', data: readFileSync(await sceneVideo('two-squares')), fileName: 'clip.mp4' }, { generation: 'batch', ...target, parameters: { min_area: 100 }, notificationsUrl: 'http://127.0.0.1:1/unused' }, { fps: 5, pollIntervalMs: 100 });
-    const job = await server.json<{ job: { jobDefinition: Record<string, unknown>; plannedStages: string[]; isTerminal: boolean; error: boolean } }>(`/batch-processing/v1/external/my-ws/jobs/${handle.jobId}?api_key=${API_KEY}`);
+  it("the signed upload carries the extension headers the staging answer listed, and the job definition is Roboflow's", async () => {
+    const { handle } = await client.run(
+      { kind: 'buffer', data: readFileSync(await sceneVideo('two-squares')), fileName: 'clip.mp4' },
+      { generation: 'batch', ...target, parameters: { min_area: 100 }, notificationsUrl: 'http://127.0.0.1:1/unused' },
+      { fps: 5, pollIntervalMs: 100 },
+    );
+    const job = await server.json<{ job: { jobDefinition: Record<string, unknown>; plannedStages: string[]; isTerminal: boolean; error: boolean } }>(
+      `/batch-processing/v1/external/my-ws/jobs/${handle.jobId}?api_key=${API_KEY}`,
+    );
     assert.deepEqual(job.job.jobDefinition, {
       type: 'simple-video-processing-v1',
       jobInput: { type: 'staging-batch-input-v1', batchId: handle.batchId },
       computeConfiguration: { type: 'compute-configuration-v2' },
-      processingSpecification: { type: 'workflows-processing-specification-v1', workspace: 'my-ws', workflowId: 'detect-colors', workflowParameters: { min_area: 100 }, aggregationFormat: 'jsonl', maxVideoFPS: 5 },
+      processingSpecification: {
+        type: 'workflows-processing-specification-v1',
+        workspace: 'my-ws',
+        workflowId: 'detect-colors',
+        workflowParameters: { min_area: 100 },
+        aggregationFormat: 'jsonl',
+        maxVideoFPS: 5,
+      },
       notificationsURL: 'http://127.0.0.1:1/unused',
     });
     assert.deepEqual([job.job.plannedStages, job.job.isTerminal, job.job.error], [['processing', 'export'], true, false]);
     const stages = await server.json<{ stages: Array<{ processingStageName: string; outputBatches: string[] }> }>(`/batch-processing/v1/external/my-ws/jobs/${handle.jobId}/stages?api_key=${API_KEY}`);
-    assert.deepEqual(stages.stages.map((stage) => [stage.processingStageName, stage.outputBatches]), [['processing', [`${handle.jobId}-processing`]], ['export', [`${handle.jobId}-export`]]]);
+    assert.deepEqual(
+      stages.stages.map((stage) => [stage.processingStageName, stage.outputBatches]),
+      [
+        ['processing', [`${handle.jobId}-processing`]],
+        ['export', [`${handle.jobId}-export`]],
+      ],
+    );
     // The export stage's archive is a real tar holding the results file.
-    const parts = await server.json<{ filesMetadata: Array<{ downloadURL: string; fileName: string }> }>(`/data-staging/v1/external/my-ws/batches/${handle.jobId}-export/list?api_key=${API_KEY}&partName=archives`);
+    const parts = await server.json<{ filesMetadata: Array<{ downloadURL: string; fileName: string }> }>(
+      `/data-staging/v1/external/my-ws/batches/${handle.jobId}-export/list?api_key=${API_KEY}&partName=archives`,
+    );
     const tar = Buffer.from(await (await fetch(parts.filesMetadata[0].downloadURL)).arrayBuffer());
     assert.equal(tar.subarray(0, 10).toString(), 'clip.jsonl');
     assert.equal(tar.subarray(257, 262).toString(), 'ustar');
@@ -134,8 +157,14 @@ describe('workflow video jobs through the Batch Processing API (local server)', 
       { fps: 5, pollIntervalMs: 100, onGeneration: (generation, fallback) => generations.push([generation, fallback?.reason]) },
     );
     assert.equal(handle.generation, 'workflow');
-    assert.deepEqual(handle.fallback, { from: 'batch', reason: "Not available on this workspace's plan (402) (Batch processing is not enabled for this workspace. Upgrade your plan or contact sales at https://roboflow.com/sales.)" });
-    assert.deepEqual(generations, [['batch', undefined], ['workflow', handle.fallback.reason]]);
+    assert.deepEqual(handle.fallback, {
+      from: 'batch',
+      reason: "Not available on this workspace's plan (402) (Batch processing is not enabled for this workspace. Upgrade your plan or contact sales at https://roboflow.com/sales.)",
+    });
+    assert.deepEqual(generations, [
+      ['batch', undefined],
+      ['workflow', handle.fallback.reason],
+    ]);
     assertExactFrames(results);
     assert.equal(await server.requestCount('staging_upload_video'), 1, 'one look at Batch Processing');
     assert.equal(await server.requestCount('staging_upload'), 0, 'no video byte went to staging');
@@ -146,7 +175,7 @@ describe('workflow video jobs through the Batch Processing API (local server)', 
     await server.faults({ batchProcessing: false });
     await assert.rejects(
       client.run({ kind: 'file', path: await sceneVideo('two-squares') }, { generation: 'batch', ...target }, { fps: 5, pollIntervalMs: 100 }),
-      (error: RoboflowError) => error.code === 'forbidden' && /^Not available on this workspace's plan \(402\) \(Batch processing is not enabled for this workspace/.test(error.message),
+      (error: RoboflowError) => error.code === 'forbidden' && error.message.startsWith("Not available on this workspace's plan (402) (Batch processing is not enabled for this workspace"),
     );
     assert.equal(await server.requestCount('videoinfer_submit'), 0);
   });
@@ -154,7 +183,10 @@ describe('workflow video jobs through the Batch Processing API (local server)', 
   it('auto does not hide other errors behind the other generation: a bad key fails at once', async () => {
     const wrong = new VideoJobClient({ connection: server.connection({ apiKey: WRONG_KEY }) });
     try {
-      await assert.rejects(wrong.run({ kind: 'file', path: await sceneVideo('two-squares') }, { generation: 'auto', ...target }, { fps: 5, pollIntervalMs: 100 }), (error: RoboflowError) => error.code === 'invalid-api-key');
+      await assert.rejects(
+        wrong.run({ kind: 'file', path: await sceneVideo('two-squares') }, { generation: 'auto', ...target }, { fps: 5, pollIntervalMs: 100 }),
+        (error: RoboflowError) => error.code === 'invalid-api-key',
+      );
       assert.equal(await server.requestCount('videoinfer_submit'), 0);
     } finally {
       await wrong.close();
@@ -187,13 +219,16 @@ describe('workflow video jobs through the Batch Processing API (local server)', 
   it('user errors: an unknown workflow, a pinned version, a failed job with its reason', async () => {
     await assert.rejects(
       client.run({ kind: 'file', path: await sceneVideo('two-squares') }, { generation: 'batch', workspace: 'my-ws', workflow: 'no-such-workflow' }, { fps: 5, pollIntervalMs: 100 }),
-      (error: RoboflowError) => error.code === 'not-found' && /Workflow no-such-workflow not found/.test(error.message),
+      (error: RoboflowError) => error.code === 'not-found' && error.message.includes('Workflow no-such-workflow not found'),
     );
-    await assert.rejects(client.start({ kind: 'url', url: 'http://x/v.mp4' }, { generation: 'batch', ...target, versionId: 'v3' }, { fps: 5 }), /runs the workflow's current version: clear the workflow version/);
+    await assert.rejects(
+      client.start({ kind: 'url', url: 'http://x/v.mp4' }, { generation: 'batch', ...target, versionId: 'v3' }, { fps: 5 }),
+      /runs the workflow's current version: clear the workflow version/,
+    );
     const notVideo = Buffer.from('this is not a video at all, only text');
     await assert.rejects(
       client.run({ kind: 'buffer', data: notVideo, fileName: 'notes.mp4' }, { generation: 'batch', ...target }, { fps: 5, pollIntervalMs: 100 }),
-      (error: RoboflowError) => error.code === 'job-failed' && /failed: Job failed: /.test(error.message),
+      (error: RoboflowError) => error.code === 'job-failed' && error.message.includes('failed: Job failed: '),
     );
   });
 
@@ -209,7 +244,10 @@ describe('workflow video jobs through the Batch Processing API (local server)', 
       await batch.submit(first, { ...target, aggregationFormat: 'csv' }, 5);
       const handle: JobHandle = { generation: 'batch', jobId: 'job-two-videos', apiUrl: connection.apiUrl, submittedAt: '', workspace: 'my-ws', fps: 5 };
       const results = await client.results(await client.wait(handle, { pollIntervalMs: 100 }));
-      assert.deepEqual((results.raw as { files: Array<{ fileName: string }> }).files.map((file) => file.fileName), ['a.csv', 'b.csv']);
+      assert.deepEqual(
+        (results.raw as { files: Array<{ fileName: string }> }).files.map((file) => file.fileName),
+        ['a.csv', 'b.csv'],
+      );
       assert.equal(results.frames.length, 20);
       assertExactFrames({ frames: results.frames.slice(10), raw: null });
       assert.ok((await server.requestCount('staging_list')) >= 2, 'followed nextPageToken');

@@ -11,11 +11,11 @@ const CAMERA_PASSWORD = secret('cam-Pa55 w@rd');
 
 type Box = [string, number, number, number, number];
 const boxes = (result: StreamResult): string =>
-  (((result.data?.predictions as { predictions?: Array<{ class: string; x: number; y: number; width: number; height: number }> } | undefined)?.predictions ?? [])
+  ((result.data?.predictions as { predictions?: Array<{ class: string; x: number; y: number; width: number; height: number }> } | undefined)?.predictions ?? [])
     .map((p): Box => [p.class, p.x, p.y, p.width, p.height])
     .map((box) => box.join(','))
     .sort()
-    .join(' '));
+    .join(' ');
 
 /** True when a result's detections are exactly those of one frame of the scene (a live camera's frame index is unknown). */
 function isSceneFrame(sceneName: string, result: StreamResult): boolean {
@@ -87,11 +87,18 @@ describe('local capture: this machine reads the camera and streams its frames (e
     const settled = results.slice(5);
     const misses = settled.filter((result) => !isSceneFrame('door', result));
     assert.deepEqual(misses.map(boxes), [], 'every result after the first few is exactly a frame of the scene');
-    assert.ok(settled.some((result) => boxes(result).includes('red')), 'the person is seen');
+    assert.ok(
+      settled.some((result) => boxes(result).includes('red')),
+      'the person is seen',
+    );
     assert.deepEqual(stream.cameraInfo?.output, { width: 640, height: 360 });
     assert.deepEqual(stream.cameraInfo?.input && { width: stream.cameraInfo.input.width, height: stream.cameraInfo.input.height }, { width: 640, height: 360 });
     const sessions = await server.sessions();
-    assert.deepEqual(sessions.active.map((session) => session.source), ['track'], 'the server receives a video track, it opens no camera');
+    assert.deepEqual(
+      sessions.active.map((session) => session.source),
+      ['track'],
+      'the server receives a video track, it opens no camera',
+    );
   });
 
   it('MJPEG camera read here, scaled down to the max size (even dimensions, aspect kept)', async () => {
@@ -220,7 +227,12 @@ describe('local capture: this machine reads the camera and streams its frames (e
       stream.start();
       setTimeout(() => { console.log('no error'); process.exit(1); }, 10000);
     `;
-    const child = spawnSync(process.execPath, ['--require', 'tsx/cjs', '-e', script], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, FFMPEG_PATH: '/nonexistent/ffmpeg', PATH: '' }, timeout: 30_000 });
+    const child = spawnSync(process.execPath, ['--require', 'tsx/cjs', '-e', script], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, FFMPEG_PATH: '/nonexistent/ffmpeg', PATH: '' },
+      timeout: 30_000,
+    });
     assert.equal(child.status, 0, child.stderr);
     const outcome = JSON.parse(child.stdout.trim().split('\n').pop() ?? '{}') as { code: string; message: string; state: string };
     assert.equal(outcome.code, 'invalid-input');

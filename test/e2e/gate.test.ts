@@ -28,9 +28,9 @@ function since(before: Sessions, now: Sessions): Sessions['ended'] {
 }
 
 const redBoxes = (result: StreamResult): string[] =>
-  (((result.data?.predictions as { predictions?: Array<{ class: string; x: number; y: number; width: number; height: number }> } | undefined)?.predictions ?? [])
+  ((result.data?.predictions as { predictions?: Array<{ class: string; x: number; y: number; width: number; height: number }> } | undefined)?.predictions ?? [])
     .filter((p) => p.class === 'red')
-    .map((p) => [p.x, p.y, p.width, p.height].join(',')));
+    .map((p) => [p.x, p.y, p.width, p.height].join(','));
 
 describe('motion-gated stream: a session only while something happens (engine)', function () {
   this.timeout(90_000);
@@ -83,6 +83,9 @@ describe('motion-gated stream: a session only while something happens (engine)',
     const first = expectedBoxes(QUIET_DOORWAY, ENTRY).find((box) => box.color === 'red')!;
     const seen = results.flatMap(redBoxes);
     assert.ok(seen.includes([first.x, first.y, first.width, first.height].join(',')), `the entry frame was analysed: ${seen.slice(0, 5).join(' | ')}`);
-    assert.ok(results.some((result) => redBoxes(result).length === 0), 'and frames from before the person appeared');
+    assert.ok(
+      results.some((result) => redBoxes(result).length === 0),
+      'and frames from before the person appeared',
+    );
   });
 });

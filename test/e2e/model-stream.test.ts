@@ -13,7 +13,7 @@ interface Box {
   confidence: number;
 }
 
-const boxes = (result: StreamResult): Box[] => ((result.data?.predictions as { predictions?: Box[] } | undefined)?.predictions ?? []);
+const boxes = (result: StreamResult): Box[] => (result.data?.predictions as { predictions?: Box[] } | undefined)?.predictions ?? [];
 const asRows = (list: Array<{ class?: string; color?: string; x: number; y: number; width: number; height: number }>): Array<Array<string | number>> =>
   list.map((box) => [box.class ?? box.color ?? '', box.x, box.y, box.width, box.height]).sort((a, b) => String(a).localeCompare(String(b)));
 
@@ -72,7 +72,10 @@ describe('streaming a trained model by id (local server, real WebRTC)', function
     const { results, errors, reason } = await runToEnd(session({ workflow: { model: 'colors/1' }, source: { kind: 'file', path: await sceneVideo('two-squares') } }));
     assert.deepEqual(errors, []);
     assert.equal(reason, 'complete');
-    assert.deepEqual(results.map((result) => result.frameId), Array.from({ length: scene.frames }, (_, index) => index + 1));
+    assert.deepEqual(
+      results.map((result) => result.frameId),
+      Array.from({ length: scene.frames }, (_, index) => index + 1),
+    );
     for (const result of results) {
       assert.deepEqual(Object.keys(result.data ?? {}), ['predictions'], 'the image output is an image: not a data output');
       assert.deepEqual(asRows(boxes(result)), asRows(expectedBoxes(scene, result.frameId - 1)), `frame ${result.frameId}`);
@@ -82,7 +85,10 @@ describe('streaming a trained model by id (local server, real WebRTC)', function
   it('the confidence and class options filter as the model block does', async () => {
     const { results } = await runToEnd(session({ workflow: { model: 'detect-colors/1', classes: ['red'], confidence: 0.5 }, source: { kind: 'file', path: await sceneVideo('crossing') } }));
     assert.ok(results.length > 0);
-    assert.ok(results.every((result) => boxes(result).length === 0), 'yellow circles only: nothing is red');
+    assert.ok(
+      results.every((result) => boxes(result).length === 0),
+      'yellow circles only: nothing is red',
+    );
     const red = await runToEnd(session({ workflow: { model: 'colors/1', classes: ['red'] }, source: { kind: 'file', path: await sceneVideo('two-squares') } }));
     assert.ok(red.results.every((result) => boxes(result).length === 1 && boxes(result)[0].class === 'red'));
     // Circles fill about 79% of their box (confidence 0.885): a higher threshold drops them.
@@ -114,7 +120,7 @@ describe('streaming a trained model by id (local server, real WebRTC)', function
     assert.equal(await server.requestCount('model_stat'), 1, 'not retried');
   });
 
-  it('a known task type skips the look-up (a self-hosted server without Roboflow\'s API)', async () => {
+  it("a known task type skips the look-up (a self-hosted server without Roboflow's API)", async () => {
     const { results } = await runToEnd(session({ workflow: { model: 'colors/1', taskType: 'object-detection' }, source: { kind: 'file', path: await sceneVideo('two-squares') } }));
     assert.equal(results.length, getScene('two-squares').frames);
     assert.equal(await server.requestCount('model_stat'), 0);

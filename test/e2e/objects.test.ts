@@ -38,12 +38,16 @@ describe('object events on scenes with known paths (local server)', function () 
     assert.equal(results.length, scene.frames, 'every frame analysed');
     return results.map((result) => {
       const index = result.frameId - 1;
-      const detections = ((result.data?.predictions as { predictions?: Detection[] } | undefined)?.predictions ?? []) as Detection[];
+      const detections = (result.data?.predictions as { predictions?: Detection[] } | undefined)?.predictions ?? [];
       return { index, time: Math.round((index * 1000) / scene.fps), detections };
     });
   }
 
-  function run(frames: Array<{ time: number; detections: Detection[] }>, options: ObjectEventsOptions, policy?: AlertPolicy): { events: ObjectEvent[]; alerts: Array<{ id: string; time: number }>; objects: ObjectEvents } {
+  function run(
+    frames: Array<{ time: number; detections: Detection[] }>,
+    options: ObjectEventsOptions,
+    policy?: AlertPolicy,
+  ): { events: ObjectEvent[]; alerts: Array<{ id: string; time: number }>; objects: ObjectEvents } {
     const objects = new ObjectEvents(options);
     const events: ObjectEvent[] = [];
     const alerts: Array<{ id: string; time: number }> = [];
@@ -66,7 +70,15 @@ describe('object events on scenes with known paths (local server)', function () 
     // The visitor's box is 60x150 at top-left (x, 160): x = 20 + 11i walking in (frames 0-39),
     // 460 at the door (40-69), 460 - 22(i - 70) walking out (70-89), gone from frame 90.
     // Feet (bottom centre) at (x + 30, 310). 10 fps: frame i at i * 100 ms.
-    const zone = { name: 'door', polygon: [[430, 200], [640, 200], [640, 360], [430, 360]] as Array<[number, number]> };
+    const zone = {
+      name: 'door',
+      polygon: [
+        [430, 200],
+        [640, 200],
+        [640, 360],
+        [430, 360],
+      ] as Array<[number, number]>,
+    };
     const line = { name: 'threshold', from: [300, 150] as [number, number], to: [300, 360] as [number, number] };
     const { events, alerts } = run(frames, { zones: [zone], lines: [line], classes: ['person'] }, new AlertPolicy({ zones: ['door'] }));
     assert.deepEqual(events.map(describeEvent), [
@@ -91,7 +103,9 @@ describe('object events on scenes with known paths (local server)', function () 
     // The alert's snapshot: the frame of that moment with the person's box drawn.
     const at = frames.find((frame) => frame.time === 3_500)!;
     const person = at.detections.find((detection) => detection.class === 'person')!;
-    const png = await sharp(renderScene(scene, at.index), { raw: { width: scene.width, height: scene.height, channels: 4 } }).png().toBuffer();
+    const png = await sharp(renderScene(scene, at.index), { raw: { width: scene.width, height: scene.height, channels: 4 } })
+      .png()
+      .toBuffer();
     const snapshot = await renderSnapshot(png, [{ box: person, label: `person ${person.confidence.toFixed(2)}`, highlight: true }], { draw: true });
     assert.deepEqual([snapshot.width, snapshot.height], [640, 360]);
     const { data, info } = await sharp(snapshot.jpeg).raw().toBuffer({ resolveWithObject: true });
@@ -114,14 +128,25 @@ describe('object events on scenes with known paths (local server)', function () 
       if (workflowId === 'track-colors') assert.match(upper, /^t\d+$/, "the workflow's tracker ids are used");
       const crossings = events.filter((event) => event.type === 'line-cross').map((event) => `${event.object.id} ${'direction' in event ? event.direction : ''}`);
       assert.deepEqual(crossings.sort(), [`${lower} right-to-left`, `${upper} left-to-right`].sort());
-      assert.deepEqual(events.filter((event) => event.type === 'leave').map((event) => event.object.id).sort(), [upper, lower].sort(), 'each leaves once, under its own id');
+      assert.deepEqual(
+        events
+          .filter((event) => event.type === 'leave')
+          .map((event) => event.object.id)
+          .sort(),
+        [upper, lower].sort(),
+        'each leaves once, under its own id',
+      );
       assert.deepEqual(objects.counts().lines.middle, { 'left-to-right': 1, 'right-to-left': 1 });
     });
   }
 
   it('flicker: a detection missing for two frames is still the same object: one enter, one alert, one leave', async () => {
     const frames = await framesOf('flicker', 'detect-colors');
-    assert.deepEqual(frames.filter((frame) => frame.detections.length === 0).map((frame) => frame.index), [10, 11], 'the square is missing in frames 10 and 11');
+    assert.deepEqual(
+      frames.filter((frame) => frame.detections.length === 0).map((frame) => frame.index),
+      [10, 11],
+      'the square is missing in frames 10 and 11',
+    );
     const { events, alerts } = run(frames, {}, new AlertPolicy());
     assert.deepEqual(events.map(describeEvent), ['0 enter green', '1900 leave green']);
     assert.equal(alerts.length, 1);
@@ -129,7 +154,20 @@ describe('object events on scenes with known paths (local server)', function () 
 
   it('two-squares: live counts by class', async () => {
     const frames = await framesOf('two-squares', 'detect-colors');
-    const objects = new ObjectEvents({ zones: [{ name: 'top half', polygon: [[0, 0], [320, 0], [320, 120], [0, 120]] }], anchor: 'center' });
+    const objects = new ObjectEvents({
+      zones: [
+        {
+          name: 'top half',
+          polygon: [
+            [0, 0],
+            [320, 0],
+            [320, 120],
+            [0, 120],
+          ],
+        },
+      ],
+      anchor: 'center',
+    });
     objects.update(frames[0].detections, frames[0].time);
     // Red 48 px at y 40 (centre 64, top half), blue 40 px at y 150 (centre 170, bottom half).
     assert.deepEqual(objects.counts(), { objects: 2, byClass: { red: 1, blue: 1 }, zones: { 'top half': { count: 1, byClass: { red: 1 } } }, lines: {} });

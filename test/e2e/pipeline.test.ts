@@ -16,7 +16,7 @@ interface Box {
   class: string;
 }
 
-const boxes = (result: StreamResult): Box[] => ((result.data?.predictions as { predictions?: Box[] } | undefined)?.predictions ?? []);
+const boxes = (result: StreamResult): Box[] => (result.data?.predictions as { predictions?: Box[] } | undefined)?.predictions ?? [];
 const rows = (list: Array<{ class?: string; color?: string; x: number; y: number; width: number; height: number }>): string[] =>
   list.map((box) => `${box.class ?? box.color} ${box.x} ${box.y} ${box.width} ${box.height}`).sort();
 
@@ -65,7 +65,11 @@ describe('self-hosted InferencePipeline over HTTP (local server with the stream 
     piped.start();
     await eventually(() => results.length >= 15, 15_000, '15 results');
     assert.equal(piped.state, 'streaming');
-    assert.deepEqual(results.slice(0, 15).map((result) => result.frameId), Array.from({ length: 15 }, (_, index) => index + 1), 'every frame, in order');
+    assert.deepEqual(
+      results.slice(0, 15).map((result) => result.frameId),
+      Array.from({ length: 15 }, (_, index) => index + 1),
+      'every frame, in order',
+    );
     for (const result of results) {
       assert.deepEqual(rows(boxes(result)), rows(expectedBoxes(scene, (result.frameId - 1) % scene.frames)), `frame ${result.frameId}`);
       assert.deepEqual(Object.keys(result.data ?? {}), ['predictions'], "a model's image output is left out by default");
@@ -86,7 +90,10 @@ describe('self-hosted InferencePipeline over HTTP (local server with the stream 
     piped.start();
     const running = await eventually(() => stats.find((report) => report.sourceState === 'RUNNING' && report.latencyMs?.endToEnd !== null), 15_000, 'a RUNNING report with latencies');
     assert.equal(running.pipelineId, piped.pipelineId);
-    assert.deepEqual(running.sources.map((source) => [source.reference, source.width, source.height, source.isFile]), [['0', 640, 360, false]]);
+    assert.deepEqual(
+      running.sources.map((source) => [source.reference, source.width, source.height, source.isFile]),
+      [['0', 640, 360, false]],
+    );
     assert.ok(running.latencyMs!.inference! >= 0);
     assert.ok(Array.isArray(running.report.latency_reports));
     assert.ok((running.report.video_source_status_updates ?? []).some((update) => update.event_type === 'SOURCE_STATE_UPDATE'));
@@ -126,7 +133,7 @@ describe('self-hosted InferencePipeline over HTTP (local server with the stream 
     assert.equal(piped.state, 'stopped');
     assert.deepEqual(ended, ['stopped']);
     assert.deepEqual(await listed(), []);
-    await assert.rejects(client.status(id), (error: RoboflowError) => error.status === 404 && /Could not find InferencePipeline with id=/.test(error.message));
+    await assert.rejects(client.status(id), (error: RoboflowError) => error.status === 404 && error.message.includes('Could not find InferencePipeline with id='));
   });
 
   it('re-attaches to its own pipeline after a restart (detach, then a new stream with the persisted handle): one pipeline on the server', async () => {
@@ -145,7 +152,10 @@ describe('self-hosted InferencePipeline over HTTP (local server with the stream 
     second.on('pipeline', (event) => events.push(event));
     second.start();
     await eventually(() => after.length >= 3, 15_000, 'results after re-attaching');
-    assert.deepEqual(events.map((event) => [event.handle.pipelineId, event.attached]), [[persisted.pipelineId, true]]);
+    assert.deepEqual(
+      events.map((event) => [event.handle.pipelineId, event.attached]),
+      [[persisted.pipelineId, true]],
+    );
     assert.deepEqual(await listed(), [persisted.pipelineId], 'one pipeline on the server');
     assert.ok(after[0].frameId > before[before.length - 1].frameId, 'the same pipeline went on counting');
   });
@@ -213,7 +223,10 @@ describe('self-hosted InferencePipeline over HTTP (local server with the stream 
     live.on('stats', (report) => stats.push(report));
     live.start();
     await eventually(() => results.length >= 3 && stats.some((report) => report.sourceState === 'RUNNING'), 20_000, 'results from the RTSP camera');
-    assert.ok(stats.every((report) => !JSON.stringify(report).includes(CAMERA_PASSWORD)), 'the server masks the camera password in its reports');
+    assert.ok(
+      stats.every((report) => !JSON.stringify(report).includes(CAMERA_PASSWORD)),
+      'the server masks the camera password in its reports',
+    );
     await live.stop();
 
     const scene = getScene('two-squares');
@@ -224,7 +237,10 @@ describe('self-hosted InferencePipeline over HTTP (local server with the stream 
     const [done] = await completed;
     assert.equal(file.state, 'complete');
     assert.ok(frames.length > 0);
-    assert.ok(frames.every((result, index) => index === 0 || result.frameId > frames[index - 1].frameId), 'in order');
+    assert.ok(
+      frames.every((result, index) => index === 0 || result.frameId > frames[index - 1].frameId),
+      'in order',
+    );
     for (const result of frames) assert.deepEqual(rows(boxes(result)), rows(expectedBoxes(scene, result.frameId - 1)), `frame ${result.frameId}`);
     assert.equal(done.frameId, frames[frames.length - 1].frameId + 1);
   });
@@ -233,7 +249,17 @@ describe('self-hosted InferencePipeline over HTTP (local server with the stream 
     const keyless = new PipelineClient({ connection: server.connection({ apiKey: WRONG_KEY }) });
     try {
       assert.deepEqual(await keyless.list(), []);
-      const id = await keyless.initialise({ workflow: { specification: { version: '1.0', inputs: [{ type: 'WorkflowImage', name: 'image' }], steps: [{ type: 'local/image_stats@v1', name: 's', image: '$inputs.image' }], outputs: [{ type: 'JsonField', name: 'b', selector: '$steps.s.brightness' }] } }, source: { kind: 'device', index: 0 } });
+      const id = await keyless.initialise({
+        workflow: {
+          specification: {
+            version: '1.0',
+            inputs: [{ type: 'WorkflowImage', name: 'image' }],
+            steps: [{ type: 'local/image_stats@v1', name: 's', image: '$inputs.image' }],
+            outputs: [{ type: 'JsonField', name: 'b', selector: '$steps.s.brightness' }],
+          },
+        },
+        source: { kind: 'device', index: 0 },
+      });
       await keyless.terminate(id);
       await assert.rejects(
         keyless.initialise({ workflow: { workspace: 'ws', workflowId: 'detect-colors' }, source: { kind: 'device', index: 0 } }),

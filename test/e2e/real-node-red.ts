@@ -47,7 +47,10 @@ export function describeRealNodeRed(name: string, runtime: () => NodeRedRuntime)
       const nodes = (await (await nodeRed.request('/nodes', { headers: { accept: 'application/json' } })).json()) as Array<{ module: string; types: string[]; enabled: boolean; err?: string }>;
       const ours = nodes.filter((set) => set.module === PACKAGE_NAME);
       assert.deepEqual(ours.flatMap((set) => set.types).sort(), NODE_RED_TYPES);
-      assert.ok(ours.every((set) => set.enabled && !set.err), JSON.stringify(ours));
+      assert.ok(
+        ours.every((set) => set.enabled && !set.err),
+        JSON.stringify(ours),
+      );
       const installed = JSON.parse(readFileSync(join(userDir, 'node_modules', ...PACKAGE_NAME.split('/'), 'package.json'), 'utf8')) as { name: string };
       assert.equal(installed.name, PACKAGE_NAME);
       assert.equal(existsSync(join(userDir, 'node_modules', 'n8n-workflow')), false, 'no n8n packages in a Node-RED user dir');
@@ -93,7 +96,10 @@ export function describeRealNodeRed(name: string, runtime: () => NodeRedRuntime)
       await nodeRed.deploy([]);
       await eventually(async () => (await server.sessions()).active.length === 0, 20_000, 'every session ended after the delete');
       const ended = (await server.sessions()).ended.slice(0, 3);
-      assert.ok(ended.every((session) => session.endedReason === 'client closed the connection'), JSON.stringify(ended));
+      assert.ok(
+        ended.every((session) => session.endedReason === 'client closed the connection'),
+        JSON.stringify(ended),
+      );
     });
   });
 }

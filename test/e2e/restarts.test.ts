@@ -44,7 +44,12 @@ describe('end to end: Node-RED killed with SIGKILL mid-work, then restarted', fu
   });
 
   const lines = (file: string): Array<Record<string, unknown>> =>
-    existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>) : [];
+    existsSync(file)
+      ? readFileSync(file, 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map((line) => JSON.parse(line) as Record<string, unknown>)
+      : [];
   /** A change node that keeps what the test checks, then a file node appending it as one JSON line. */
   const logTo = (id: string, file: string, expression: string): Array<Record<string, unknown>> => [
     { id, z: 'tab', x: 500, y: 100, type: 'change', rules: [{ t: 'set', p: 'payload', pt: 'msg', to: expression, tot: 'jsonata' }], wires: [[`${id}-file`]] },
@@ -69,11 +74,57 @@ describe('end to end: Node-RED killed with SIGKILL mid-work, then restarted', fu
     await nodeRed.deploy([
       { id: 'tab', type: 'tab', label: 'kill -9' },
       { id: 'cfg', type: 'roboflow-config', name: 'local', serverUrl: server.url, apiUrl: server.url, region: 'us', plan: 'webrtc-gpu-small', version: 1, credentials: { apiKey: API_KEY } },
-      { id: 'go-job', z: 'tab', x: 100, y: 100, type: 'inject', props: [{ p: 'payload' }, { p: 'topic', vt: 'str' }], topic: 'before-kill', payload: video, payloadType: 'str', repeat: '', once: false, wires: [['job']] },
-      { id: 'job', z: 'tab', x: 300, y: 100, type: 'roboflow-video-job', roboflow: 'cfg', target: 'workflow', workspace: 'demo', workspaceType: 'str', workflow: 'detect-colors', workflowType: 'str', model: '', fps: 5, pollInterval: 0.2, version: 1, wires: [['job-log']] },
+      {
+        id: 'go-job',
+        z: 'tab',
+        x: 100,
+        y: 100,
+        type: 'inject',
+        props: [{ p: 'payload' }, { p: 'topic', vt: 'str' }],
+        topic: 'before-kill',
+        payload: video,
+        payloadType: 'str',
+        repeat: '',
+        once: false,
+        wires: [['job']],
+      },
+      {
+        id: 'job',
+        z: 'tab',
+        x: 300,
+        y: 100,
+        type: 'roboflow-video-job',
+        roboflow: 'cfg',
+        target: 'workflow',
+        workspace: 'demo',
+        workspaceType: 'str',
+        workflow: 'detect-colors',
+        workflowType: 'str',
+        model: '',
+        fps: 5,
+        pollInterval: 0.2,
+        version: 1,
+        wires: [['job-log']],
+      },
       ...logTo('job-log', jobLog, '{"jobId": jobId, "topic": topic, "frames": $count(payload)}'),
       { id: 'go-event', z: 'tab', x: 100, y: 200, type: 'inject', props: [{ p: 'payload' }], payload: '{"at": $millis()}', payloadType: 'jsonata', repeat: '', once: false, wires: [['event']] },
-      { id: 'event', z: 'tab', x: 300, y: 200, type: 'roboflow-vision-event', roboflow: 'cfg', useCase: 'demo', useCaseType: 'str', createUseCase: false, eventType: 'custom', deviceId: 'kill9', streamId: '', cooldown: 0, version: 1, wires: [['event-log']] },
+      {
+        id: 'event',
+        z: 'tab',
+        x: 300,
+        y: 200,
+        type: 'roboflow-vision-event',
+        roboflow: 'cfg',
+        useCase: 'demo',
+        useCaseType: 'str',
+        createUseCase: false,
+        eventType: 'custom',
+        deviceId: 'kill9',
+        streamId: '',
+        cooldown: 0,
+        version: 1,
+        wires: [['event-log']],
+      },
       ...logTo('event-log', eventLog, '{"eventId": eventId}'),
     ]);
 

@@ -19,7 +19,9 @@ function assertExactDetections(results: VideoJobResults, column: string, fps: nu
     assert.equal(frame.timeOffset, Math.round((index / fps) * 1000) / 1000);
     const detections = frame.outputs[column] as Detections;
     const got = detections.predictions.map((p) => [p.class, p.x, p.y, p.width, p.height]).sort();
-    const expected = expectedBoxes(scene, frame.frameOffset).map((b) => [b.color, b.x, b.y, b.width, b.height]).sort();
+    const expected = expectedBoxes(scene, frame.frameOffset)
+      .map((b) => [b.color, b.x, b.y, b.width, b.height])
+      .sort();
     assert.deepEqual(got, expected, `frame ${frame.frameOffset}`);
   });
 }
@@ -57,7 +59,11 @@ describe('video jobs against the local server', function () {
     const data = readFileSync(await sceneVideo('two-squares'));
     for (const inline of [false, true]) {
       await server.faults({ jobResultsInline: inline });
-      const { handle, results } = await client.run({ kind: 'buffer', data, fileName: 'clip.mp4' }, { generation: 'workflow', workspace: 'my-ws', workflow: 'detect-colors' }, { fps: 5, pollIntervalMs: 100 });
+      const { handle, results } = await client.run(
+        { kind: 'buffer', data, fileName: 'clip.mp4' },
+        { generation: 'workflow', workspace: 'my-ws', workflow: 'detect-colors' },
+        { fps: 5, pollIntervalMs: 100 },
+      );
       assert.equal(handle.workflow, 'detect-colors');
       assertExactDetections(results, 'predictions', 5);
       assert.deepEqual(results.frames[0].outputs.count, 2);
@@ -77,7 +83,7 @@ describe('video jobs against the local server', function () {
     await server.faults({ jobDelayMs: 1_500 });
     const url = await client.upload({ kind: 'file', path: await sceneVideo('two-squares') }, 'model');
     const handle = await client.submit(url, { generation: 'model', models: [{ modelId: 'detect-colors' }] }, 5);
-    const saved = JSON.parse(JSON.stringify(handle));
+    const saved = JSON.parse(JSON.stringify(handle)) as typeof handle;
     assert.doesNotMatch(JSON.stringify(saved), /api_key|test-key/, 'the handle holds no secret');
     const fresh = new VideoJobClient({ connection: server.connection() });
     try {
@@ -103,7 +109,10 @@ describe('video jobs against the local server', function () {
   it('reports a failed job with the reason', async () => {
     const url = await client.upload({ kind: 'file', path: await sceneVideo('two-squares') }, 'model');
     const handle = await client.submit(url, { generation: 'model', models: [{ modelId: 'detect-colors' }] }, 60);
-    await assert.rejects(client.wait(handle, { pollIntervalMs: 100 }), (error: RoboflowError) => error.code === 'job-failed' && /infer_fps 60 is higher than the video's 15 fps/.test(error.message));
+    await assert.rejects(
+      client.wait(handle, { pollIntervalMs: 100 }),
+      (error: RoboflowError) => error.code === 'job-failed' && error.message.includes("infer_fps 60 is higher than the video's 15 fps"),
+    );
   });
 
   it('user errors: missing file, empty buffer, bad fps, unknown model, unknown job', async () => {
@@ -116,7 +125,11 @@ describe('video jobs against the local server', function () {
 
   it('retries a failed upload request and a failed status poll', async () => {
     await server.faults({ failNext: { upload: { status: 503, count: 1 }, videoinfer_status: { status: 502, count: 2 } } });
-    const { results } = await client.run({ kind: 'file', path: await sceneVideo('two-squares') }, { generation: 'workflow', workspace: 'w', workflow: 'detect-colors' }, { fps: 5, pollIntervalMs: 100 });
+    const { results } = await client.run(
+      { kind: 'file', path: await sceneVideo('two-squares') },
+      { generation: 'workflow', workspace: 'w', workflow: 'detect-colors' },
+      { fps: 5, pollIntervalMs: 100 },
+    );
     assert.equal(results.frames.length, 10);
   });
 });

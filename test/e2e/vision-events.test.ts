@@ -27,7 +27,7 @@ describe('Vision Events against the local server', function () {
   it('resolves a use case by name or id, and creates one when allowed', async () => {
     assert.equal(await client.resolveUseCase('front door'), 'front-door');
     assert.equal(await client.resolveUseCase('front-door'), 'front-door');
-    await assert.rejects(client.resolveUseCase('Loading Bay'), (error: RoboflowError) => error.code === 'not-found' && /does not exist/.test(error.message));
+    await assert.rejects(client.resolveUseCase('Loading Bay'), (error: RoboflowError) => error.code === 'not-found' && error.message.includes('does not exist'));
     assert.equal(await client.resolveUseCase('Loading Bay', { create: true }), 'loading-bay');
   });
 
@@ -47,7 +47,10 @@ describe('Vision Events against the local server', function () {
     });
     assert.deepEqual(await client.create(event), { eventId: event.eventId });
     const found = await client.query({ useCaseId: 'front-door', eventType: 'safety_alert' });
-    assert.deepEqual(found.events.find((e) => e.eventId === event.eventId), event);
+    assert.deepEqual(
+      found.events.find((e) => e.eventId === event.eventId),
+      event,
+    );
   });
 
   it('batches: 250 events in 3 requests of at most 100; a retried id overwrites instead of duplicating', async () => {
@@ -55,7 +58,10 @@ describe('Vision Events against the local server', function () {
     const events = Array.from({ length: 250 }, (_, i) => buildEvent({ use_case: 'front-door', metadata: { n: i }, deviceId: 'batch' }));
     const { created, eventIds } = await client.createBatch(events);
     assert.equal(created, 250);
-    assert.deepEqual(eventIds, events.map((e) => e.eventId));
+    assert.deepEqual(
+      eventIds,
+      events.map((e) => e.eventId),
+    );
     await client.createBatch(events.slice(0, 10));
     const after = await server.json<{ requests: number; events: Array<{ deviceId?: string }> }>('/local/vision-events');
     assert.equal(after.requests - before, 4);
@@ -128,11 +134,11 @@ describe('Vision Events against the local server', function () {
     it('through the client, a validation error is a clear bad-request error', async () => {
       const event = buildEvent({ useCaseId: 'front-door' });
       event.timestamp = '2020-01-01T00:00:00.000Z';
-      await assert.rejects(client.create(event), (error: RoboflowError) => error.code === 'bad-request' && /more than 30 days in the past/.test(error.message));
+      await assert.rejects(client.create(event), (error: RoboflowError) => error.code === 'bad-request' && error.message.includes('more than 30 days in the past'));
     });
 
     it('refuses uploads that are not images', async () => {
-      await assert.rejects(client.uploadImage(Buffer.from('plain text, not an image')), (error: RoboflowError) => error.code === 'bad-request' && /JPEG or PNG/.test(error.message));
+      await assert.rejects(client.uploadImage(Buffer.from('plain text, not an image')), (error: RoboflowError) => error.code === 'bad-request' && error.message.includes('JPEG or PNG'));
     });
   });
 });

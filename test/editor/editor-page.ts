@@ -41,7 +41,13 @@ export async function openEditor(url: string): Promise<EditorSession> {
   // The tips box covers the bottom of the sidebar in screenshots.
   // (A user who closed them once keeps them closed: only a fresh user dir shows them.)
   const closeTips = page.locator('.red-ui-help-tips-buttons .fa-times');
-  if (await closeTips.waitFor({ state: 'visible', timeout: 3_000 }).then(() => true, () => false)) await closeTips.click();
+  if (
+    await closeTips.waitFor({ state: 'visible', timeout: 3_000 }).then(
+      () => true,
+      () => false,
+    )
+  )
+    await closeTips.click();
   return { browser, page, pageErrors, close: () => browser.close() };
 }
 
@@ -89,7 +95,7 @@ async function settledBox(locator: Locator): Promise<{ x: number; y: number; wid
   for (let i = 0; i < 50; i++) {
     await new Promise((resolve) => setTimeout(resolve, 100));
     const now = await locator.boundingBox();
-    if (now && last && now.x === last.x && now.y === last.y && now.width === last.width && now.height === last.height) return now;
+    if (now && last?.x === now.x && now.y === last.y && now.width === last.width && now.height === last.height) return now;
     last = now;
   }
   return last;
@@ -112,16 +118,16 @@ export async function openEditDialog(page: Page, node: Locator): Promise<Locator
 
 /** The form rows of the open dialog a user can see, by the property their label is for. */
 export async function visibleFields(dialog: Locator, prefix: 'node-input' | 'node-config-input'): Promise<string[]> {
-  return dialog.locator(`.form-row label[for^="${prefix}-"]`).evaluateAll((labels) =>
-    labels.filter((label) => (label as HTMLElement).offsetParent !== null).map((label) => (label.getAttribute('for') ?? '').replace(/^node-(config-)?input-/, '')),
-  );
+  return dialog
+    .locator(`.form-row label[for^="${prefix}-"]`)
+    .evaluateAll((labels) => labels.filter((label) => (label as HTMLElement).offsetParent !== null).map((label) => (label.getAttribute('for') ?? '').replace(/^node-(config-)?input-/, '')));
 }
 
 /** Texts of the visible labels: a missing catalogue entry shows as an empty label or a raw key. */
 export async function visibleLabelTexts(dialog: Locator): Promise<string[]> {
-  return dialog.locator('.form-row label').evaluateAll((labels) =>
-    labels.filter((label) => (label as HTMLElement).offsetParent !== null && label.getAttribute('for')).map((label) => (label.textContent ?? '').trim()),
-  );
+  return dialog
+    .locator('.form-row label')
+    .evaluateAll((labels) => labels.filter((label) => (label as HTMLElement).offsetParent !== null && label.getAttribute('for')).map((label) => (label.textContent ?? '').trim()));
 }
 
 /** Whether the editor marks the field as invalid (the red border). */
@@ -145,7 +151,10 @@ export async function typeInto(page: Page, id: string, text: string): Promise<vo
 
 export async function clickDeploy(page: Page): Promise<string> {
   await page.locator('#red-ui-header-button-deploy').click();
-  const notification = page.locator('.red-ui-notification').filter({ hasText: /deployed|Deploy|not properly configured|error/i }).last();
+  const notification = page
+    .locator('.red-ui-notification')
+    .filter({ hasText: /deployed|Deploy|not properly configured|error/i })
+    .last();
   await notification.waitFor({ timeout: 30_000 });
   return (await notification.textContent()) ?? '';
 }
@@ -154,7 +163,11 @@ export async function clickDeploy(page: Page): Promise<string> {
 export async function screenshot(page: Page, dir: string, name: string, clip?: Locator): Promise<string> {
   mkdirSync(dir, { recursive: true });
   await page.mouse.move(900, 700);
-  await page.locator('.red-ui-notification:visible').first().waitFor({ state: 'hidden', timeout: 15_000 }).catch(() => undefined);
+  await page
+    .locator('.red-ui-notification:visible')
+    .first()
+    .waitFor({ state: 'hidden', timeout: 15_000 })
+    .catch(() => undefined);
   await page.waitForTimeout(300);
   const file = join(dir, `${name}.png`);
   if (clip) await clip.screenshot({ path: file });
@@ -190,7 +203,11 @@ export async function lowContrastTexts(scope: Locator, minimum = 4.5): Promise<L
   return scope.evaluate((root, min) => {
     type Rgba = [number, number, number, number];
     const parse = (value: string): Rgba => {
-      const parts = /rgba?\(([^)]+)\)/.exec(value)?.[1].split(/[\s,/]+/).filter(Boolean).map(Number) ?? [0, 0, 0, 0];
+      const parts = /rgba?\(([^)]+)\)/
+        .exec(value)?.[1]
+        .split(/[\s,/]+/)
+        .filter(Boolean)
+        .map(Number) ?? [0, 0, 0, 0];
       return [parts[0], parts[1], parts[2], parts.length > 3 ? parts[3] : 1];
     };
     const over = (top: Rgba, bottom: Rgba): Rgba => {
@@ -225,10 +242,16 @@ export async function lowContrastTexts(scope: Locator, minimum = 4.5): Promise<L
     // The workspace is an SVG drawing on one background rectangle: node status labels are SVG text on it.
     const canvas = document.querySelector('.red-ui-workspace-chart-background');
     const isSvgText = (element: Element): boolean => element instanceof SVGTextElement && element.classList.contains('red-ui-flow-node-status-label');
-    const candidates = [root, ...Array.from(root.querySelectorAll('*'))].filter((element) => (isSvgText(element) || !(element instanceof SVGElement)) && (isSvgText(element) ? (element as SVGTextElement).getBBox().width > 0 : visible(element)));
+    const candidates = [root, ...Array.from(root.querySelectorAll('*'))].filter(
+      (element) => (isSvgText(element) || !(element instanceof SVGElement)) && (isSvgText(element) ? (element as SVGTextElement).getBBox().width > 0 : visible(element)),
+    );
     for (const element of candidates) {
       const isInput = element instanceof HTMLInputElement && ['text', 'password', ''].includes(element.type) && element.value !== '';
-      const ownText = Array.from(element.childNodes).filter((child) => child.nodeType === Node.TEXT_NODE).map((child) => child.textContent ?? '').join('').trim();
+      const ownText = Array.from(element.childNodes)
+        .filter((child) => child.nodeType === Node.TEXT_NODE)
+        .map((child) => child.textContent ?? '')
+        .join('')
+        .trim();
       // Links keep the editor's own link colour (Node-RED 5.0.7's dark one is 4.49:1): not a node's to choose.
       if ((!isInput && !ownText) || element.closest('a')) continue;
       const svg = isSvgText(element);
@@ -236,7 +259,13 @@ export async function lowContrastTexts(scope: Locator, minimum = 4.5): Promise<L
       const color = over(parse(svg ? getComputedStyle(element).fill : getComputedStyle(element).color), background);
       const [light, dark] = [luminance(color), luminance(background)].sort((a, b) => b - a);
       const ratio = (light + 0.05) / (dark + 0.05);
-      if (ratio < min) found.push({ text: (isInput ? (element as HTMLInputElement).id : ownText).slice(0, 60), ratio: Math.round(ratio * 100) / 100, color: `rgb(${color.slice(0, 3).map(Math.round).join(',')})`, background: `rgb(${background.slice(0, 3).map(Math.round).join(',')})` });
+      if (ratio < min)
+        found.push({
+          text: (isInput ? element.id : ownText).slice(0, 60),
+          ratio: Math.round(ratio * 100) / 100,
+          color: `rgb(${color.slice(0, 3).map(Math.round).join(',')})`,
+          background: `rgb(${background.slice(0, 3).map(Math.round).join(',')})`,
+        });
     }
     return found;
   }, minimum);

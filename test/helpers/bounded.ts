@@ -30,10 +30,13 @@ export async function retryTransport<T>(run: () => Promise<T>, attempts = 3): Pr
  * test's `after` hook cannot hang on a stuck process. Resolves to how it ended.
  */
 export async function stopWithin(child: ChildProcess | undefined, stop: () => Promise<unknown>, ms = 15_000): Promise<'stopped' | 'killed' | 'gone'> {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return 'gone';
+  if (child?.exitCode !== null || child.signalCode !== null) return 'gone';
   let timer: NodeJS.Timeout | undefined;
   const stopped = await Promise.race([
-    stop().then(() => true, () => true),
+    stop().then(
+      () => true,
+      () => true,
+    ),
     new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms))),
   ]);
   clearTimeout(timer);

@@ -78,7 +78,10 @@ export async function startLocalServer(args: string[] = [], env: Record<string, 
   const stop = (): Promise<number | null> =>
     new Promise((resolve) => {
       // A process killed by a signal has no exit code but is gone all the same.
-      if (child.exitCode !== null || child.signalCode !== null) return resolve(child.exitCode);
+      if (child.exitCode !== null || child.signalCode !== null) {
+        resolve(child.exitCode);
+        return;
+      }
       child.once('exit', (code) => resolve(code));
       child.kill('SIGTERM');
     });

@@ -36,16 +36,20 @@ const silent = quietLogger();
 
 /** n8n's file helpers, by n8n's rule (N8N_RESTRICT_FILE_ACCESS_TO, default ~/.n8n-files). */
 const fileHelpers = {
-  resolvePath: async (path: string) => realpath(path).catch(async () => {
-    const { dirname, basename, join } = await import('node:path');
-    return join(await realpath(dirname(path)), basename(path));
-  }),
+  resolvePath: async (path: string) =>
+    realpath(path).catch(async () => {
+      const paths = await import('node:path');
+      return paths.join(await realpath(paths.dirname(path)), paths.basename(path));
+    }),
   isFilePathBlocked: (path: string) => {
     const folders = allowedFolders();
-    return folders.length > 0 && !folders.some((folder) => {
-      const rel = relative(folder, path);
-      return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
-    });
+    return (
+      folders.length > 0 &&
+      !folders.some((folder) => {
+        const rel = relative(folder, path);
+        return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+      })
+    );
   },
 };
 
@@ -205,7 +209,7 @@ export function binaryItem(data: Buffer, fileName: string, mimeType: string, jso
  * Makes every run of a node type's `execute` feed the secret scan (secret-scan.ts): the
  * items it returns and the error it throws are what n8n shows the user.
  */
-export function scanExecutions(nodeType: { prototype: { execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> } }): void {
+export function scanExecutions(nodeType: { prototype: { execute: (this: IExecuteFunctions) => Promise<INodeExecutionData[][]> } }): void {
   const original = nodeType.prototype.execute;
   nodeType.prototype.execute = async function (this: IExecuteFunctions) {
     try {

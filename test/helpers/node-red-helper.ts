@@ -3,17 +3,18 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import helper from 'node-red-node-test-helper';
-import type { Node, NodeMessage, NodeStatus } from 'node-red';
+import type { Node, NodeAPI, NodeMessage, NodeStatus } from 'node-red';
 import { scanner } from './secret-scan';
 
 // The nodes under test, as Node-RED loads them (module.exports = register).
+export type NodeModule = (RED: NodeAPI) => void;
 /* eslint-disable @typescript-eslint/no-require-imports */
-export const configNodeModule = require('../../nodes/node-red/roboflow-config');
-export const streamNodeModule = require('../../nodes/node-red/roboflow-stream');
-export const videoJobNodeModule = require('../../nodes/node-red/roboflow-video-job');
-export const visionEventNodeModule = require('../../nodes/node-red/roboflow-vision-event');
-export const objectsNodeModule = require('../../nodes/node-red/roboflow-objects');
-export const workflowNodeModule = require('../../nodes/node-red/roboflow-workflow');
+export const configNodeModule = require('../../nodes/node-red/roboflow-config') as NodeModule;
+export const streamNodeModule = require('../../nodes/node-red/roboflow-stream') as NodeModule;
+export const videoJobNodeModule = require('../../nodes/node-red/roboflow-video-job') as NodeModule;
+export const visionEventNodeModule = require('../../nodes/node-red/roboflow-vision-event') as NodeModule;
+export const objectsNodeModule = require('../../nodes/node-red/roboflow-objects') as NodeModule;
+export const workflowNodeModule = require('../../nodes/node-red/roboflow-workflow') as NodeModule;
 /* eslint-enable @typescript-eslint/no-require-imports */
 export const ALL_NODES = [configNodeModule, streamNodeModule, videoJobNodeModule, visionEventNodeModule, objectsNodeModule, workflowNodeModule];
 
@@ -81,7 +82,11 @@ export function recordErrors(node: Node): Array<{ text: string; msg?: NodeMessag
 }
 
 /** A node of a test flow. */
-export type FlowNode = { id: string; type: string; [property: string]: unknown };
+export interface FlowNode {
+  id: string;
+  type: string;
+  [property: string]: unknown;
+}
 
 export const configNode = (url: string, id = 'cfg'): FlowNode => ({ id, type: 'roboflow-config', name: 'local', serverUrl: url, apiUrl: url, region: 'us', plan: 'webrtc-gpu-small', version: 1 });
 

@@ -17,10 +17,10 @@ export const scanner = new SecretScanner(registeredSecrets);
 
 function tapStream(stream: NodeJS.WriteStream, source: string): void {
   const write = stream.write.bind(stream) as (...args: unknown[]) => boolean;
-  stream.write = ((chunk: unknown, ...rest: unknown[]) => {
+  stream.write = (chunk: unknown, ...rest: unknown[]) => {
     scanner.text(source, typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) ? chunk.toString('utf8') : '');
     return write(chunk, ...rest);
-  }) as typeof stream.write;
+  };
 }
 
 tapStream(process.stdout, 'stdout');
@@ -31,7 +31,10 @@ export const mochaHooks = {
   afterAll(): void {
     const sources = [...scanner.seen].map(([source, chars]) => `${source} ${chars}`).join(', ');
     if (scanner.hits.length > 0) {
-      const report = scanner.hits.slice(0, 20).map((hit) => `  [${hit.source}] …${hit.excerpt.replace(/\s+/g, ' ')}…`).join('\n');
+      const report = scanner.hits
+        .slice(0, 20)
+        .map((hit) => `  [${hit.source}] …${hit.excerpt.replace(/\s+/g, ' ')}…`)
+        .join('\n');
       throw new Error(`a secret of the suites appeared in their output (${scanner.hits.length} times):\n${report}\n(scanned: ${sources})`);
     }
     if (process.env.ROBOFLOW_SCAN_REPORT === '1') process.stdout.write(`secret scan: ${registeredSecrets().length} secrets, none found in ${sources}\n`);

@@ -62,6 +62,7 @@ function mask(text: string, secrets: string[]): string {
 /** JSON-ish text of a value for scanning, with buffers and typed arrays left out and cycles cut. */
 export function describe(value: unknown): string {
   if (typeof value === 'string') return value;
+  // eslint-disable-next-line @typescript-eslint/no-misused-spread -- an Error's own fields (code, status, ...) are what may hold a secret
   if (value instanceof Error) return `${value.name}: ${value.message} ${describe({ ...value })}`;
   const seen = new WeakSet<object>();
   try {

@@ -10,8 +10,14 @@ describe('backoff', () => {
   });
 
   it('draws the jittered share at random within [delay*(1-jitter), delay]', () => {
-    assert.equal(backoffDelay(3, options, () => 0), 200);
-    assert.equal(backoffDelay(3, options, () => 0.5), 300);
+    assert.equal(
+      backoffDelay(3, options, () => 0),
+      200,
+    );
+    assert.equal(
+      backoffDelay(3, options, () => 0.5),
+      300,
+    );
     for (let i = 0; i < 100; i++) {
       const delay = backoffDelay(4, options);
       assert.ok(delay >= 400 && delay <= 800, String(delay));

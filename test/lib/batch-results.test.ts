@@ -26,7 +26,14 @@ describe('Batch Processing results (CSV and JSONL aggregation)', () => {
       ['1', 'x, y', 'say "hi"'],
       ['2', 'two\nlines', ''],
     ]);
-    assert.deepEqual(splitCsv('a,b\n1,2'), [['a', 'b'], ['1', '2']], 'no newline at the end');
+    assert.deepEqual(
+      splitCsv('a,b\n1,2'),
+      [
+        ['a', 'b'],
+        ['1', '2'],
+      ],
+      'no newline at the end',
+    );
     assert.throws(() => splitCsv('a\n"open'), /ends inside a quoted field/);
   });
 
@@ -62,7 +69,10 @@ describe('Batch Processing results (CSV and JSONL aggregation)', () => {
         [9, 0.6, 1],
       ],
     );
-    assert.throws(() => parseJsonl('{"a": 1}\n{broken'), (error: RoboflowError) => error.code === 'protocol' && /line 2 is not JSON/.test(error.message));
+    assert.throws(
+      () => parseJsonl('{"a": 1}\n{broken'),
+      (error: RoboflowError) => error.code === 'protocol' && error.message.includes('line 2 is not JSON'),
+    );
     assert.throws(() => parseJsonl('[1, 2]'), /line 1 is not a JSON object/);
   });
 
@@ -91,7 +101,7 @@ describe('Batch Processing results (CSV and JSONL aggregation)', () => {
 });
 
 describe('Batch Processing job answers', () => {
-  it('reads job states: queued, running (progress by stage), complete, failed with the service\'s words', () => {
+  it("reads job states: queued, running (progress by stage), complete, failed with the service's words", () => {
     assert.equal(normaliseBatchStatus({ currentStage: null, plannedStages: ['processing', 'export'], isTerminal: false }).state, 'queued');
     const running = normaliseBatchStatus({ currentStage: 'export', plannedStages: ['processing', 'export'], isTerminal: false, lastNotification: { message: 'exporting' } });
     assert.deepEqual([running.state, running.progress, running.message], ['running', 0.5, 'exporting']);
@@ -118,13 +128,35 @@ describe('Batch Processing job answers', () => {
 });
 
 describe('job handles read back from disk', () => {
-  const batch = { generation: 'batch', jobId: 'job-abc', apiUrl: 'https://api.roboflow.com', submittedAt: '2026-11-30T10:00:00.000Z', workspace: 'ws', workflow: 'wf', batchId: 'job-abc-input', fps: 5 };
+  const batch = {
+    generation: 'batch',
+    jobId: 'job-abc',
+    apiUrl: 'https://api.roboflow.com',
+    submittedAt: '2026-11-30T10:00:00.000Z',
+    workspace: 'ws',
+    workflow: 'wf',
+    batchId: 'job-abc-input',
+    fps: 5,
+  };
 
   it('takes every generation this version writes, the fall-back reason included, and drops unknown fields', () => {
     assert.deepEqual(readJobHandle({ ...batch, extra: 'ignored' }), batch);
-    const fellBack = { generation: 'workflow', jobId: 'j1', apiUrl: 'http://127.0.0.1:9001', submittedAt: '', workspace: 'ws', workflow: 'wf', fallback: { from: 'batch', reason: 'Not available (402)' } };
+    const fellBack = {
+      generation: 'workflow',
+      jobId: 'j1',
+      apiUrl: 'http://127.0.0.1:9001',
+      submittedAt: '',
+      workspace: 'ws',
+      workflow: 'wf',
+      fallback: { from: 'batch', reason: 'Not available (402)' },
+    };
     assert.deepEqual(readJobHandle(fellBack), fellBack);
-    assert.deepEqual(readJobHandle({ generation: 'model', jobId: 'j2', apiUrl: 'https://api.roboflow.com', submittedAt: 'x' }), { generation: 'model', jobId: 'j2', apiUrl: 'https://api.roboflow.com', submittedAt: 'x' });
+    assert.deepEqual(readJobHandle({ generation: 'model', jobId: 'j2', apiUrl: 'https://api.roboflow.com', submittedAt: 'x' }), {
+      generation: 'model',
+      jobId: 'j2',
+      apiUrl: 'https://api.roboflow.com',
+      submittedAt: 'x',
+    });
   });
 
   it('refuses what this version never writes, naming the field', () => {
@@ -138,12 +170,20 @@ describe('job handles read back from disk', () => {
   });
 });
 
-describe('a node\'s generation choice as a job target', () => {
+describe("a node's generation choice as a job target", () => {
   it('auto, batch and videoinfer take the workflow (videoinfer is the /videoinfer workflow generation); model takes project/version', () => {
-    assert.deepEqual(jobTargetFor('auto', { workspace: ' ws ', workflow: 'wf ', aggregationFormat: 'csv', model: 'ignored/1' }), { generation: 'auto', workspace: 'ws', workflow: 'wf', aggregationFormat: 'csv' });
+    assert.deepEqual(jobTargetFor('auto', { workspace: ' ws ', workflow: 'wf ', aggregationFormat: 'csv', model: 'ignored/1' }), {
+      generation: 'auto',
+      workspace: 'ws',
+      workflow: 'wf',
+      aggregationFormat: 'csv',
+    });
     assert.equal(jobTargetFor('batch', { workspace: 'ws', workflow: 'wf' }).generation, 'batch');
     assert.equal(jobTargetFor('videoinfer', { workspace: 'ws', workflow: 'wf', versionId: 'v2' }).generation, 'workflow');
-    assert.deepEqual(jobTargetFor('model', { model: 'my-project/3', confidence: 0.5 }), { generation: 'model', models: [{ modelId: 'my-project', modelVersion: '3', inferenceParams: { confidence: 0.5 } }] });
+    assert.deepEqual(jobTargetFor('model', { model: 'my-project/3', confidence: 0.5 }), {
+      generation: 'model',
+      models: [{ modelId: 'my-project', modelVersion: '3', inferenceParams: { confidence: 0.5 } }],
+    });
   });
 
   it('says what to set', () => {

@@ -63,7 +63,7 @@ describe('daily stream budget', () => {
     assert.deepEqual(events, ['exhausted', 'available', 'exhausted', 'available']);
   });
 
-  it('survives a restart with the minutes already spent today; yesterday\'s record or a corrupt one starts afresh', async () => {
+  it("survives a restart with the minutes already spent today; yesterday's record or a corrupt one starts afresh", async () => {
     const time = clock(new Date(2026, 10, 30, 12, 0, 0));
     const store = memoryStore();
     const first = new DailyBudget({ limitMinutes: 30, now: time.now, store });
@@ -78,13 +78,13 @@ describe('daily stream budget', () => {
     const third = new DailyBudget({ limitMinutes: 30, now: time.now, store });
     await third.load();
     assert.equal(third.usedMinutes(), 0);
-    store.state = { day: 'garbage', usedMs: { door: -1 } } as BudgetState;
+    store.state = { day: 'garbage', usedMs: { door: -1 } };
     const fourth = new DailyBudget({ limitMinutes: 30, now: time.now, store });
     await fourth.load();
     assert.equal(fourth.usedMinutes(), 0);
   });
 
-  it('converts credits with the plan\'s published rate, or a rate the user sets', () => {
+  it("converts credits with the plan's published rate, or a rate the user sets", () => {
     assert.equal(creditsToMinutes(3, 'webrtc-gpu-small'), 240);
     assert.equal(creditsToMinutes(1, 'webrtc-gpu-medium'), 60);
     assert.equal(creditsToMinutes(1, 'webrtc-gpu-large'), 30);

@@ -19,7 +19,16 @@ function split(frameId: number, payload: Uint8Array, size = 49_152): Uint8Array[
 }
 
 const doc = (frameId: number, extra: Record<string, unknown> = {}): Uint8Array =>
-  Buffer.from(JSON.stringify({ serialized_output_data: { count: frameId }, video_metadata: { frame_id: frameId, received_at: '2026-05-01T17:05:33.120345' }, errors: [], processing_complete: false, termination_reason: null, ...extra }));
+  Buffer.from(
+    JSON.stringify({
+      serialized_output_data: { count: frameId },
+      video_metadata: { frame_id: frameId, received_at: '2026-05-01T17:05:33.120345' },
+      errors: [],
+      processing_complete: false,
+      termination_reason: null,
+      ...extra,
+    }),
+  );
 
 /** Fuzzing runs for a fixed time, not a fixed count: a few seconds always, a minute with ROBOFLOW_SOAK=1. */
 const FUZZ_SECONDS = process.env.ROBOFLOW_SOAK === '1' ? 60 : 3;
@@ -57,7 +66,10 @@ describe('result chunks', () => {
     const b = split(2, Buffer.alloc(60_000, 2));
     const reassembler = new ResultReassembler();
     const outcomes = [a[0], b[0], b[1], a[1]].map((part) => reassembler.push(part));
-    assert.deepEqual(outcomes.map((outcome) => (outcome.kind === 'complete' ? outcome.frameId : outcome.kind)), ['partial', 'partial', 2, 1]);
+    assert.deepEqual(
+      outcomes.map((outcome) => (outcome.kind === 'complete' ? outcome.frameId : outcome.kind)),
+      ['partial', 'partial', 2, 1],
+    );
   });
 
   it('rejects forged headers: zero chunks, index out of range, huge counts, oversize chunks', () => {
@@ -87,7 +99,9 @@ describe('result chunks', () => {
         fc.array(
           fc.oneof(
             fc.uint8Array({ maxLength: 64 }),
-            fc.record({ frame: fc.integer({ min: 0, max: 20 }), index: fc.nat(8), total: fc.oneof(fc.nat(8), fc.constant(0xffffffff)), size: fc.nat(2_000) }).map(({ frame, index, total, size }) => chunk(frame, index, total, new Uint8Array(size))),
+            fc
+              .record({ frame: fc.integer({ min: 0, max: 20 }), index: fc.nat(8), total: fc.oneof(fc.nat(8), fc.constant(0xffffffff)), size: fc.nat(2_000) })
+              .map(({ frame, index, total, size }) => chunk(frame, index, total, new Uint8Array(size))),
           ),
           { maxLength: 200 },
         ),
@@ -121,10 +135,17 @@ describe('result chunks', () => {
       }
     };
     fc.assert(
-      fc.property(fc.oneof(fc.string(), fc.json(), fc.uint8Array({ maxLength: 512 }).map((bytes) => gzipSync(bytes).toString('latin1'))), (text) => {
-        protocolOnly(() => decodeResultText(text));
-        protocolOnly(() => decodeResultPayload(new TextEncoder().encode(text)));
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string(),
+          fc.json(),
+          fc.uint8Array({ maxLength: 512 }).map((bytes) => gzipSync(bytes).toString('latin1')),
+        ),
+        (text) => {
+          protocolOnly(() => decodeResultText(text));
+          protocolOnly(() => decodeResultPayload(new TextEncoder().encode(text)));
+        },
+      ),
       FUZZ_BUDGET,
     );
   });
@@ -168,7 +189,10 @@ describe('result payloads', () => {
     ['metadata without frame_id', Buffer.from('{"video_metadata": {"pts": 1}}')],
   ] as const) {
     it(`rejects ${name} with a protocol error`, () => {
-      assert.throws(() => decodeResultPayload(bytes), (error: RoboflowError) => error.code === 'protocol');
+      assert.throws(
+        () => decodeResultPayload(bytes),
+        (error: RoboflowError) => error.code === 'protocol',
+      );
     });
   }
 });

@@ -24,7 +24,11 @@ describe('ffmpeg locator: versions and command lines', () => {
     ['ffmpeg 6.1 (Ubuntu 24.04)', 'ffmpeg version 6.1.1-3ubuntu5 Copyright (c) 2000-2023 the FFmpeg developers', 6],
     ['ffmpeg 7.1', 'ffmpeg version 7.1.1 Copyright (c) 2000-2025 the FFmpeg developers', 7],
     ['a tagged build (n7.0)', 'ffmpeg version n7.0 Copyright (c) 2000-2024 the FFmpeg developers', 7],
-    ['a Windows git build with its libraries listed (libavformat 61)', 'ffmpeg version 2024-03-04-git-e30369bc1c-full_build-www.gyan.dev Copyright (c) 2000-2024\nlibavformat    61.  1.100 / 61.  1.100', 7],
+    [
+      'a Windows git build with its libraries listed (libavformat 61)',
+      'ffmpeg version 2024-03-04-git-e30369bc1c-full_build-www.gyan.dev Copyright (c) 2000-2024\nlibavformat    61.  1.100 / 61.  1.100',
+      7,
+    ],
     ['a git snapshot without library versions (the newest)', 'ffmpeg version N-113000-g4a3d3c5e6f Copyright (c) 2000-2023 the FFmpeg developers', NEWEST_KNOWN_MAJOR],
   ];
   for (const [what, output, major] of cases) {
@@ -51,7 +55,7 @@ describe('ffmpeg locator: versions and command lines', () => {
     assert.deepEqual(mjpegInputArgs(), ['-f', 'mpjpeg']);
   });
 
-  it('finds ffmpeg\'s own first error line in its stderr', () => {
+  it("finds ffmpeg's own first error line in its stderr", () => {
     // Debian's 5.1 given the 4.x option: the failure issue 15 saw only in the server's log.
     assert.equal(firstFfmpegError("Unrecognized option 'stimeout'.\nError splitting the argument list: Option not found\n"), "Unrecognized option 'stimeout'.");
     assert.equal(

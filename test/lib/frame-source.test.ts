@@ -14,7 +14,9 @@ describe('frame source (JPEG/PNG -> I420)', () => {
   });
 
   it('crops odd sizes to even (I420 halves the chroma planes)', async () => {
-    const png = await sharp({ create: { width: 33, height: 21, channels: 3, background: { r: 200, g: 10, b: 10 } } }).png().toBuffer();
+    const png = await sharp({ create: { width: 33, height: 21, channels: 3, background: { r: 200, g: 10, b: 10 } } })
+      .png()
+      .toBuffer();
     const decoded = await decodeImage(png);
     assert.deepEqual([decoded.width, decoded.height], [32, 20]);
     const i420 = rgbaToI420(decoded);
@@ -22,7 +24,9 @@ describe('frame source (JPEG/PNG -> I420)', () => {
   });
 
   it('converts colours faithfully through I420 and back', async () => {
-    const png = await sharp({ create: { width: 64, height: 64, channels: 3, background: { r: 220, g: 30, b: 30 } } }).png().toBuffer();
+    const png = await sharp({ create: { width: 64, height: 64, channels: 3, background: { r: 220, g: 30, b: 30 } } })
+      .png()
+      .toBuffer();
     const i420 = rgbaToI420(await decodeImage(png));
     const jpeg = await encodeI420AsJpeg(i420, 95);
     const { data } = await sharp(jpeg).raw().toBuffer({ resolveWithObject: true });
@@ -41,14 +45,18 @@ describe('frame source (JPEG/PNG -> I420)', () => {
 
   describe('bounded memory for any image', () => {
     it('the working size is configurable: a 3000x1000 JPEG with maxSide 640 becomes 640x212 (even for I420)', async () => {
-      const jpeg = await sharp({ create: { width: 3000, height: 1000, channels: 3, background: { r: 10, g: 200, b: 10 } } }).jpeg().toBuffer();
+      const jpeg = await sharp({ create: { width: 3000, height: 1000, channels: 3, background: { r: 10, g: 200, b: 10 } } })
+        .jpeg()
+        .toBuffer();
       const decoded = await decodeImage(jpeg, { maxSide: 640 });
       assert.deepEqual([decoded.width, decoded.height], [640, 212]);
       await assert.rejects(decodeImage(jpeg, { maxInputPixels: 1_000_000 }), /3000x1000 \(3 MP\): larger than the 1 MP/);
     });
 
     it('a snapshot of a large frame is scaled down with its boxes', async () => {
-      const frame = await sharp({ create: { width: 3840, height: 2160, channels: 3, background: { r: 40, g: 40, b: 40 } } }).jpeg().toBuffer();
+      const frame = await sharp({ create: { width: 3840, height: 2160, channels: 3, background: { r: 40, g: 40, b: 40 } } })
+        .jpeg()
+        .toBuffer();
       // A box at the centre of the 4K frame, drawn in the alert colour.
       const snapshot = await renderSnapshot(frame, [{ box: { x: 1920, y: 1080, width: 800, height: 800 }, label: 'person', highlight: true }], { draw: true });
       assert.deepEqual([snapshot.width, snapshot.height], [1920, 1080]);

@@ -48,7 +48,17 @@ describe('motion gate', () => {
   });
 
   it('motion: changes under the mask (a tree, a road) are ignored', () => {
-    const masked = new MotionDetector({ settleMs: 0, mask: [[[0, 0], [320, 0], [320, 360], [0, 360]]] });
+    const masked = new MotionDetector({
+      settleMs: 0,
+      mask: [
+        [
+          [0, 0],
+          [320, 0],
+          [320, 360],
+          [0, 360],
+        ],
+      ],
+    });
     let t = 0;
     masked.frameI420(frame(640, 360, { x: 20, y: 100, size: 80 }), (t += 100));
     assert.equal(masked.frameI420(frame(640, 360, { x: 120, y: 100, size: 80 }), (t += 100)), false, 'the left half is masked');

@@ -1,6 +1,5 @@
 import { strict as assert } from 'node:assert';
 import { createSocket, type Socket } from 'node:dgram';
-import type { AddressInfo } from 'node:net';
 import { isTcpTurnUrl, preferTcpTurn, udpReaches, udpTurnTarget } from '../../lib/stream/ice';
 
 /** A UDP socket that answers STUN Binding requests, as a TURN server does. */
@@ -13,13 +12,11 @@ async function stunResponder(): Promise<{ port: number; socket: Socket }> {
     socket.send(answer, from.port, from.address);
   });
   await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
-  return { port: (socket.address() as AddressInfo).port, socket };
+  return { port: socket.address().port, socket };
 }
 
 describe('ICE: TURN transports for networks that block UDP', () => {
-  const servers: RTCIceServer[] = [
-    { urls: ['turn:turn.example:3478?transport=udp', 'turn:turn.example:3478?transport=tcp', 'turns:turn.example:443?transport=tcp'], username: 'u', credential: 'c' },
-  ];
+  const servers: RTCIceServer[] = [{ urls: ['turn:turn.example:3478?transport=udp', 'turn:turn.example:3478?transport=tcp', 'turns:turn.example:443?transport=tcp'], username: 'u', credential: 'c' }];
 
   it('tells TCP/TLS TURN URLs from UDP ones and puts them first on request', () => {
     assert.equal(isTcpTurnUrl('turn:a:3478?transport=tcp'), true);
@@ -43,7 +40,7 @@ describe('ICE: TURN transports for networks that block UDP', () => {
     try {
       assert.equal(await udpReaches({ host: '127.0.0.1', port: responder.port }, 1_000), true);
       const started = Date.now();
-      assert.equal(await udpReaches({ host: '127.0.0.1', port: (silent.address() as AddressInfo).port }, 300), false);
+      assert.equal(await udpReaches({ host: '127.0.0.1', port: silent.address().port }, 300), false);
       assert.ok(Date.now() - started < 2_000);
     } finally {
       responder.socket.close();

@@ -49,9 +49,15 @@ describe('engine: single-image inference', () => {
 
   before(async () => {
     const raw = { raw: { width: 8, height: 8, channels: 3 as const } };
-    jpeg = await sharp(Buffer.alloc(8 * 8 * 3, 128), raw).jpeg().toBuffer();
-    png = await sharp(Buffer.alloc(8 * 8 * 3, 128), raw).png().toBuffer();
-    webp = await sharp(Buffer.alloc(8 * 8 * 3, 128), raw).webp().toBuffer();
+    jpeg = await sharp(Buffer.alloc(8 * 8 * 3, 128), raw)
+      .jpeg()
+      .toBuffer();
+    png = await sharp(Buffer.alloc(8 * 8 * 3, 128), raw)
+      .png()
+      .toBuffer();
+    webp = await sharp(Buffer.alloc(8 * 8 * 3, 128), raw)
+      .webp()
+      .toBuffer();
     dir = mkdtempSync(join(tmpdir(), 'roboflow-inference-'));
   });
 
@@ -74,8 +80,14 @@ describe('engine: single-image inference', () => {
         [base64, { type: 'base64', value: base64, format: 'jpeg', bytes: jpeg.length }],
         [`${base64.slice(0, 40)}\n${base64.slice(40)}`, { type: 'base64', value: base64, format: 'jpeg', bytes: jpeg.length }],
         [`data:image/jpeg;base64,${base64}`, { type: 'base64', value: base64, format: 'jpeg', bytes: jpeg.length }],
-        [{ type: 'base64', value: base64 }, { type: 'base64', value: base64, format: 'jpeg', bytes: jpeg.length }],
-        [{ type: 'url', value: 'https://cams.example/a.jpg' }, { type: 'url', value: 'https://cams.example/a.jpg' }],
+        [
+          { type: 'base64', value: base64 },
+          { type: 'base64', value: base64, format: 'jpeg', bytes: jpeg.length },
+        ],
+        [
+          { type: 'url', value: 'https://cams.example/a.jpg' },
+          { type: 'url', value: 'https://cams.example/a.jpg' },
+        ],
         [' http://10.0.0.5/snapshot.jpg?size=large ', { type: 'url', value: 'http://10.0.0.5/snapshot.jpg?size=large' }],
         [path, { type: 'base64', value: png.toString('base64'), format: 'png', bytes: png.length }],
       ];
@@ -101,7 +113,10 @@ describe('engine: single-image inference', () => {
     it('refuses what is not an image, by its bytes, with a message that says what to send', async () => {
       await assert.rejects(() => toImageInput(Buffer.from('hello, this is text')), /^RoboflowError: Not an image: the image is not; send a JPEG, PNG or WebP image$/);
       await assert.rejects(() => toImageInput(Buffer.alloc(0)), /^RoboflowError: Empty image/);
-      await assert.rejects(() => toImageInput(Buffer.concat([Buffer.from('GIF89a'), Buffer.alloc(300)]).toString('base64')), /^RoboflowError: Not an image: the image is base64 text but not; send a JPEG, PNG or WebP image$/);
+      await assert.rejects(
+        () => toImageInput(Buffer.concat([Buffer.from('GIF89a'), Buffer.alloc(300)]).toString('base64')),
+        /^RoboflowError: Not an image: the image is base64 text but not; send a JPEG, PNG or WebP image$/,
+      );
       await assert.rejects(() => toImageInput('data:image/jpeg;base64,aGVsbG8gd29ybGQgaGVsbG8='), /^RoboflowError: Not an image: the image is base64 text but not/);
       await assert.rejects(() => toImageInput(join(dir, 'missing.jpg')), /^RoboflowError: No such image file: .*missing\.jpg/);
       await assert.rejects(() => toImageInput(dir), /^RoboflowError: Not a file: /);
@@ -127,7 +142,10 @@ describe('engine: single-image inference', () => {
       assert.ok(Buffer.isBuffer(decoded.images.output_image));
       assert.equal((decoded.images.crops as Buffer[]).length, 2);
       assert.ok(Buffer.isBuffer((decoded.outputs.nested as { picture: unknown }).picture), 'an image inside data: its bytes, never base64 text');
-      assert.deepEqual(decoded.predictions?.map((p) => p.class), ['person']);
+      assert.deepEqual(
+        decoded.predictions?.map((p) => p.class),
+        ['person'],
+      );
       assert.deepEqual(decodeOutputs({ predictions: { image: { width: 1, height: 1 }, predictions: [] } }).predictions, []);
       assert.equal(decodeOutputs({ brightness: 12 }).predictions, undefined);
     });
@@ -150,7 +168,10 @@ describe('engine: single-image inference', () => {
 
     beforeEach(async () => {
       capture = await captureServer();
-      client = new InferenceClient({ connection: resolveConnection({ apiKey: KEY, serverUrl: `${capture.url}/`, apiUrl: capture.url }), retry: { attempts: 3, initialMs: 10, maxMs: 20, min429DelayMs: 10 } });
+      client = new InferenceClient({
+        connection: resolveConnection({ apiKey: KEY, serverUrl: `${capture.url}/`, apiUrl: capture.url }),
+        retry: { attempts: 3, initialMs: 10, maxMs: 20, min429DelayMs: 10 },
+      });
     });
     afterEach(async () => {
       await client.close();
@@ -160,7 +181,11 @@ describe('engine: single-image inference', () => {
     it('a saved workflow: POST /{workspace}/workflows/{id}, the key and inputs in the JSON body, version and dry run when set', async () => {
       capture.answers.push({ status: 200, body: { outputs: [{ count: 0 }] } });
       const image = await toImageInput(jpeg);
-      const result = await client.runWorkflow({ workspace: 'my ws', workflowId: 'find-people', versionId: 'v7' }, image, { parameters: { min_area: 10 }, disableSinks: true, excludedFields: ['output_image'] });
+      const result = await client.runWorkflow({ workspace: 'my ws', workflowId: 'find-people', versionId: 'v7' }, image, {
+        parameters: { min_area: 10 },
+        disableSinks: true,
+        excludedFields: ['output_image'],
+      });
       assert.deepEqual(result.results, [{ outputs: { count: 0 }, images: {} }]);
       const [request] = capture.requests;
       assert.equal(request.method, 'POST');
@@ -182,21 +207,35 @@ describe('engine: single-image inference', () => {
       const specification = { version: '1.0', inputs: [], steps: [], outputs: [] };
       const images = await toImageInputs([png, 'https://cams.example/a.jpg']);
       const result = await client.runWorkflow({ specification }, images, { imageInput: 'picture' });
-      assert.deepEqual(result.results.map((r) => r.outputs), [{ n: 1 }, { n: 2 }]);
+      assert.deepEqual(
+        result.results.map((r) => r.outputs),
+        [{ n: 1 }, { n: 2 }],
+      );
       const [request] = capture.requests;
       assert.equal(request.path, '/workflows/run');
       assert.deepEqual(JSON.parse(request.body), {
         api_key: KEY,
-        inputs: { picture: [{ type: 'base64', value: png.toString('base64') }, { type: 'url', value: 'https://cams.example/a.jpg' }] },
+        inputs: {
+          picture: [
+            { type: 'base64', value: png.toString('base64') },
+            { type: 'url', value: 'https://cams.example/a.jpg' },
+          ],
+        },
         specification,
       });
     });
 
     it('a model: POST /{project}/{version}?api_key=, the base64 image as a form body, or ?image=<url>; options in the query', async () => {
-      capture.answers.push({ status: 200, body: { predictions: [{ class: 'car', confidence: 0.9, x: 1, y: 1, width: 1, height: 1 }], image: { width: 8, height: 8 }, time: 0.01, inference_id: 'i1' } });
+      capture.answers.push({
+        status: 200,
+        body: { predictions: [{ class: 'car', confidence: 0.9, x: 1, y: 1, width: 1, height: 1 }], image: { width: 8, height: 8 }, time: 0.01, inference_id: 'i1' },
+      });
       capture.answers.push({ status: 200, body: { predictions: [], image: { width: 8, height: 8 } } });
       const result = await client.runModel('license-plates/2', await toImageInput(jpeg), { confidence: 0.5, overlap: 0.3 });
-      assert.deepEqual(result.predictions?.map((p) => p.class), ['car']);
+      assert.deepEqual(
+        result.predictions?.map((p) => p.class),
+        ['car'],
+      );
       assert.equal(result.answer.inference_id, 'i1');
       const withUrl = await client.runModel('license-plates/2', await toImageInput('https://cams.example/a.jpg'));
       assert.deepEqual(withUrl.predictions, []);
@@ -228,7 +267,10 @@ describe('engine: single-image inference', () => {
       );
       assert.equal(capture.requests.length, 4, 'a 404 is not retried');
       capture.answers.push({ status: 400, body: { message: 'Failed to assemble `image`.', error_type: 'RuntimeInputError', context: 'workflow_execution | runtime_input_validation' } });
-      await assert.rejects(() => client.runWorkflow({ workspace: 'w', workflowId: 'f' }, { type: 'url', value: 'https://x/a.jpg' }), /^RoboflowError: Request rejected \(400\): Failed to assemble `image`\.$/);
+      await assert.rejects(
+        () => client.runWorkflow({ workspace: 'w', workflowId: 'f' }, { type: 'url', value: 'https://x/a.jpg' }),
+        /^RoboflowError: Request rejected \(400\): Failed to assemble `image`\.$/,
+      );
       capture.answers.push({ status: 200, body: { unexpected: true } });
       await assert.rejects(() => client.runWorkflow({ workspace: 'w', workflowId: 'f' }, { type: 'url', value: 'https://x/a.jpg' }), /no outputs list/);
     });

@@ -3,7 +3,7 @@ import { buildModelWorkflow, checkModelRef, pipelineFingerprint, readPipelineHan
 import { secret } from '../helpers/secrets';
 
 describe('streaming a trained model (one-step workflow)', () => {
-  it('builds the specification Roboflow\'s Python SDK builds: the task\'s model block, outputs predictions and image', () => {
+  it("builds the specification Roboflow's Python SDK builds: the task's model block, outputs predictions and image", () => {
     assert.deepEqual(buildModelWorkflow({ model: 'my-project/3' }, 'object-detection'), {
       version: '1.0',
       inputs: [{ type: 'InferenceImage', name: 'image' }],

@@ -1,7 +1,21 @@
 import { strict as assert } from 'node:assert';
 import fc from 'fast-check';
 import sharp from 'sharp';
-import { AlertPolicy, ObjectEvents, ObjectTracker, crosses, crossingDirection, insidePolygon, iou, renderSnapshot, type Candidate, type Detection, type ObjectEvent, type Point, type Track } from '../../lib';
+import {
+  AlertPolicy,
+  ObjectEvents,
+  ObjectTracker,
+  crosses,
+  crossingDirection,
+  insidePolygon,
+  iou,
+  renderSnapshot,
+  type Candidate,
+  type Detection,
+  type ObjectEvent,
+  type Point,
+  type Track,
+} from '../../lib';
 
 const box = (x: number, y: number, cls = 'person', confidence = 0.9, size = 40): Detection => ({ x, y, width: size, height: size, class: cls, confidence });
 const summary = (events: ObjectEvent[]): string[] =>
@@ -12,10 +26,19 @@ describe('objects: geometry', () => {
     assert.equal(iou(box(0, 0), box(0, 0)), 1);
     assert.equal(iou(box(0, 0), box(100, 0)), 0);
     assert.ok(Math.abs(iou(box(0, 0), box(20, 0)) - 1 / 3) < 1e-9);
-    const square: Point[] = [[0, 0], [100, 0], [100, 100], [0, 100]];
+    const square: Point[] = [
+      [0, 0],
+      [100, 0],
+      [100, 100],
+      [0, 100],
+    ];
     assert.equal(insidePolygon([50, 50], square), true);
     assert.equal(insidePolygon([150, 50], square), false);
-    const triangle: Point[] = [[0, 0], [100, 0], [0, 100]];
+    const triangle: Point[] = [
+      [0, 0],
+      [100, 0],
+      [0, 100],
+    ];
     assert.equal(insidePolygon([80, 80], triangle), false);
     // A vertical line x = 50 from y 0 to 100.
     assert.equal(crosses([50, 0], [50, 100], [40, 50], [60, 50]), true);
@@ -38,7 +61,10 @@ describe('objects: tracker', () => {
       const left = seen.find((track) => track.box.y === 130)!;
       ids.push([right.id, left.id]);
     }
-    assert.ok(ids.every(([a, b]) => a === ids[0][0] && b === ids[0][1]), JSON.stringify(ids));
+    assert.ok(
+      ids.every(([a, b]) => a === ids[0][0] && b === ids[0][1]),
+      JSON.stringify(ids),
+    );
     assert.notEqual(ids[0][0], ids[0][1]);
   });
 
@@ -142,7 +168,17 @@ describe('objects: tracker work per frame', () => {
   });
 
   it('finds the same matches as pricing every pair (random scenes)', () => {
-    const scene = fc.array(fc.record({ x: fc.integer({ min: 0, max: 640 }), y: fc.integer({ min: 0, max: 360 }), size: fc.integer({ min: 4, max: 200 }), dx: fc.integer({ min: -30, max: 30 }), dy: fc.integer({ min: -30, max: 30 }), car: fc.boolean() }), { minLength: 1, maxLength: 25 });
+    const scene = fc.array(
+      fc.record({
+        x: fc.integer({ min: 0, max: 640 }),
+        y: fc.integer({ min: 0, max: 360 }),
+        size: fc.integer({ min: 4, max: 200 }),
+        dx: fc.integer({ min: -30, max: 30 }),
+        dy: fc.integer({ min: -30, max: 30 }),
+        car: fc.boolean(),
+      }),
+      { minLength: 1, maxLength: 25 },
+    );
     fc.assert(
       fc.property(scene, fc.integer({ min: 2, max: 5 }), (objects, frames) => {
         const grid = new ObjectTracker();
@@ -165,7 +201,10 @@ describe('objects: tracker work per frame', () => {
     assert.equal(events.filter((event) => event.type === 'enter').length, 1_000);
     const weakest = Math.min(...objects.objects().map((object) => object.confidence));
     const skipped = [...detections].sort((a, b) => b.confidence - a.confidence).slice(1_000);
-    assert.ok(skipped.every((detection) => detection.confidence <= weakest), 'the least confident were left out');
+    assert.ok(
+      skipped.every((detection) => detection.confidence <= weakest),
+      'the least confident were left out',
+    );
   });
 });
 
@@ -187,7 +226,12 @@ describe('objects: events', () => {
   });
 
   it('zones: enter and leave by the anchor (bottom centre by default), counts by zone and class', () => {
-    const door: Point[] = [[200, 0], [300, 0], [300, 200], [200, 200]];
+    const door: Point[] = [
+      [200, 0],
+      [300, 0],
+      [300, 200],
+      [200, 200],
+    ];
     const objects = new ObjectEvents({ zones: [{ name: 'door', polygon: door }] });
     const events: ObjectEvent[] = [];
     // Centre y 170, height 40: the feet (y 190) are inside the zone; x walks 150 -> 350.
@@ -202,7 +246,19 @@ describe('objects: events', () => {
   });
 
   it('an object that leaves while in a zone leaves the zone too; end() lets everyone leave', () => {
-    const objects = new ObjectEvents({ zones: [{ name: 'all', polygon: [[0, 0], [1000, 0], [1000, 1000], [0, 1000]] }] });
+    const objects = new ObjectEvents({
+      zones: [
+        {
+          name: 'all',
+          polygon: [
+            [0, 0],
+            [1000, 0],
+            [1000, 1000],
+            [0, 1000],
+          ],
+        },
+      ],
+    });
     objects.update([box(100, 100), box(500, 500)], 0);
     assert.deepEqual(summary(objects.end()), ['zone-leave:o1@all', 'leave:o1', 'zone-leave:o2@all', 'leave:o2']);
     assert.equal(objects.counts().objects, 0);
@@ -212,7 +268,10 @@ describe('objects: events', () => {
     const objects = new ObjectEvents({ lines: [{ name: 'gate', from: [100, 0], to: [100, 300] }], anchor: 'center' });
     const events: ObjectEvent[] = [];
     for (let step = 0; step <= 6; step++) events.push(...objects.update([box(40 + step * 20, 50, 'person'), box(160 - step * 20, 250, 'car')], step * 100));
-    assert.deepEqual(summary(events).filter((line) => line.startsWith('line')), ['line-cross:o1@gate:left-to-right', 'line-cross:o2@gate:right-to-left']);
+    assert.deepEqual(
+      summary(events).filter((line) => line.startsWith('line')),
+      ['line-cross:o1@gate:left-to-right', 'line-cross:o2@gate:right-to-left'],
+    );
     assert.deepEqual(objects.counts().lines.gate, { 'left-to-right': 1, 'right-to-left': 1 });
   });
 
@@ -240,7 +299,19 @@ describe('objects: alert policy', () => {
   });
 
   it('minimum dwell, per-class confidence, zones', () => {
-    const objects = new ObjectEvents({ zones: [{ name: 'door', polygon: [[0, 0], [200, 0], [200, 400], [0, 400]] }] });
+    const objects = new ObjectEvents({
+      zones: [
+        {
+          name: 'door',
+          polygon: [
+            [0, 0],
+            [200, 0],
+            [200, 400],
+            [0, 400],
+          ],
+        },
+      ],
+    });
     const policy = new AlertPolicy({ minDwellMs: 300, minConfidence: { person: 0.8, '*': 0.3 }, zones: ['door'] });
     const alerts: string[] = [];
     for (let t = 0; t <= 1_000; t += 100) {
@@ -260,13 +331,19 @@ describe('objects: alert policy', () => {
     objects.update([box(100, 100), box(300, 100), box(500, 100)], 30_000);
     assert.deepEqual(policy.check(objects.objects(), 30_000).alerts, []);
     objects.update([box(100, 100), box(300, 100), box(500, 100)], 60_000);
-    assert.deepEqual(policy.check(objects.objects(), 60_000).alerts.map((o) => o.id), ['o3'], 'alerts once a minute has passed');
+    assert.deepEqual(
+      policy.check(objects.objects(), 60_000).alerts.map((o) => o.id),
+      ['o3'],
+      'alerts once a minute has passed',
+    );
   });
 });
 
 describe('objects: snapshot', () => {
   it('draws the boxes on the frame: a JPEG of the same size with the alert colour on the box edge', async () => {
-    const frame = await sharp({ create: { width: 320, height: 240, channels: 3, background: { r: 30, g: 30, b: 30 } } }).jpeg().toBuffer();
+    const frame = await sharp({ create: { width: 320, height: 240, channels: 3, background: { r: 30, g: 30, b: 30 } } })
+      .jpeg()
+      .toBuffer();
     const snapshot = await renderSnapshot(frame, [{ box: { x: 160, y: 120, width: 100, height: 80 }, label: 'person 0.93', highlight: true }], { draw: true });
     assert.deepEqual([snapshot.width, snapshot.height], [320, 240]);
     assert.deepEqual([snapshot.jpeg[0], snapshot.jpeg[1]], [0xff, 0xd8]);
@@ -274,16 +351,24 @@ describe('objects: snapshot', () => {
     const pixel = (x: number, y: number): number[] => Array.from(data.subarray((y * info.width + x) * info.channels, (y * info.width + x) * info.channels + 3));
     const [r, g, b] = pixel(110, 120); // the left edge of the box
     assert.ok(r > 200 && g < 120 && b < 140, `the edge is drawn in the alert colour: ${[r, g, b]}`);
-    assert.deepEqual(pixel(160, 120).map((v) => Math.abs(v - 30) < 12), [true, true, true], 'the inside is the frame');
+    assert.deepEqual(
+      pixel(160, 120).map((v) => Math.abs(v - 30) < 12),
+      [true, true, true],
+      'the inside is the frame',
+    );
   });
 
   it('scales boxes from the detection size to a smaller image, and passes a rendered JPEG through', async () => {
-    const small = await sharp({ create: { width: 160, height: 120, channels: 3, background: { r: 0, g: 0, b: 0 } } }).png().toBuffer();
+    const small = await sharp({ create: { width: 160, height: 120, channels: 3, background: { r: 0, g: 0, b: 0 } } })
+      .png()
+      .toBuffer();
     const scaled = await renderSnapshot(small, [{ box: { x: 160, y: 120, width: 100, height: 80 }, label: 'x', highlight: true }], { draw: true, sourceSize: { width: 320, height: 240 } });
     const { data, info } = await sharp(scaled.jpeg).raw().toBuffer({ resolveWithObject: true });
     const at = (x: number, y: number): number => data[(y * info.width + x) * info.channels];
     assert.ok(at(55, 60) > 150, 'the left edge at x = 55 (110 / 2)');
-    const rendered = await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: 9, g: 9, b: 9 } } }).jpeg().toBuffer();
+    const rendered = await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: 9, g: 9, b: 9 } } })
+      .jpeg()
+      .toBuffer();
     const passed = await renderSnapshot(rendered, [{ box: { x: 1, y: 1, width: 2, height: 2 }, label: 'x' }], { draw: false });
     assert.equal(passed.jpeg, rendered, 'the workflow drew the boxes: the JPEG is used as it is');
   });

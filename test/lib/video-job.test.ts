@@ -19,7 +19,10 @@ describe('video job answers', () => {
   });
 
   it('turns columnar results into one entry per frame (either offset spelling)', () => {
-    for (const [frames, times] of [['frame_offsets', 'time_offsets'], ['frame_offset', 'time_offset']]) {
+    for (const [frames, times] of [
+      ['frame_offsets', 'time_offsets'],
+      ['frame_offset', 'time_offset'],
+    ]) {
       const results = normaliseJobResults({ [frames]: [0, 6], [times]: [0, 0.2], 'my-model': [{ predictions: [1] }, null], note: 'kept out' });
       assert.deepEqual(results.frames, [
         { frameOffset: 0, timeOffset: 0, outputs: { 'my-model': { predictions: [1] } } },

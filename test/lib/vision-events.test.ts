@@ -4,23 +4,40 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { DeadLetterFile, EventOutbox, RoboflowError, VisionEventsClient, buildEvent, checkEventImage, resolveConnection, splitPayload, toCustomMetadata, toImageBuffer, toObjectDetections, type VisionEvent } from '../../lib';
+import {
+  DeadLetterFile,
+  EventOutbox,
+  RoboflowError,
+  VisionEventsClient,
+  buildEvent,
+  checkEventImage,
+  resolveConnection,
+  splitPayload,
+  toCustomMetadata,
+  toImageBuffer,
+  toObjectDetections,
+  type VisionEvent,
+} from '../../lib';
 
 const quiet = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 /** Nothing listens on port 9: every delivery fails, so what is queued stays queued. */
-const unreachable = (): VisionEventsClient => new VisionEventsClient({ connection: resolveConnection({ apiKey: 'test-key-0123456789', apiUrl: 'http://127.0.0.1:9', serverUrl: 'http://127.0.0.1:9' }) });
+const unreachable = (): VisionEventsClient =>
+  new VisionEventsClient({ connection: resolveConnection({ apiKey: 'test-key-0123456789', apiUrl: 'http://127.0.0.1:9', serverUrl: 'http://127.0.0.1:9' }) });
 
 describe('vision event builder', () => {
   it('maps the simple form {use_case, timestamp, metadata} onto the REST form', () => {
     const event = buildEvent({ use_case: 'front-door', timestamp: '2026-05-01T10:00:00Z', metadata: { count: 3, camera: 'porch', ok: true } });
     assert.match(event.eventId, /^[0-9a-f-]{36}$/);
-    assert.deepEqual({ ...event, eventId: 'x' }, {
-      eventId: 'x',
-      eventType: 'custom',
-      useCaseId: 'front-door',
-      timestamp: '2026-05-01T10:00:00.000Z',
-      customMetadata: { count: 3, camera: 'porch', ok: true },
-    });
+    assert.deepEqual(
+      { ...event, eventId: 'x' },
+      {
+        eventId: 'x',
+        eventType: 'custom',
+        useCaseId: 'front-door',
+        timestamp: '2026-05-01T10:00:00.000Z',
+        customMetadata: { count: 3, camera: 'porch', ok: true },
+      },
+    );
   });
 
   it('gives every event a new UUID v4 and keeps a given one (retries overwrite, never duplicate)', () => {
@@ -43,7 +60,7 @@ describe('vision event builder', () => {
     ['a non-finite number', { n: Number.NaN }, /not a finite number/],
   ] as const) {
     it(`refuses metadata with ${name}`, () => {
-      assert.throws(() => toCustomMetadata(input as Record<string, unknown>), message);
+      assert.throws(() => toCustomMetadata(input), message);
     });
   }
 
@@ -69,7 +86,13 @@ describe('vision event queue bound', () => {
     const directory = mkdtempSync(join(tmpdir(), 'roboflow-outbox-'));
     // Nothing listens on port 9: every delivery fails, so the queue only grows.
     const client = new VisionEventsClient({ connection: resolveConnection({ apiKey: 'test-key-0123456789', apiUrl: 'http://127.0.0.1:9', serverUrl: 'http://127.0.0.1:9' }) });
-    const outbox = await EventOutbox.open({ client, directory, maxEntries: 3, retry: { initialMs: 60_000, maxMs: 60_000 }, logger: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined } });
+    const outbox = await EventOutbox.open({
+      client,
+      directory,
+      maxEntries: 3,
+      retry: { initialMs: 60_000, maxMs: 60_000 },
+      logger: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined },
+    });
     const dropped: string[][] = [];
     outbox.on('dropped', ({ eventIds }) => dropped.push(eventIds));
     outbox.on('error', () => undefined);
@@ -77,9 +100,18 @@ describe('vision event queue bound', () => {
     for (const event of events) await outbox.enqueue(event, Buffer.from([0xff, 0xd8, 0xff]));
     assert.deepEqual(dropped, [[events[0].eventId], [events[1].eventId]]);
     assert.equal(outbox.pending, 3);
-    assert.deepEqual(readdirSync(join(directory, 'images')).sort(), events.slice(2).map((event) => `${event.eventId}.img`).sort());
+    assert.deepEqual(
+      readdirSync(join(directory, 'images')).sort(),
+      events
+        .slice(2)
+        .map((event) => `${event.eventId}.img`)
+        .sort(),
+    );
     await outbox.close();
-    assert.deepEqual((JSON.parse(readFileSync(join(directory, 'outbox.json'), 'utf8')) as Array<{ event: { eventId: string } }>).map((entry) => entry.event.eventId), events.slice(2).map((event) => event.eventId));
+    assert.deepEqual(
+      (JSON.parse(readFileSync(join(directory, 'outbox.json'), 'utf8')) as Array<{ event: { eventId: string } }>).map((entry) => entry.event.eventId),
+      events.slice(2).map((event) => event.eventId),
+    );
   });
 });
 
@@ -92,7 +124,10 @@ describe('vision event images are checked before they are queued', () => {
     assert.throws(() => checkEventImage(Buffer.from('GIF89a')), /not a JPEG, PNG or WebP image/);
     const big = Buffer.alloc(20 * 1024 * 1024 + 1);
     big.set([0xff, 0xd8, 0xff]);
-    assert.throws(() => toImageBuffer(big), (error: RoboflowError) => error.code === 'invalid-input' && /20\.0 MiB; Vision Events take at most 20 MiB/.test(error.message));
+    assert.throws(
+      () => toImageBuffer(big),
+      (error: RoboflowError) => error.code === 'invalid-input' && error.message.includes('20.0 MiB; Vision Events take at most 20 MiB'),
+    );
   });
 
   it('the outbox refuses such an image at once: nothing is queued', async () => {
@@ -114,8 +149,14 @@ describe('vision events dead-letter file', () => {
     const counts: number[] = [];
     for (const event of events) counts.push(await file.add(event, new RoboflowError('bad-request', 'Request rejected (400): no', { status: 400 }), 10));
     assert.deepEqual(counts, [1, 2, 3, 3, 3]);
-    const lines = readFileSync(path, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { event: { eventId: string }; reason: string; status: number; imageBytes: number });
-    assert.deepEqual(lines.map((line) => line.event.eventId), events.slice(2).map((event) => event.eventId));
+    const lines = readFileSync(path, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { event: { eventId: string }; reason: string; status: number; imageBytes: number });
+    assert.deepEqual(
+      lines.map((line) => line.event.eventId),
+      events.slice(2).map((event) => event.eventId),
+    );
     assert.deepEqual([lines[0].reason, lines[0].status, lines[0].imageBytes], ['Request rejected (400): no', 400, 10]);
     // Counted again from the file by the next run.
     assert.equal(await new DeadLetterFile(path, { maxEntries: 3 }).count(), 3);
@@ -183,7 +224,11 @@ describe('vision events as Roboflow reads them (PROTOCOL.md C5)', () => {
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const client = new VisionEventsClient({ connection: resolveConnection({ apiKey: 'test-key-0123456789', apiUrl: url, serverUrl: url }) });
     try {
-      for (const expected of ['a', 'b', 'c']) assert.deepEqual((await client.listUseCases()).map((useCase) => useCase.id), [expected]);
+      for (const expected of ['a', 'b', 'c'])
+        assert.deepEqual(
+          (await client.listUseCases()).map((useCase) => useCase.id),
+          [expected],
+        );
     } finally {
       await client.close();
       server.close();

@@ -73,7 +73,16 @@ const VIDEO_WORKFLOW = chain('rfqueuevideo01', 'Queue: video upload to a Video J
     name: 'Roboflow Video Job',
     type: '@visionflows/n8n-nodes-roboflow.roboflowVideoJob',
     typeVersion: 1,
-    parameters: { operation: 'process', target: 'workflow', workspace: 'demo', workflowId: 'detect-colors', input: 'binary', binaryPropertyName: 'data', fps: 5, options: { itemPerFrame: true, pollSeconds: 1 } },
+    parameters: {
+      operation: 'process',
+      target: 'workflow',
+      workspace: 'demo',
+      workflowId: 'detect-colors',
+      input: 'binary',
+      binaryPropertyName: 'data',
+      fps: 5,
+      options: { itemPerFrame: true, pollSeconds: 1 },
+    },
     credentials,
   },
 ]);
@@ -98,7 +107,9 @@ const EVENT_WORKFLOW = chain('rfqueueevent01', 'Queue: image upload to a Vision 
 
 /** The shipped camera example: a Stream Trigger into Vision Events. */
 function streamWorkflow(rtspPort: number): Workflow {
-  const text = readFileSync(join(REPO_ROOT, 'workflows', 'n8n', 'Roboflow - camera alerts to Vision Events.json'), 'utf8').split('rtsp://127.0.0.1:8554').join(`rtsp://127.0.0.1:${rtspPort}`);
+  const text = readFileSync(join(REPO_ROOT, 'workflows', 'n8n', 'Roboflow - camera alerts to Vision Events.json'), 'utf8')
+    .split('rtsp://127.0.0.1:8554')
+    .join(`rtsp://127.0.0.1:${rtspPort}`);
   return { ...(JSON.parse(text) as Workflow), id: 'rfqueuestream1' };
 }
 
@@ -198,7 +209,10 @@ describe('n8n in queue mode: Redis, PostgreSQL, a main instance and a worker', f
       EXECUTIONS_DATA_SAVE_ON_SUCCESS: 'all',
     });
     const credentialFile = join(work, 'credentials.json');
-    writeFileSync(credentialFile, JSON.stringify([{ ...CREDENTIAL, type: 'roboflowApi', data: { apiKey: API_KEY, region: 'us', plan: 'webrtc-gpu-small', serverUrl: server.url, apiUrl: server.url } }]));
+    writeFileSync(
+      credentialFile,
+      JSON.stringify([{ ...CREDENTIAL, type: 'roboflowApi', data: { apiKey: API_KEY, region: 'us', plan: 'webrtc-gpu-small', serverUrl: server.url, apiUrl: server.url } }]),
+    );
     n8nCommand(runtime, env, ['import:credentials', '--input', credentialFile]);
     for (const workflow of [VIDEO_WORKFLOW, EVENT_WORKFLOW, streamWorkflow(rtspPort)]) {
       const file = join(work, `${workflow.id}.json`);
@@ -240,7 +254,10 @@ describe('n8n in queue mode: Redis, PostgreSQL, a main instance and a worker', f
     assert.equal(response.status, 200, text.slice(0, 2000));
     const rows = JSON.parse(text) as Array<{ frameOffset: number; outputs: { count: number } }>;
     assert.ok(rows.length >= 5, `one item per analysed frame: ${text.slice(0, 500)}`);
-    assert.ok(rows.every((row) => row.outputs.count === 2), 'two squares in every frame');
+    assert.ok(
+      rows.every((row) => row.outputs.count === 2),
+      'two squares in every frame',
+    );
     const [execution] = executions(VIDEO_WORKFLOW.id);
     assert.equal(execution.status, 'success');
     assert.equal(execution.mode, 'webhook');
@@ -282,10 +299,14 @@ describe('n8n in queue mode: Redis, PostgreSQL, a main instance and a worker', f
       'two Vision Events from the camera',
     );
     assert.ok(events.length >= 2);
-    const ran = await eventually(() => {
-      const done = executions('rfqueuestream1').filter((execution) => execution.status === 'success');
-      return done.length >= 2 ? done : undefined;
-    }, 30_000, 'two finished executions of the camera workflow');
+    const ran = await eventually(
+      () => {
+        const done = executions('rfqueuestream1').filter((execution) => execution.status === 'success');
+        return done.length >= 2 ? done : undefined;
+      },
+      30_000,
+      'two finished executions of the camera workflow',
+    );
     for (const execution of ran) {
       assert.equal(execution.mode, 'trigger');
       await assertRanOnWorker(execution.id);

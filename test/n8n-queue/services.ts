@@ -55,7 +55,9 @@ function stopper(child: ChildProcess, signal: NodeJS.Signals, graceMs = 20_000):
 export async function startRedis(): Promise<Service> {
   const port = await freePort(0);
   const dir = mkdtempSync(join(tmpdir(), 'roboflow-redis-'));
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--protected-mode', 'yes'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--protected-mode', 'yes'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const output: string[] = [];
   await started('redis', child, output, /Ready to accept connections/);
   const stop = stopper(child, 'SIGTERM');
@@ -65,7 +67,11 @@ export async function startRedis(): Promise<Service> {
 /** Debian keeps PostgreSQL's server programs out of the PATH, per major version: the newest. */
 function postgresBin(): string {
   const root = '/usr/lib/postgresql';
-  const versions = existsSync(root) ? readdirSync(root).filter((name) => /^\d+$/.test(name)).sort((a, b) => Number(b) - Number(a)) : [];
+  const versions = existsSync(root)
+    ? readdirSync(root)
+        .filter((name) => /^\d+$/.test(name))
+        .sort((a, b) => Number(b) - Number(a))
+    : [];
   const bin = versions.map((version) => join(root, version, 'bin')).find((dir) => existsSync(join(dir, 'initdb')));
   if (!bin) throw new Error('PostgreSQL is not installed: apt-get install postgresql (.ci/run does)');
   return bin;
@@ -102,10 +108,14 @@ export async function startPostgres(): Promise<Postgres> {
   execFileSync(join(bin, 'initdb'), ['-D', data, '-U', user, '--auth=trust', '-E', 'UTF8', '--no-sync', '--locale=C'], { stdio: 'ignore', ...owner });
   const port = await freePort(0);
   // No durability needed: fsync off makes the cluster fast on a busy machine.
-  const child = spawn(join(bin, 'postgres'), ['-D', data, '-p', String(port), '-k', sockets, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    ...owner,
-  });
+  const child = spawn(
+    join(bin, 'postgres'),
+    ['-D', data, '-p', String(port), '-k', sockets, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...owner,
+    },
+  );
   const output: string[] = [];
   await started('postgres', child, output, /database system is ready to accept connections/);
   execFileSync(join(bin, 'createdb'), ['-h', '127.0.0.1', '-p', String(port), '-U', user, database], { stdio: 'ignore', ...owner });

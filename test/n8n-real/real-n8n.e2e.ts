@@ -73,7 +73,9 @@ describe('end to end: the packed package in a real n8n', function () {
     installPackedPackage(nodesDir);
     // n8n's default file access (~/.n8n-files) is left as it is: HOME is ours.
     env = n8nEnvironment(userFolder, { HOME: home, N8N_PORT: String(await freePort(0)) });
-    const credentials = [{ id: 'roboflow-local', name: 'Roboflow (local server)', type: 'roboflowApi', data: { apiKey: API_KEY, region: 'us', plan: 'webrtc-gpu-small', serverUrl: server.url, apiUrl: server.url } }];
+    const credentials = [
+      { id: 'roboflow-local', name: 'Roboflow (local server)', type: 'roboflowApi', data: { apiKey: API_KEY, region: 'us', plan: 'webrtc-gpu-small', serverUrl: server.url, apiUrl: server.url } },
+    ];
     writeFileSync(join(work, 'credentials.json'), JSON.stringify(credentials));
     n8nCommand(runtime, env, ['import:credentials', '--input', join(work, 'credentials.json')]);
   });
@@ -88,7 +90,10 @@ describe('end to end: the packed package in a real n8n', function () {
     const types = JSON.parse(readFileSync(join(env.N8N_USER_FOLDER!, '.cache', 'n8n', 'public', 'types', 'nodes.json'), 'utf8')) as Array<{ name: string; iconUrl?: { light: string; dark: string } }>;
     const ours = types.filter((type) => type.name.startsWith('@visionflows/n8n-nodes-roboflow.'));
     for (const node of ['roboflowStreamTrigger', 'roboflowVideoJob', 'roboflowVisionEvent']) {
-      assert.ok(ours.some((type) => type.name.endsWith(`.${node}`)), `${node} is in the editor`);
+      assert.ok(
+        ours.some((type) => type.name.endsWith(`.${node}`)),
+        `${node} is in the editor`,
+      );
     }
     const logo = readFileSync(join(REPO_ROOT, 'icons', 'roboflow.svg'), 'utf8');
     for (const type of ours) {
@@ -130,7 +135,7 @@ describe('end to end: the packed package in a real n8n', function () {
     const output: string[] = [];
     const before = await server.requestCount('initialise_webrtc_worker');
     n8n = await startN8n(runtime, env, output);
-    await eventually(() => /Not found \(404\): check the workspace name and workflow id/.test(output.join('')), 60_000, "n8n's log to show the activation failure with our message");
+    await eventually(() => output.join('').includes('Not found (404): check the workspace name and workflow id'), 60_000, "n8n's log to show the activation failure with our message");
     const firstFailure = Date.now();
     // A window, not a state: what n8n does in a minute is what is measured.
     await new Promise((resolve) => setTimeout(resolve, 60_000));

@@ -49,7 +49,7 @@ export class FakeStream extends TypedEmitter<FakeEvents> {
     this.state = state;
     this.emit('state', state);
   }
-  fire<K extends keyof FakeEvents & string>(event: K, ...args: FakeEvents[K]): void {
+  fire<K extends keyof FakeEvents>(event: K, ...args: FakeEvents[K]): void {
     this.emit(event, ...args);
   }
   /** What ResilientStream does when a start is refused for good: error, then failed. */

@@ -56,15 +56,17 @@ describe('n8n nodes against the local server', function () {
     const credentialType = new RoboflowApi();
 
     /** What n8n does for "Test": the function the nodes name in `testedBy`, with the credential's data. */
-    const runCredentialTest = (values: RoboflowApiCredential) =>
-      roboflowApiTest.call({} as ICredentialTestFunctions, { id: 'c1', name: 'Roboflow', type: 'roboflowApi', data: { ...values } });
+    const runCredentialTest = (values: RoboflowApiCredential) => roboflowApiTest.call({} as ICredentialTestFunctions, { id: 'c1', name: 'Roboflow', type: 'roboflowApi', data: { ...values } });
 
     it('has an API key (password), region, plan, server URL and API URL', () => {
       assert.equal(credentialType.name, 'roboflowApi');
       const fields = Object.fromEntries(credentialType.properties.map((property) => [property.name, property]));
       assert.deepEqual(Object.keys(fields), ['apiKey', 'region', 'plan', 'serverUrl', 'apiUrl']);
       assert.equal(fields.apiKey.typeOptions?.password, true);
-      assert.deepEqual((fields.region.options as Array<{ value: string }>).map((option) => option.value), ['us', 'eu', 'ap']);
+      assert.deepEqual(
+        (fields.region.options as Array<{ value: string }>).map((option) => option.value),
+        ['us', 'eu', 'ap'],
+      );
       assert.equal(fields.serverUrl.default, 'https://serverless.roboflow.com');
     });
 
@@ -100,7 +102,11 @@ describe('n8n nodes against the local server', function () {
 
     it('"Test step" returns the first analysed frames, then closes the stream', async () => {
       const camera = (await server.cameras()).find((c) => c.name === 'two-squares')!;
-      const { context, emitted } = triggerContext({ mode: 'manual', credential, parameters: { ...saved, source: 'rtsp', url: camera.rtsp_url, dataOutputs: 'count', emit: 'frames', options: { manualItems: 3 } } });
+      const { context, emitted } = triggerContext({
+        mode: 'manual',
+        credential,
+        parameters: { ...saved, source: 'rtsp', url: camera.rtsp_url, dataOutputs: 'count', emit: 'frames', options: { manualItems: 3 } },
+      });
       const response = await node.trigger.call(context);
       await response.manualTriggerFunction!();
       assert.equal(emitted.length, 1, 'a manual run emits once');
@@ -134,29 +140,72 @@ describe('n8n nodes against the local server', function () {
 
     it('object events: one execution per arriving person, zone and line events at the times of the video', async () => {
       // The door scene (server/media/scenes.ts): the person's feet cross x = 300 at 2.3 s, enter the door zone at 3.5 s, leave it at 7.3 s.
-      const zones = { zones: [{ name: 'door', polygon: [[430, 200], [640, 200], [640, 360], [430, 360]] }], lines: [{ name: 'threshold', from: [300, 150], to: [300, 360] }] };
+      const zones = {
+        zones: [
+          {
+            name: 'door',
+            polygon: [
+              [430, 200],
+              [640, 200],
+              [640, 360],
+              [430, 360],
+            ],
+          },
+        ],
+        lines: [{ name: 'threshold', from: [300, 150], to: [300, 360] }],
+      };
       const parameters = {
-        ...saved, source: 'file', filePath: await sceneVideo('door'), dataOutputs: 'predictions', emit: 'objects', detectionsOutput: 'predictions',
-        objectEvents: ['enter', 'zone-enter', 'line-cross', 'leave'], zonesAndLines: JSON.stringify(zones), objectClasses: 'person', leaveAfterSeconds: 1,
+        ...saved,
+        source: 'file',
+        filePath: await sceneVideo('door'),
+        dataOutputs: 'predictions',
+        emit: 'objects',
+        detectionsOutput: 'predictions',
+        objectEvents: ['enter', 'zone-enter', 'line-cross', 'leave'],
+        zonesAndLines: JSON.stringify(zones),
+        objectClasses: 'person',
+        leaveAfterSeconds: 1,
         options: { parameters: JSON.stringify({ class_names: { red: 'person', green: 'door' } }) },
       };
       const { context, emitted } = triggerContext({ mode: 'trigger', credential, parameters });
       const response = await node.trigger.call(context);
       await eventually(() => emitted.some((data) => data[0][0].json.complete === true), 30_000, 'the completion item');
       await response.closeFunction!();
-      assert.ok(emitted.every((data) => data[0].length === 1), 'one item per execution');
+      assert.ok(
+        emitted.every((data) => data[0].length === 1),
+        'one item per execution',
+      );
       const events = emitted.map((data) => data[0][0].json).filter((json) => json.complete !== true);
       assert.deepEqual(
-        events.map((json) => `${json.event} ${json.time}${json.zone ? ` ${json.zone}` : ''}${json.direction ? ` ${json.direction}` : ''}`),
+        events.map((json) => `${String(json.event)} ${String(json.time)}${json.zone ? ` ${String(json.zone)}` : ''}${json.direction ? ` ${String(json.direction)}` : ''}`),
         ['enter 0', 'line-cross 2.3 left-to-right', 'zone-enter 3.5 door', 'line-cross 7.9 right-to-left', 'leave 8.9'],
       );
       assert.deepEqual((events[0].object as { class: string; id: string }).class, 'person');
-      assert.ok(events.every((json) => (json.object as { id: string }).id === (events[0].object as { id: string }).id), 'one object, one id');
+      assert.ok(
+        events.every((json) => (json.object as { id: string }).id === (events[0].object as { id: string }).id),
+        'one object, one id',
+      );
     });
 
     it('object events in a manual run: the first events, then the stream closes', async () => {
       const camera = (await server.cameras()).find((c) => c.name === 'two-squares')!;
-      const { context, emitted } = triggerContext({ mode: 'manual', credential, parameters: { ...saved, source: 'rtsp', url: camera.rtsp_url, dataOutputs: 'predictions', emit: 'objects', objectEvents: ['enter'], detectionsOutput: 'predictions', zonesAndLines: '', objectClasses: '', leaveAfterSeconds: 1, options: { manualItems: 2 } } });
+      const { context, emitted } = triggerContext({
+        mode: 'manual',
+        credential,
+        parameters: {
+          ...saved,
+          source: 'rtsp',
+          url: camera.rtsp_url,
+          dataOutputs: 'predictions',
+          emit: 'objects',
+          objectEvents: ['enter'],
+          detectionsOutput: 'predictions',
+          zonesAndLines: '',
+          objectClasses: '',
+          leaveAfterSeconds: 1,
+          options: { manualItems: 2 },
+        },
+      });
       const response = await node.trigger.call(context);
       await response.manualTriggerFunction!();
       assert.equal(emitted.length, 1);
@@ -166,7 +215,11 @@ describe('n8n nodes against the local server', function () {
 
     it('throttles to one item per interval', async () => {
       const camera = (await server.cameras()).find((c) => c.name === 'two-squares')!;
-      const { context, emitted } = triggerContext({ mode: 'trigger', credential, parameters: { ...saved, source: 'rtsp', url: camera.rtsp_url, dataOutputs: 'count', emit: 'frames', options: { throttleSeconds: 1 } } });
+      const { context, emitted } = triggerContext({
+        mode: 'trigger',
+        credential,
+        parameters: { ...saved, source: 'rtsp', url: camera.rtsp_url, dataOutputs: 'count', emit: 'frames', options: { throttleSeconds: 1 } },
+      });
       const response = await node.trigger.call(context);
       await eventually(() => emitted.length >= 1, 15_000, 'a first item');
       await new Promise((resolve) => setTimeout(resolve, 2_500));
@@ -183,7 +236,12 @@ describe('n8n nodes against the local server', function () {
       for (const wrong of cases) {
         const before = await server.requestCount('initialise_webrtc_worker');
         const activate = () => {
-          const { context, emitted, errors } = triggerContext({ mode: 'trigger', workflowId: wrong.workflowId, credential: { ...credential, apiKey: wrong.key }, parameters: { ...saved, workflowId: wrong.id, source: 'rtsp', url: door, dataOutputs: '', emit: 'frames', options: {} } });
+          const { context, emitted, errors } = triggerContext({
+            mode: 'trigger',
+            workflowId: wrong.workflowId,
+            credential: { ...credential, apiKey: wrong.key },
+            parameters: { ...saved, workflowId: wrong.id, source: 'rtsp', url: door, dataOutputs: '', emit: 'frames', options: {} },
+          });
           return node.trigger.call(context).finally(() => assert.equal(emitted.length + errors.length, 0));
         };
         await assert.rejects(activate(), (error: Error) => {
@@ -201,7 +259,12 @@ describe('n8n nodes against the local server', function () {
 
     it('a failure after activation (the key revoked) is reported once with emitError, and the stream ends', async () => {
       const door = (await server.cameras()).find((c) => c.name === 'door')!.rtsp_url!;
-      const { context, errors } = triggerContext({ mode: 'trigger', workflowId: 'wf-revoked', credential, parameters: { ...saved, source: 'rtsp', url: door, dataOutputs: '', emit: 'frames', options: {} } });
+      const { context, errors } = triggerContext({
+        mode: 'trigger',
+        workflowId: 'wf-revoked',
+        credential,
+        parameters: { ...saved, source: 'rtsp', url: door, dataOutputs: '', emit: 'frames', options: {} },
+      });
       const response = await node.trigger.call(context);
       await server.faults({ rejectKey: true, dropAfterFrames: 1 });
       await eventually(() => errors.length === 1, 20_000, 'emitError');
@@ -215,7 +278,11 @@ describe('n8n nodes against the local server', function () {
     it('"Test step" fails with the first error the engine sees, at once: a wrong server URL', async function () {
       this.timeout(10_000);
       const door = (await server.cameras()).find((c) => c.name === 'door')!.rtsp_url!;
-      const { context, emitted } = triggerContext({ mode: 'manual', credential: { ...credential, serverUrl: `http://127.0.0.1:${await closedPort()}` }, parameters: { ...saved, source: 'rtsp', url: door, dataOutputs: '', emit: 'frames', options: {} } });
+      const { context, emitted } = triggerContext({
+        mode: 'manual',
+        credential: { ...credential, serverUrl: `http://127.0.0.1:${await closedPort()}` },
+        parameters: { ...saved, source: 'rtsp', url: door, dataOutputs: '', emit: 'frames', options: {} },
+      });
       const response = await node.trigger.call(context);
       await assert.rejects(response.manualTriggerFunction!(), (error: Error) => /^Cannot reach 127\.0\.0\.1:\d+ \(ECONNREFUSED\): check the server URL/.test(error.message));
       assert.equal(emitted.length, 0);
@@ -224,7 +291,11 @@ describe('n8n nodes against the local server', function () {
     it('"Test step" fails with the first error the engine sees, at once: a camera the server cannot open', async function () {
       this.timeout(10_000);
       await server.faults({ sourceOpenTimeoutMs: 1_000 });
-      const { context } = triggerContext({ mode: 'manual', credential, parameters: { ...saved, source: 'rtsp', url: `rtsp://127.0.0.1:${await closedPort()}/none`, dataOutputs: '', emit: 'frames', options: {} } });
+      const { context } = triggerContext({
+        mode: 'manual',
+        credential,
+        parameters: { ...saved, source: 'rtsp', url: `rtsp://127.0.0.1:${await closedPort()}/none`, dataOutputs: '', emit: 'frames', options: {} },
+      });
       const response = await node.trigger.call(context);
       await assert.rejects(response.manualTriggerFunction!(), /\(504\)|camera|could not open/i);
     });
@@ -235,13 +306,21 @@ describe('n8n nodes against the local server', function () {
       await new Promise((resolve) => silent.once('listening', resolve));
       try {
         const port = (silent.address() as { port: number }).port;
-        const { context, errors, logs } = triggerContext({ mode: 'trigger', workflowId: 'wf-pending', credential, parameters: { ...saved, source: 'rtsp', url: `rtsp://127.0.0.1:${port}/stream`, dataOutputs: '', emit: 'frames', options: {} } });
+        const { context, errors, logs } = triggerContext({
+          mode: 'trigger',
+          workflowId: 'wf-pending',
+          credential,
+          parameters: { ...saved, source: 'rtsp', url: `rtsp://127.0.0.1:${port}/stream`, dataOutputs: '', emit: 'frames', options: {} },
+        });
         const response = await runStreamTrigger(context, { firstOutcomeMs: 300 });
         // n8n may remove a trigger twice (an error, then Unpublish): closing twice must not fail.
         await Promise.all([response.closeFunction!(), response.closeFunction!()]);
         await response.closeFunction!();
         assert.equal(errors.length, 0);
-        assert.deepEqual(logs.filter((line) => /destroyed/i.test(line)), []);
+        assert.deepEqual(
+          logs.filter((line) => /destroyed/i.test(line)),
+          [],
+        );
       } finally {
         silent.close();
       }
@@ -250,19 +329,32 @@ describe('n8n nodes against the local server', function () {
     it("a live camera's session renews itself when its processing timeout runs out", async () => {
       const camera = (await server.cameras()).find((c) => c.name === 'two-squares')!;
       const started = (await server.sessions()).started;
-      const { context, emitted, errors } = triggerContext({ mode: 'trigger', version: 2, workflowId: 'wf-renew', credential, parameters: { ...saved, source: 'rtsp', url: camera.rtsp_url, dataOutputs: 'count', emit: 'frames', throttleSeconds: 0, options: { processingTimeout: 2 } } });
+      const { context, emitted, errors } = triggerContext({
+        mode: 'trigger',
+        version: 2,
+        workflowId: 'wf-renew',
+        credential,
+        parameters: { ...saved, source: 'rtsp', url: camera.rtsp_url, dataOutputs: 'count', emit: 'frames', throttleSeconds: 0, options: { processingTimeout: 2 } },
+      });
       const response = await node.trigger.call(context);
       await eventually(async () => (await server.sessions()).started - started >= 2, 20_000, 'a second session');
       const before = emitted.length;
       await eventually(() => emitted.length > before, 15_000, 'items from the new session');
       await response.closeFunction!();
       assert.equal(errors.length, 0);
-      assert.ok(emitted.every((data) => data[0][0].json.complete === undefined), 'no completion item for a camera');
+      assert.ok(
+        emitted.every((data) => data[0][0].json.complete === undefined),
+        'no completion item for a camera',
+      );
     });
 
     it('a wrong key in a manual run fails the run with the message', async () => {
       const camera = (await server.cameras()).find((c) => c.name === 'door')!;
-      const { context } = triggerContext({ mode: 'manual', credential: { ...credential, apiKey: WRONG_KEY }, parameters: { ...saved, source: 'rtsp', url: camera.rtsp_url, dataOutputs: '', emit: 'frames', options: {} } });
+      const { context } = triggerContext({
+        mode: 'manual',
+        credential: { ...credential, apiKey: WRONG_KEY },
+        parameters: { ...saved, source: 'rtsp', url: camera.rtsp_url, dataOutputs: '', emit: 'frames', options: {} },
+      });
       const response = await node.trigger.call(context);
       await assert.rejects(response.manualTriggerFunction!(), /API key rejected \(401\)/);
       await response.closeFunction!();
@@ -287,21 +379,33 @@ describe('n8n nodes against the local server', function () {
 
     it('Process Video: binary in, every analysed frame out (one item, or one item per frame)', async () => {
       const video = binaryItem(readFileSync(await sceneVideo('two-squares')), 'clip.mp4', 'video/mp4');
-      const [one] = await node.execute.call(executeContext({ type: 'roboflowVideoJob', credential, items: [video], parameters: { operation: 'process', input: 'binary', binaryPropertyName: 'data', ...workflowJob } }));
+      const [one] = await node.execute.call(
+        executeContext({ type: 'roboflowVideoJob', credential, items: [video], parameters: { operation: 'process', input: 'binary', binaryPropertyName: 'data', ...workflowJob } }),
+      );
       assert.equal(one.length, 1);
       const frames = one[0].json.frames as Array<{ frameOffset: number; outputs: { count: number } }>;
       assert.equal(frames.length, 10);
       assert.ok(frames.every((frame) => frame.outputs.count === 2));
       const [perFrame] = await node.execute.call(
-        executeContext({ type: 'roboflowVideoJob', credential, items: [video], parameters: { operation: 'process', input: 'binary', binaryPropertyName: 'data', ...workflowJob, options: { pollSeconds: 1, itemPerFrame: true } } }),
+        executeContext({
+          type: 'roboflowVideoJob',
+          credential,
+          items: [video],
+          parameters: { operation: 'process', input: 'binary', binaryPropertyName: 'data', ...workflowJob, options: { pollSeconds: 1, itemPerFrame: true } },
+        }),
       );
       assert.equal(perFrame.length, 10);
-      assert.deepEqual(perFrame.map((item) => item.pairedItem), Array(10).fill({ item: 0 }));
+      assert.deepEqual(
+        perFrame.map((item) => item.pairedItem),
+        Array(10).fill({ item: 0 }),
+      );
     });
 
     it('Submit Job, then Get Job Status and Get Job Results (for a Wait node in between)', async () => {
       const video = binaryItem(readFileSync(await sceneVideo('two-squares')), 'clip.mp4', 'video/mp4');
-      const [submitted] = await node.execute.call(executeContext({ type: 'roboflowVideoJob', credential, items: [video], parameters: { operation: 'submit', input: 'binary', binaryPropertyName: 'data', ...workflowJob } }));
+      const [submitted] = await node.execute.call(
+        executeContext({ type: 'roboflowVideoJob', credential, items: [video], parameters: { operation: 'submit', input: 'binary', binaryPropertyName: 'data', ...workflowJob } }),
+      );
       const jobId = submitted[0].json.jobId as string;
       assert.match(jobId, /^[0-9a-f-]{36}$/);
       assert.equal(submitted[0].json.generation, 'workflow');
@@ -315,7 +419,13 @@ describe('n8n nodes against the local server', function () {
       const upload = await fetch(`${server.url}/video_upload_signed_url/?api_key=${API_KEY}&file_name=clip.mp4`, { method: 'POST' });
       const { signedUrl, fileUrl } = (await upload.json()) as { signedUrl: string; fileUrl: string };
       await fetch(signedUrl, { method: 'PUT', body: readFileSync(await sceneVideo('two-squares')) });
-      const [out] = await node.execute.call(executeContext({ type: 'roboflowVideoJob', credential, parameters: { operation: 'process', input: 'url', videoUrl: fileUrl, target: 'model', model: 'detect-colors/1', fps: 5, options: { pollSeconds: 1 } } }));
+      const [out] = await node.execute.call(
+        executeContext({
+          type: 'roboflowVideoJob',
+          credential,
+          parameters: { operation: 'process', input: 'url', videoUrl: fileUrl, target: 'model', model: 'detect-colors/1', fps: 5, options: { pollSeconds: 1 } },
+        }),
+      );
       const frames = out[0].json.frames as Array<{ outputs: Record<string, unknown> }>;
       assert.ok('detect-colors' in frames[0].outputs);
     });
@@ -324,15 +434,17 @@ describe('n8n nodes against the local server', function () {
       const good = binaryItem(readFileSync(await sceneVideo('two-squares')), 'clip.mp4', 'video/mp4');
       const items = [{ json: {} }, good];
       const parameters = { operation: 'process', input: 'binary', binaryPropertyName: 'data', ...workflowJob };
-      await assert.rejects(node.execute.call(executeContext({ type: 'roboflowVideoJob', credential, items, parameters })), (error: Error) => error instanceof NodeOperationError && /binary file 'data'/.test(error.message));
+      await assert.rejects(
+        node.execute.call(executeContext({ type: 'roboflowVideoJob', credential, items, parameters })),
+        (error: Error) => error instanceof NodeOperationError && error.message.includes("binary file 'data'"),
+      );
       const [out] = await node.execute.call(executeContext({ type: 'roboflowVideoJob', credential, items, parameters, continueOnFail: true }));
       assert.match(String(out[0].json.error), /binary file 'data'/);
       assert.equal((out[1].json.frames as unknown[]).length, 10);
     });
 
     it('Local File: a video in an allowed folder is processed; a missing file or a folder n8n does not allow is an error that says why', async () => {
-      const process = (filePath: string) =>
-        node.execute.call(executeContext({ type: 'roboflowVideoJob', credential, parameters: { operation: 'process', input: 'file', filePath, ...workflowJob } }));
+      const process = (filePath: string) => node.execute.call(executeContext({ type: 'roboflowVideoJob', credential, parameters: { operation: 'process', input: 'file', filePath, ...workflowJob } }));
       const [out] = await process(await sceneVideo('two-squares'));
       assert.equal((out[0].json.frames as unknown[]).length, 10);
       await assert.rejects(process(join(MEDIA_DIR, 'no-such-clip.mp4')), (error: Error) => error instanceof NodeOperationError && /Video file not found: .*no-such-clip\.mp4/.test(error.message));
@@ -354,11 +466,28 @@ describe('n8n nodes against the local server', function () {
     it('one event per item from the item JSON, with an image and detections, in batches of 100', async () => {
       const image = await sceneImage('door', 45);
       const items = Array.from({ length: 150 }, (_, i) =>
-        binaryItem(image, 'frame.jpg', 'image/jpeg', { severity: i % 2 ? 'high' : 'low', alertType: 'person', camera: 'porch', index: i, predictions: [{ class: 'person', x: 490, y: 235, width: 60, height: 150, confidence: 0.9 }] }),
+        binaryItem(image, 'frame.jpg', 'image/jpeg', {
+          severity: i % 2 ? 'high' : 'low',
+          alertType: 'person',
+          camera: 'porch',
+          index: i,
+          predictions: [{ class: 'person', x: 490, y: 235, width: 60, height: 150, confidence: 0.9 }],
+        }),
       );
       const before = (await server.json<{ requests: number }>('/local/vision-events')).requests;
       const [out] = await node.execute.call(
-        executeContext({ type: 'roboflowVisionEvent', credential, items, parameters: { useCase: 'demo', createUseCase: false, eventType: 'safety_alert', fieldsFrom: 'item', options: { binaryPropertyName: 'data', detectionsField: 'predictions', deviceId: 'n8n-test' } } }),
+        executeContext({
+          type: 'roboflowVisionEvent',
+          credential,
+          items,
+          parameters: {
+            useCase: 'demo',
+            createUseCase: false,
+            eventType: 'safety_alert',
+            fieldsFrom: 'item',
+            options: { binaryPropertyName: 'data', detectionsField: 'predictions', deviceId: 'n8n-test' },
+          },
+        }),
       );
       assert.equal(out.length, 150);
       const requests = (await server.json<{ requests: number }>('/local/vision-events')).requests - before;
@@ -390,7 +519,15 @@ describe('n8n nodes against the local server', function () {
     });
 
     it('the use case is looked up once per credential, not once per execution', async () => {
-      const run = () => node.execute.call(executeContext({ type: 'roboflowVisionEvent', credential, items: [{ json: { value: 1 } }], parameters: { useCase: 'demo', createUseCase: false, eventType: 'custom', fieldsFrom: 'item', options: { deviceId: 'cache-test' } } }));
+      const run = () =>
+        node.execute.call(
+          executeContext({
+            type: 'roboflowVisionEvent',
+            credential,
+            items: [{ json: { value: 1 } }],
+            parameters: { useCase: 'demo', createUseCase: false, eventType: 'custom', fieldsFrom: 'item', options: { deviceId: 'cache-test' } },
+          }),
+        );
       await run();
       const lookups = await server.requestCount('use_cases');
       const eventRequests = async () => (await server.requestCount('vision_events')) + (await server.requestCount('vision_events_batch'));
@@ -407,7 +544,9 @@ describe('n8n nodes against the local server', function () {
         /use case "nowhere" does not exist/,
       );
       await assert.rejects(
-        node.execute.call(executeContext({ type: 'roboflowVisionEvent', credential: { ...credential, apiKey: WRONG_KEY }, parameters: { useCase: 'demo', eventType: 'custom', fieldsFrom: 'item', options: {} } })),
+        node.execute.call(
+          executeContext({ type: 'roboflowVisionEvent', credential: { ...credential, apiKey: WRONG_KEY }, parameters: { useCase: 'demo', eventType: 'custom', fieldsFrom: 'item', options: {} } }),
+        ),
         /API key rejected \(401\)/,
       );
     });
@@ -429,11 +568,25 @@ describe('n8n Stream Trigger with a Camera Login credential', function () {
     const camera = (await server.cameras()).find((c) => c.name === 'two-squares')!;
     assert.doesNotMatch(camera.rtsp_url!, /@/, 'the URL on the node has no login');
     const credential = { apiKey: API_KEY, region: 'us', plan: 'webrtc-gpu-small', serverUrl: server.url, apiUrl: server.url };
-    const parameters = { workflowMode: 'saved', workspace: 'demo', workflowId: 'detect-colors', source: 'rtsp', url: camera.rtsp_url, cameraAuth: 'credential', dataOutputs: 'count', emit: 'frames', throttleSeconds: 0, options: { manualItems: 2 } };
+    const parameters = {
+      workflowMode: 'saved',
+      workspace: 'demo',
+      workflowId: 'detect-colors',
+      source: 'rtsp',
+      url: camera.rtsp_url,
+      cameraAuth: 'credential',
+      dataOutputs: 'count',
+      emit: 'frames',
+      throttleSeconds: 0,
+      options: { manualItems: 2 },
+    };
     const { context, emitted, logs } = triggerContext({ mode: 'manual', version: 2, credential, cameraLogin: { username: 'cam user', password: CAMERA_PASSWORD }, parameters });
     const response = await new RoboflowStreamTrigger().trigger.call(context);
     await response.manualTriggerFunction!();
-    assert.deepEqual(emitted[0][0].map((item) => item.json.count), [2, 2]);
+    assert.deepEqual(
+      emitted[0][0].map((item) => item.json.count),
+      [2, 2],
+    );
     assert.ok(logs.length > 0);
 
     const wrong = triggerContext({ mode: 'manual', version: 2, credential, cameraLogin: { username: 'cam user', password: 'not-the-password' }, parameters });

@@ -61,7 +61,10 @@ describe('the package as n8n sees it', () => {
     assert.ok(workflows.length >= 2);
     for (const file of workflows) {
       const workflow = JSON.parse(readFileSync(join(ROOT, 'workflows', 'n8n', file), 'utf8')) as { nodes: Array<{ type: string }>; connections: object };
-      assert.ok(workflow.nodes.some((node) => node.type.startsWith(`${manifest.name}.`)), `${file} uses a Roboflow node`);
+      assert.ok(
+        workflow.nodes.some((node) => node.type.startsWith(`${manifest.name}.`)),
+        `${file} uses a Roboflow node`,
+      );
     }
     for (const file of readdirSync(join(ROOT, 'examples'))) {
       const flow = JSON.parse(readFileSync(join(ROOT, 'examples', file), 'utf8')) as unknown;

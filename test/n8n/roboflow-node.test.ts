@@ -141,12 +141,15 @@ describe('n8n: Roboflow (action node)', function () {
     const items = Array.from({ length: 6 }, () => ({ json: {} }));
     const [out] = await node.execute.call(context({ parameters: params, credential, items }));
     assert.equal(out.length, 6);
-    assert.deepEqual(out.map((item) => item.pairedItem), [0, 1, 2, 3, 4, 5].map((item) => ({ item })));
+    assert.deepEqual(
+      out.map((item) => item.pairedItem),
+      [0, 1, 2, 3, 4, 5].map((item) => ({ item })),
+    );
     for (const index of [0, 2, 4]) assert.equal((out[index].json as { count: number }).count, 2);
     assert.ok(out.every((item) => item.binary?.output_image));
   });
 
-  it('Run Model on Image, binary and URL in: the model\'s answer as JSON', async () => {
+  it("Run Model on Image, binary and URL in: the model's answer as JSON", async () => {
     for (const parameters of [
       { operation: 'runModel', model: 'colors/1', input: 'binary', binaryPropertyName: 'data', options: {} },
       { operation: 'runModel', model: 'colors/1', input: 'url', imageUrl: `${imagesUrl}/person.jpg`, options: { confidence: 0.5 } },
@@ -181,10 +184,29 @@ describe('n8n: Roboflow (action node)', function () {
     const [failed] = await node.execute.call(context({ parameters: unreachable, credential, continueOnFail: true }));
     assert.match(String(failed[0].json.error), /^Request rejected \(400\): Failed to assemble `image`.*Could not load image from url/s);
 
-    await assert.rejects(() => node.execute.call(context({ parameters: { ...saved, workflowId: 'nope', input: 'url', imageUrl: `${imagesUrl}/person.jpg` }, credential })), /^NodeOperationError: Not found \(404\)|Not found \(404\)/);
-    await assert.rejects(() => node.execute.call(context({ parameters: { ...saved, input: 'url', imageUrl: `${imagesUrl}/person.jpg` }, credential: { ...credential, apiKey: WRONG_KEY } })), /API key rejected \(401\)/);
-    await assert.rejects(() => node.execute.call(context({ parameters: { operation: 'runModel', model: 'nope/1', input: 'binary', binaryPropertyName: 'data', options: {} }, credential, items: [binaryItem(personJpeg, 'a.jpg', 'image/jpeg')] })), /Not found \(404\)/);
-    await assert.rejects(() => node.execute.call(context({ parameters: { ...saved, input: 'binary', binaryPropertyName: 'photo' }, credential, items: [binaryItem(personJpeg, 'a.jpg', 'image/jpeg')] })), /binary file 'photo'/);
+    await assert.rejects(
+      () => node.execute.call(context({ parameters: { ...saved, workflowId: 'nope', input: 'url', imageUrl: `${imagesUrl}/person.jpg` }, credential })),
+      /^NodeOperationError: Not found \(404\)|Not found \(404\)/,
+    );
+    await assert.rejects(
+      () => node.execute.call(context({ parameters: { ...saved, input: 'url', imageUrl: `${imagesUrl}/person.jpg` }, credential: { ...credential, apiKey: WRONG_KEY } })),
+      /API key rejected \(401\)/,
+    );
+    await assert.rejects(
+      () =>
+        node.execute.call(
+          context({
+            parameters: { operation: 'runModel', model: 'nope/1', input: 'binary', binaryPropertyName: 'data', options: {} },
+            credential,
+            items: [binaryItem(personJpeg, 'a.jpg', 'image/jpeg')],
+          }),
+        ),
+      /Not found \(404\)/,
+    );
+    await assert.rejects(
+      () => node.execute.call(context({ parameters: { ...saved, input: 'binary', binaryPropertyName: 'photo' }, credential, items: [binaryItem(personJpeg, 'a.jpg', 'image/jpeg')] })),
+      /binary file 'photo'/,
+    );
   });
 
   describe('as an AI agent tool, the way n8n wraps it', () => {
@@ -203,7 +225,7 @@ describe('n8n: Roboflow (action node)', function () {
 
     it('tells the agent what goes in and what comes out', () => {
       const agentNode: INode = { id: 't', name: 'Roboflow Vision', type: `${TYPE}Tool`, typeVersion: 1, position: [0, 0], parameters: { descriptionType: 'auto', operation: 'runWorkflow' } };
-      const text = NodeHelpers.getToolDescriptionForNode(agentNode, { description: tool } as never);
+      const text = NodeHelpers.getToolDescriptionForNode(agentNode, { description: tool });
       assert.equal(text, description.description);
       assert.match(text, /URL of an image/);
       assert.match(text, /returns JSON/);
@@ -212,7 +234,7 @@ describe('n8n: Roboflow (action node)', function () {
         assert.ok(option.description && option.action, 'each operation has a description and an action');
       }
       const manual = { ...agentNode, parameters: { descriptionType: 'manual', toolDescription: 'Finds people in a camera snapshot URL' } };
-      assert.equal(NodeHelpers.getToolDescriptionForNode(manual, { description: tool } as never), 'Finds people in a camera snapshot URL');
+      assert.equal(NodeHelpers.getToolDescriptionForNode(manual, { description: tool }), 'Finds people in a camera snapshot URL');
     });
 
     it('takes the image URL from the model ($fromAI), runs, and answers compact JSON without image data', async () => {
@@ -225,7 +247,10 @@ describe('n8n: Roboflow (action node)', function () {
       // The schema n8n builds for the model from the $fromAI placeholders.
       const collected: FromAIArgument[] = [];
       traverseNodeParameters(parameters, collected);
-      assert.deepEqual(collected.map((argument) => [argument.key, argument.type]), [['imageUrl', 'string']]);
+      assert.deepEqual(
+        collected.map((argument) => [argument.key, argument.type]),
+        [['imageUrl', 'string']],
+      );
       // (n8n puts these in a z.object(...).required(); each is checked here the same way.)
       const schema = generateZodSchema(collected[0]);
       const call = { imageUrl: schema.parse(`${imagesUrl}/person.jpg`) as string };

@@ -47,7 +47,7 @@ const cameraInfo = { input: { width: 1920, height: 1080 }, output: { width: 1280
 
 describe('n8n Stream Trigger: cameras read on this host, motion gate, daily budget (mocked, no server)', () => {
   describe('who reads the camera (node versions)', () => {
-    it('new nodes (version 3) read a camera on this n8n host; workflows saved with versions 1 and 2 keep Roboflow\'s server', async () => {
+    it("new nodes (version 3) read a camera on this n8n host; workflows saved with versions 1 and 2 keep Roboflow's server", async () => {
       const description = new RoboflowStreamTrigger().description;
       assert.deepEqual(description.version, [1, 2, 3]);
       assert.equal(description.defaultVersion, 3);
@@ -66,7 +66,9 @@ describe('n8n Stream Trigger: cameras read on this host, motion gate, daily budg
       const opened = fakeOpen();
       const read = async (version: number, parameters: Record<string, unknown> = {}) => {
         const { run } = setup({ mode: 'trigger', version, parameters: { ...camera, ...parameters } }, { open: opened });
-        await (await run()).closeFunction!();
+        await (
+          await run()
+        ).closeFunction!();
         return opened.settings[opened.settings.length - 1];
       };
       assert.equal((await read(2)).reader, 'server');
@@ -82,11 +84,16 @@ describe('n8n Stream Trigger: cameras read on this host, motion gate, daily budg
       const opened = fakeOpen(streamsAndAnswers);
       const read = async (parameters: Record<string, unknown>) => {
         const { run } = setup({ mode: 'trigger', parameters: { ...saved, ...parameters } }, { open: opened });
-        await (await run()).closeFunction!();
+        await (
+          await run()
+        ).closeFunction!();
         return opened.settings[opened.settings.length - 1];
       };
       const rtmp = await read({ source: 'rtsp', url: 'rtmp://127.0.0.1/live/door', cameraOptions: { maxFps: 5, maxSize: 640, hwaccel: 'vaapi', rtspTransport: 'udp' } });
-      assert.deepEqual([rtmp.target, rtmp.local?.capture.maxFps, rtmp.local?.capture.maxSize, rtmp.local?.capture.hwaccel, rtmp.local?.transport], ['rtmp://127.0.0.1/live/door', 5, 640, 'vaapi', 'udp']);
+      assert.deepEqual(
+        [rtmp.target, rtmp.local?.capture.maxFps, rtmp.local?.capture.maxSize, rtmp.local?.capture.hwaccel, rtmp.local?.transport],
+        ['rtmp://127.0.0.1/live/door', 5, 640, 'vaapi', 'udp'],
+      );
       assert.equal((await read({ source: 'mjpeg', url: 'http://cam/video.mjpeg' })).reader, 'local');
       const device = await read({ source: 'device' });
       assert.deepEqual([device.reader, device.target], ['local', '/dev/video0'], 'the usual device by default');
@@ -155,10 +162,13 @@ describe('n8n Stream Trigger: cameras read on this host, motion gate, daily budg
       stream.fire('camera-open', cameraInfo);
       stream.set('streaming');
       stream.fire('camera-lost', lost(1));
-      const said = logs.filter((line) => /Roboflow camera/.test(line));
+      const said = logs.filter((line) => line.includes('Roboflow camera'));
       assert.deepEqual(said, [
         'Roboflow camera rtsp://192.168.1.20:554/door: Camera not reachable: Connection refused; reopening it with backoff (logged again when it is back)',
-        ...Array.from({ length: 5 }, (_, i) => `Roboflow camera rtsp://192.168.1.20:554/door: still failing (attempt ${i + 2}, next in ${(i + 2) * 1000} ms): Camera not reachable: Connection refused`),
+        ...Array.from(
+          { length: 5 },
+          (_, i) => `Roboflow camera rtsp://192.168.1.20:554/door: still failing (attempt ${i + 2}, next in ${(i + 2) * 1000} ms): Camera not reachable: Connection refused`,
+        ),
         'Roboflow camera rtsp://192.168.1.20:554/door: open again, 1920x1080 → 1280x720 at up to 10 fps (decoding: none) after 6 failed attempts',
         'Roboflow camera rtsp://192.168.1.20:554/door: Camera not reachable: Connection refused; reopening it with backoff (logged again when it is back)',
       ]);
@@ -171,9 +181,10 @@ describe('n8n Stream Trigger: cameras read on this host, motion gate, daily budg
       const { run, logs } = setup({ mode: 'trigger', parameters: { ...camera } }, { open: opened });
       const response = await run();
       const stream = opened.streams[0];
-      for (let attempt = 1; attempt <= 4; attempt++) stream.fire('reconnecting', { attempt, delayMs: 500, error: new RoboflowError('network', 'The connection to the streaming server dropped', { retryable: true }) });
+      for (let attempt = 1; attempt <= 4; attempt++)
+        stream.fire('reconnecting', { attempt, delayMs: 500, error: new RoboflowError('network', 'The connection to the streaming server dropped', { retryable: true }) });
       stream.set('streaming');
-      const warned = logs.filter((line) => /dropped; reconnecting with backoff/.test(line));
+      const warned = logs.filter((line) => line.includes('dropped; reconnecting with backoff'));
       assert.equal(warned.length, 1);
       assert.ok(logs.includes('Roboflow stream: streaming again after 4 failed attempts'));
       await response.closeFunction!();
@@ -191,7 +202,7 @@ describe('n8n Stream Trigger: cameras read on this host, motion gate, daily budg
       await assert.rejects((await manual.run()).manualTriggerFunction!(), /The video file played to its end after 1 analysed frames, before any item: check the node settings, or turn Loop on/);
       const active = setup({ mode: 'trigger', parameters: replay }, { open: opened });
       const response = await active.run();
-      assert.ok(active.logs.some((line) => /the video file played to its end \(Loop is off\)/.test(line)));
+      assert.ok(active.logs.some((line) => line.includes('the video file played to its end (Loop is off)')));
       assert.equal(active.emitted.filter((data) => data[0][0].json.complete === true).length, 0, 'a camera has no completion item');
       await response.closeFunction!();
     });
@@ -200,14 +211,16 @@ describe('n8n Stream Trigger: cameras read on this host, motion gate, daily budg
   describe('motion gate', () => {
     const gated = { ...camera, gate: 'motion', quietSeconds: 5, preRollSeconds: 3, motionArea: 2, gateClasses: 'person, car' };
 
-    it('its settings reach the stream; a camera Roboflow\'s server reads has no gate (this host measures the motion)', async () => {
+    it("its settings reach the stream; a camera Roboflow's server reads has no gate (this host measures the motion)", async () => {
       const opened = fakeOpen((stream) => {
         stream.fire('camera-open', cameraInfo);
         stream.set('streaming');
       });
       const read = async (parameters: Record<string, unknown>) => {
         const { run } = setup({ mode: 'trigger', parameters }, { open: opened });
-        await (await run()).closeFunction!();
+        await (
+          await run()
+        ).closeFunction!();
         return opened.settings[opened.settings.length - 1];
       };
       assert.deepEqual((await read(gated)).gate, { quietMs: 5_000, preRollMs: 3_000, holdClasses: ['person', 'car'], areaThreshold: 0.02 });
@@ -230,7 +243,7 @@ describe('n8n Stream Trigger: cameras read on this host, motion gate, daily budg
       stream.fire('gate', { state: 'watching' });
       stream.set('stopped');
       assert.deepEqual(
-        logs.filter((line) => /^Roboflow camera/.test(line)),
+        logs.filter((line) => line.startsWith('Roboflow camera')),
         [
           'Roboflow camera rtsp://192.168.1.20:554/door: open, 1920x1080 → 1280x720 at up to 10 fps (decoding: none); watching for motion',
           'Roboflow camera rtsp://192.168.1.20:554/door: motion: starting a Roboflow session',
@@ -251,7 +264,9 @@ describe('n8n Stream Trigger: cameras read on this host, motion gate, daily budg
         stream.fire('result', result(2, 1));
       });
       const { run, emitted } = setup({ mode: 'manual', parameters: { ...gated, options: { manualItems: 2 } } }, { open: opened });
-      await (await run()).manualTriggerFunction!();
+      await (
+        await run()
+      ).manualTriggerFunction!();
       assert.equal(emitted[0][0].length, 2);
 
       const waiting = fakeOpen((stream) => stream.fire('camera-open', cameraInfo));
@@ -267,11 +282,13 @@ describe('n8n Stream Trigger: cameras read on this host, motion gate, daily budg
   describe('daily budget', () => {
     const budgeted = { ...camera, dailyLimit: 'minutes', dailyMinutes: 10 };
 
-    it('a limit in credits is converted with the plan\'s published rate, or the rate the user set; files have none', async () => {
+    it("a limit in credits is converted with the plan's published rate, or the rate the user set; files have none", async () => {
       const opened = fakeOpen(streamsAndAnswers);
       const read = async (parameters: Record<string, unknown>, plan = 'webrtc-gpu-small') => {
         const { run } = setup({ mode: 'trigger', credential: { ...credential, plan }, parameters: { ...camera, ...parameters } }, { open: opened });
-        await (await run()).closeFunction!();
+        await (
+          await run()
+        ).closeFunction!();
         return opened.settings[opened.settings.length - 1].budget;
       };
       assert.equal((await read({ dailyLimit: 'minutes', dailyMinutes: 90 }))?.limitMinutes, 90);
@@ -289,21 +306,27 @@ describe('n8n Stream Trigger: cameras read on this host, motion gate, daily budg
       const time = clock(new Date(2026, 10, 30, 23, 40, 0));
       const memory = new BudgetMemory();
       const opened = fakeOpen();
-      const { run, logs, errors, emitted, staticData } = setup({ mode: 'trigger', nodeName: 'Door camera', parameters: budgeted }, { open: opened, budgetMemory: memory, budgetClock: { now: time.now, tickMs: 2 } });
+      const { run, logs, errors, emitted, staticData } = setup(
+        { mode: 'trigger', nodeName: 'Door camera', parameters: budgeted },
+        { open: opened, budgetMemory: memory, budgetClock: { now: time.now, tickMs: 2 } },
+      );
       const response = await run();
       const stream = opened.streams[0];
       time.advance(4 * 60_000);
       stream.fire('result', result(1, 1));
       assert.deepEqual(emitted[0][0][0].json.stats, { minutesToday: 4, estimatedCredits: 0.05, dailyLimitMinutes: 10 }, 'each item says what today cost');
       time.advance(4 * 60_000);
-      await until(() => logs.some((line) => /80 % of today's stream budget used \(8 of 10 min \(≈ 0\.13 credits\)\)/.test(line)), 'the 80 % warning');
+      await until(() => logs.some((line) => line.includes("80 % of today's stream budget used (8 of 10 min (≈ 0.13 credits))")), 'the 80 % warning');
       time.advance(3 * 60_000);
       await until(() => errors.length === 1, 'emitError at the limit');
       assert.ok(errors[0] instanceof NodeOperationError);
-      assert.match(errors[0].message, /^Daily stream budget reached \(10 min \(≈ 0\.13 credits\); 11 min used today\): the Roboflow session is stopped until midnight \(local time\); raise Daily Limit on the trigger to go on today$/);
+      assert.match(
+        errors[0].message,
+        /^Daily stream budget reached \(10 min \(≈ 0\.13 credits\); 11 min used today\): the Roboflow session is stopped until midnight \(local time\); raise Daily Limit on the trigger to go on today$/,
+      );
       assert.equal(stream.state, 'stopped');
-      assert.equal(logs.filter((line) => /Daily stream budget reached/.test(line)).length, 1);
-      assert.equal(logs.filter((line) => /80 %/.test(line)).length, 1, 'the warning once');
+      assert.equal(logs.filter((line) => line.includes('Daily stream budget reached')).length, 1);
+      assert.equal(logs.filter((line) => line.includes('80 %')).length, 1, 'the warning once');
       // Stopped: the time passes, nothing more is counted, nothing more is said.
       time.advance(5 * 60_000);
       await new Promise((resolve) => setTimeout(resolve, 20));
@@ -312,7 +335,7 @@ describe('n8n Stream Trigger: cameras read on this host, motion gate, daily budg
       // 00:05 the next day.
       time.set(new Date(2026, 11, 1, 0, 5, 0));
       await until(() => stream.starts === 2, 'the session started again after midnight');
-      assert.ok(logs.some((line) => /the stream budget is available again/.test(line)));
+      assert.ok(logs.some((line) => line.includes('the stream budget is available again')));
       stream.set('streaming');
       time.advance(60_000);
       await until(() => ((staticData.live['node:Door camera'] as { budget?: { usedMs: Record<string, number> } }).budget?.usedMs['node-1'] ?? 0) >= 60_000, 'the minute counted');
@@ -338,7 +361,7 @@ describe('n8n Stream Trigger: cameras read on this host, motion gate, daily budg
       const second = await again.run();
       assert.equal(opened.streams[1].starts, 0, 'no session');
       assert.equal(again.errors.length, 0, 'reported once a day');
-      assert.ok(again.logs.some((line) => /daily budget reached \(10 min \(≈ 0\.13 credits\); 11 min used today\): no Roboflow session until midnight/.test(line)));
+      assert.ok(again.logs.some((line) => line.includes('daily budget reached (10 min (≈ 0.13 credits); 11 min used today): no Roboflow session until midnight')));
       time.set(new Date(2026, 11, 1, 0, 0, 1));
       await until(() => opened.streams[1].starts === 1, 'a session after midnight');
       await second.closeFunction!();
@@ -376,7 +399,11 @@ describe('n8n Stream Trigger: cameras read on this host, motion gate, daily budg
       staticData.reload(); // the database still has the count of the activation: 0
       const second = setup({ mode: 'trigger', staticData, parameters: budgeted }, { open: opened, budgetMemory: memory, budgetClock: { now: time.now, tickMs: 2 } });
       const again = await second.run();
-      assert.equal((((staticData.saved['node:Roboflow'] as IDataObject).budget as { usedMs: Record<string, number> }).usedMs['node-1']), 7 * 60_000, 'and written to the database once the activation finished');
+      assert.equal(
+        ((staticData.saved['node:Roboflow'] as IDataObject).budget as { usedMs: Record<string, number> }).usedMs['node-1'],
+        7 * 60_000,
+        'and written to the database once the activation finished',
+      );
       opened.streams[1].fire('result', result(1, 1));
       assert.equal((second.emitted[0][0][0].json.stats as { minutesToday: number }).minutesToday, 7);
       await again.closeFunction!();
@@ -408,13 +435,18 @@ describe('n8n Stream Trigger: cameras read on this host, motion gate, daily budg
       });
       const memory = new BudgetMemory();
       const manual = setup({ mode: 'manual', staticData, parameters: budgeted }, { open: opened, budgetMemory: memory, budgetClock: { now: time.now, tickMs: 2 } });
-      await (await manual.run()).manualTriggerFunction!();
+      await (
+        await manual.run()
+      ).manualTriggerFunction!();
       assert.deepEqual(manual.emitted[0][0][0].json.stats, { minutesToday: 3, estimatedCredits: 0.038, dailyLimitMinutes: 10 });
       assert.equal(memory.state('workflow-1\u0000Roboflow'), undefined, 'nothing counted for a test run');
 
       const spent = new WorkflowStaticData({ 'node:Roboflow': { budget: { day: '2026-11-30', usedMs: { 'node-1': 10 * 60_000 } } } });
       const refused = setup({ mode: 'manual', staticData: spent, parameters: budgeted }, { open: opened, budgetMemory: new BudgetMemory(), budgetClock: { now: time.now, tickMs: 2 } });
-      await assert.rejects((await refused.run()).manualTriggerFunction!(), /^NodeOperationError: Daily stream budget reached \(10 min \(≈ 0\.13 credits\); 10 min used today\): no Roboflow session until midnight \(local time\); raise Daily Limit on the trigger to test now$/);
+      await assert.rejects(
+        (await refused.run()).manualTriggerFunction!(),
+        /^NodeOperationError: Daily stream budget reached \(10 min \(≈ 0\.13 credits\); 10 min used today\): no Roboflow session until midnight \(local time\); raise Daily Limit on the trigger to test now$/,
+      );
       assert.equal(opened.streams.length, 1, 'no stream for the refused test');
     });
 
@@ -427,7 +459,7 @@ describe('n8n Stream Trigger: cameras read on this host, motion gate, daily budg
         time.advance(60_000);
         await until(() => ((staticData.live['node:Roboflow'] as { budget?: { usedMs: Record<string, number> } }).budget?.usedMs['node-1'] ?? 0) >= minute * 60_000, `minute ${minute}`);
         opened.streams[0].fire('result', result(minute, 1));
-        assert.equal(((staticData.saved['node:Roboflow'] as { budget: { usedMs: Record<string, number> } }).budget.usedMs['node-1']), minute * 60_000, `written at execution ${minute}`);
+        assert.equal((staticData.saved['node:Roboflow'] as { budget: { usedMs: Record<string, number> } }).budget.usedMs['node-1'], minute * 60_000, `written at execution ${minute}`);
       }
       await response.closeFunction!();
     });

@@ -69,7 +69,19 @@ describe('n8n Stream Trigger: trained models and self-hosted pipelines (mocked, 
     it('reaches the engine as a model reference with its options; items name the model and hold its predictions', async () => {
       const opened = fakeOpen();
       const { emitted, run } = setup(
-        { mode: 'trigger', parameters: { source: 'file', filePath: '/videos/clip.mp4', workflowMode: 'model', model: ' colors/1 ', modelOptions: { confidence: 0.5, classes: 'red, blue', taskType: 'object-detection' }, dataOutputs: 'count', emit: 'frames', throttleSeconds: 0 } },
+        {
+          mode: 'trigger',
+          parameters: {
+            source: 'file',
+            filePath: '/videos/clip.mp4',
+            workflowMode: 'model',
+            model: ' colors/1 ',
+            modelOptions: { confidence: 0.5, classes: 'red, blue', taskType: 'object-detection' },
+            dataOutputs: 'count',
+            emit: 'frames',
+            throttleSeconds: 0,
+          },
+        },
         { open: opened },
       );
       const pending = run();
@@ -82,7 +94,7 @@ describe('n8n Stream Trigger: trained models and self-hosted pipelines (mocked, 
       const [item] = json(emitted);
       assert.equal(item.model, 'colors/1');
       assert.equal('workflowId' in item, false);
-      assert.equal(((item.predictions as { predictions: unknown[] }).predictions).length, 2);
+      assert.equal((item.predictions as { predictions: unknown[] }).predictions.length, 2);
       await response.closeFunction!();
     });
 
@@ -92,7 +104,9 @@ describe('n8n Stream Trigger: trained models and self-hosted pipelines (mocked, 
         const { run } = setup({ mode: 'trigger', parameters: { source: 'rtsp', url: 'rtsp://127.0.0.1/door', workflowMode: 'model', ...parameters } }, { open: opened });
         return run();
       };
-      await (await read({ model: 'colors/1' })).closeFunction!();
+      await (
+        await read({ model: 'colors/1' })
+      ).closeFunction!();
       assert.deepEqual(opened.settings[0].workflow, { model: 'colors/1' });
       await assert.rejects(read({ model: '' }), (error: Error) => error instanceof NodeOperationError && error.message === 'Set the model as project/version, e.g. my-project/3');
       await assert.rejects(read({ model: 'my project/3' }), /Invalid model id "my project\/3": use project\/version, e\.g\. my-project\/3/);
@@ -103,7 +117,10 @@ describe('n8n Stream Trigger: trained models and self-hosted pipelines (mocked, 
     it('is offered beside Saved Workflow and Specification; a saved workflow keeps its mode and fields', () => {
       const description = new RoboflowStreamTrigger().description;
       const mode = description.properties.find((property) => property.name === 'workflowMode')!;
-      assert.deepEqual((mode.options as Array<{ value: string }>).map((option) => option.value), ['saved', 'specification', 'model']);
+      assert.deepEqual(
+        (mode.options as Array<{ value: string }>).map((option) => option.value),
+        ['saved', 'specification', 'model'],
+      );
       assert.equal(mode.default, 'saved');
       const resolved = NodeHelpers.getNodeParameters(description.properties, { workflowMode: 'model', model: 'colors/1' }, true, false, { typeVersion: 3 }, description)!;
       assert.equal(resolved.model, 'colors/1');
@@ -125,17 +142,22 @@ describe('n8n Stream Trigger: trained models and self-hosted pipelines (mocked, 
         stream.fire('result', result(1, 1));
       });
       const { run } = setup({ mode: 'trigger', parameters, ...extra }, { open: opened });
-      await (await run()).closeFunction!();
+      await (
+        await run()
+      ).closeFunction!();
       return opened.settings[0];
     };
 
     it('a URL the server opens (camera login put in), a file on the server, a device index; the server reads it, no camera settings here', async () => {
-      const url = await readSettings({ ...pipelineCamera, cameraAuth: 'credential', capture: 'local', gate: 'motion', dailyLimit: 'minutes', options: {} }, { cameraLogin: { username: 'cam', password: CAMERA_PASSWORD } });
+      const url = await readSettings(
+        { ...pipelineCamera, cameraAuth: 'credential', capture: 'local', gate: 'motion', dailyLimit: 'minutes', options: {} },
+        { cameraLogin: { username: 'cam', password: CAMERA_PASSWORD } },
+      );
       assert.deepEqual(url.pipeline?.source, { kind: 'url', url: `rtsp://cam:${encodeURIComponent(CAMERA_PASSWORD)}@192.168.1.20:554/stream1` });
       assert.equal(url.target, 'rtsp://192.168.1.20:554/stream1', 'the target (logged) holds no login');
       assert.equal(url.reader, 'server');
       assert.deepEqual([url.local, url.gate, url.budget, url.processingTimeout], [undefined, undefined, undefined, null]);
-      assert.deepEqual(url.pipeline, { source: url.pipeline!.source, pollIntervalMs: 200, consumptionTimeout: 300, includeStats: false });
+      assert.deepEqual(url.pipeline, { source: url.pipeline.source, pollIntervalMs: 200, consumptionTimeout: 300, includeStats: false });
       const file = await readSettings({ ...pipelineCamera, source: 'serverFile', serverFilePath: ' /videos/clip.mp4 ', options: {} });
       assert.deepEqual(file.pipeline?.source, { kind: 'file', path: '/videos/clip.mp4' });
       assert.equal(file.source, 'serverFile');
@@ -144,8 +166,18 @@ describe('n8n Stream Trigger: trained models and self-hosted pipelines (mocked, 
     });
 
     it('its options reach the pipeline: max fps, poll interval, keep running unread (0: never ends), outputs left out, stats in items', async () => {
-      const settings = await readSettings({ ...pipelineCamera, options: { maxFps: 5, pollIntervalMs: 100, consumptionTimeout: 0, excludedOutputs: 'output_image, crops', pipelineStats: true, workflowVersionId: 'v3', disableSinks: true } });
-      assert.deepEqual(settings.pipeline, { source: settings.pipeline!.source, maxFps: 5, pollIntervalMs: 100, consumptionTimeout: null, excludedFields: ['output_image', 'crops'], includeStats: true });
+      const settings = await readSettings({
+        ...pipelineCamera,
+        options: { maxFps: 5, pollIntervalMs: 100, consumptionTimeout: 0, excludedOutputs: 'output_image, crops', pipelineStats: true, workflowVersionId: 'v3', disableSinks: true },
+      });
+      assert.deepEqual(settings.pipeline, {
+        source: settings.pipeline!.source,
+        maxFps: 5,
+        pollIntervalMs: 100,
+        consumptionTimeout: null,
+        excludedFields: ['output_image', 'crops'],
+        includeStats: true,
+      });
       assert.deepEqual(settings.workflow, { workspace: 'demo', workflowId: 'detect-colors', versionId: 'v3' });
       assert.equal(settings.disableSinks, true);
     });
@@ -214,14 +246,18 @@ describe('n8n Stream Trigger: trained models and self-hosted pipelines (mocked, 
       // n8n after a restart: the database's copy.
       staticData.reload();
       const second = setup({ mode: 'trigger', parameters: { ...pipelineCamera, options: {} }, staticData }, { open: opened });
-      await (await second.run()).closeFunction!();
+      await (
+        await second.run()
+      ).closeFunction!();
       assert.deepEqual(opened.resumed[1], handleOf('pipe-1'));
     });
 
     it('deactivation terminates the pipeline; n8n shutting down leaves it running when its handle is saved', async () => {
       const deactivated = pipelineOpen();
       const a = setup({ mode: 'trigger', parameters: { ...pipelineCamera, options: {} } }, { open: deactivated });
-      await (await a.run()).closeFunction!();
+      await (
+        await a.run()
+      ).closeFunction!();
       assert.deepEqual([deactivated.streams[0].stops, deactivated.streams[0].detaches], [1, 0]);
 
       const shutdown = shutdownFlag();
@@ -235,7 +271,11 @@ describe('n8n Stream Trigger: trained models and self-hosted pipelines (mocked, 
       await response.closeFunction!();
       await response.closeFunction!();
       assert.deepEqual([stopping.streams[0].stops, stopping.streams[0].detaches], [0, 1]);
-      assert.ok(b.logs.some((line) => /^Roboflow pipeline pipe-1: n8n is shutting down; the pipeline keeps running on the server and is re-attached when n8n starts again \(the server ends it after 300 s unread\)$/.test(line)));
+      assert.ok(
+        b.logs.some((line) =>
+          /^Roboflow pipeline pipe-1: n8n is shutting down; the pipeline keeps running on the server and is re-attached when n8n starts again \(the server ends it after 300 s unread\)$/.test(line),
+        ),
+      );
     });
 
     it('n8n shutting down before a replaced pipeline reached the database terminates it (a restart could not find it)', async () => {
@@ -279,7 +319,9 @@ describe('n8n Stream Trigger: trained models and self-hosted pipelines (mocked, 
       const staticData = new WorkflowStaticData({ 'node:Roboflow': { pipeline: { pipelineId: 'x', serverUrl: 'file:///etc/passwd', fingerprint: 'ab'.repeat(16), startedAt: '' } } });
       const opened = pipelineOpen();
       const { run, logs } = setup({ mode: 'trigger', parameters: { ...pipelineCamera, options: {} }, staticData }, { open: opened });
-      await (await run()).closeFunction!();
+      await (
+        await run()
+      ).closeFunction!();
       assert.equal(opened.resumed[0], undefined);
       assert.ok(logs.includes('Roboflow pipeline: the kept pipeline handle is unusable (pipeline.serverUrl is not an http(s) URL); a new pipeline is started'));
     });
@@ -304,15 +346,30 @@ describe('n8n Stream Trigger: trained models and self-hosted pipelines (mocked, 
         const response = await trigger.run();
         const stream = opened.streams[0];
         stream.fire('stats', stats('pipe-1'));
-        stream.fire('result', { frameId: 7, data: { count: 2, predictions: { predictions: [] }, output_image: 'base64...' }, metadata: { frame_id: 7, received_at: '2026-01-01T00:00:00Z' }, errors: [] });
+        stream.fire('result', {
+          frameId: 7,
+          data: { count: 2, predictions: { predictions: [] }, output_image: 'base64...' },
+          metadata: { frame_id: 7, received_at: '2026-01-01T00:00:00Z' },
+          errors: [],
+        });
         await response.closeFunction!();
         return trigger;
       };
       const plain = await run(false);
-      assert.deepEqual(json(plain.emitted), [{ count: 2, frame: { frame_id: 7, received_at: '2026-01-01T00:00:00Z' }, errors: [], workflowId: 'detect-colors' }], 'Data Outputs picks the outputs (a pipeline returns them all)');
+      assert.deepEqual(
+        json(plain.emitted),
+        [{ count: 2, frame: { frame_id: 7, received_at: '2026-01-01T00:00:00Z' }, errors: [], workflowId: 'detect-colors' }],
+        'Data Outputs picks the outputs (a pipeline returns them all)',
+      );
       assert.ok(plain.logs.includes('Roboflow pipeline pipe-1: source RUNNING, 9.8 fps, latency 20 ms'));
       const asked = await run(true);
-      assert.deepEqual(json(asked.emitted)[0].pipeline, { pipelineId: 'pipe-1', sourceState: 'RUNNING', latencyMs: { frameDecoding: 1.5, inference: 12, endToEnd: 20 }, inferenceThroughput: 9.8, sourceErrors: [] });
+      assert.deepEqual(json(asked.emitted)[0].pipeline, {
+        pipelineId: 'pipe-1',
+        sourceState: 'RUNNING',
+        latencyMs: { frameDecoding: 1.5, inference: 12, endToEnd: 20 },
+        inferenceThroughput: 9.8,
+        sourceErrors: [],
+      });
     });
 
     it('"Test step" starts a pipeline of its own and terminates it: never re-attached, never kept', async () => {
@@ -329,7 +386,7 @@ describe('n8n Stream Trigger: trained models and self-hosted pipelines (mocked, 
       assert.equal(opened.resumed[0], undefined);
       assert.deepEqual([opened.streams[0].stops, opened.streams[0].detaches], [1, 0]);
       assert.equal((emitted[0][0][0].json.pipeline as { pipelineId: string }).pipelineId, 'pipe-test');
-      assert.deepEqual((staticData.live['node:Roboflow'] as { pipeline: PipelineHandle }).pipeline, handleOf('pipe-active'), 'the published trigger\'s handle is left alone');
+      assert.deepEqual((staticData.live['node:Roboflow'] as { pipeline: PipelineHandle }).pipeline, handleOf('pipe-active'), "the published trigger's handle is left alone");
     });
 
     it('a file on the server: the completion item after its end', async () => {
@@ -341,7 +398,10 @@ describe('n8n Stream Trigger: trained models and self-hosted pipelines (mocked, 
       const { run, emitted } = setup({ mode: 'trigger', parameters: { ...pipelineCamera, source: 'serverFile', serverFilePath: '/videos/clip.mp4', options: {} } }, { open: opened });
       const response = await run();
       opened.streams[0].fire('complete', { frameId: 2, reason: null });
-      assert.deepEqual(json(emitted).map((item) => item.complete ?? item.frame), [{ frame_id: 1, received_at: '2026-01-01T00:00:00Z' }, true]);
+      assert.deepEqual(
+        json(emitted).map((item) => item.complete ?? item.frame),
+        [{ frame_id: 1, received_at: '2026-01-01T00:00:00Z' }, true],
+      );
       await response.closeFunction!();
     });
   });
@@ -363,7 +423,7 @@ describe('n8n Stream Trigger: trained models and self-hosted pipelines (mocked, 
       assert.equal(shutdown.shuttingDown(), false);
       n8n.emit('SIGTERM');
       assert.deepEqual(order, ['n8n sees shuttingDown=true'], 'set before n8n starts closing triggers');
-      assert.equal(n8n.listenerCount('SIGTERM'), 0, 'gone after the signal, like n8n\'s: a second signal ends the process');
+      assert.equal(n8n.listenerCount('SIGTERM'), 0, "gone after the signal, like n8n's: a second signal ends the process");
     });
   });
 });

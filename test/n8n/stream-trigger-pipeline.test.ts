@@ -80,7 +80,9 @@ describe('n8n Stream Trigger: trained models and self-hosted pipelines (local se
       mode: 'manual',
       parameters: { source: 'file', filePath: await sceneVideo('two-squares'), workflowMode: 'model', model: 'colors/1', emit: 'frames', throttleSeconds: 0, options: { manualItems: 5 } },
     });
-    await (await run()).manualTriggerFunction!();
+    await (
+      await run()
+    ).manualTriggerFunction!();
     const got = emitted[0][0];
     assert.equal(got.length, 5);
     for (const item of got) {
@@ -93,7 +95,16 @@ describe('n8n Stream Trigger: trained models and self-hosted pipelines (local se
   it('a pipeline on a camera of the server: items with exact detections; n8n shutting down leaves it running; n8n started again re-attaches (one pipeline); deactivation terminates it', async () => {
     const scene = getScene('door');
     const staticData = new WorkflowStaticData();
-    const parameters = { streamType: 'pipeline', source: 'serverDevice', deviceIndex: 0, workflowMode: 'model', model: 'colors/1', emit: 'frames', throttleSeconds: 0, options: { pollIntervalMs: 100, pipelineStats: true } };
+    const parameters = {
+      streamType: 'pipeline',
+      source: 'serverDevice',
+      deviceIndex: 0,
+      workflowMode: 'model',
+      model: 'colors/1',
+      emit: 'frames',
+      throttleSeconds: 0,
+      options: { pollIntervalMs: 100, pipelineStats: true },
+    };
     const check = (got: INodeExecutionData[]): void => {
       for (const item of got) assert.deepEqual(rows(boxes(item)), rows(expectedBoxes(scene, (frameId(item) - 1) % scene.frames)), `frame ${frameId(item)}`);
     };
@@ -109,14 +120,20 @@ describe('n8n Stream Trigger: trained models and self-hosted pipelines (local se
     assert.equal((staticData.saved['node:Roboflow'] as { pipeline: { pipelineId: string } }).pipeline.pipelineId, id, 'the handle is in the database');
     check(items(first.emitted));
     assert.deepEqual(Object.keys(items(first.emitted)[0].json).sort(), ['errors', 'frame', 'model', 'pipeline', 'predictions'], 'the frame image is not sent back');
-    const running = await eventually(() => items(first.emitted).find((item) => (item.json.pipeline as { sourceState?: string } | null)?.sourceState === 'RUNNING'), 15_000, "an item with the server's report");
+    const running = await eventually(
+      () => items(first.emitted).find((item) => (item.json.pipeline as { sourceState?: string } | null)?.sourceState === 'RUNNING'),
+      15_000,
+      "an item with the server's report",
+    );
     assert.equal((running.json.pipeline as { pipelineId: string }).pipelineId, id);
 
     // n8n stops: SIGTERM, then n8n closes its triggers.
     n8n.emit('SIGTERM');
     await response.closeFunction!();
     assert.deepEqual(await listed(), [id], 'left running on the server');
-    assert.ok(first.logs.includes(`Roboflow pipeline ${id}: n8n is shutting down; the pipeline keeps running on the server and is re-attached when n8n starts again (the server ends it after 300 s unread)`));
+    assert.ok(
+      first.logs.includes(`Roboflow pipeline ${id}: n8n is shutting down; the pipeline keeps running on the server and is re-attached when n8n starts again (the server ends it after 300 s unread)`),
+    );
     const lastBefore = frameId(items(first.emitted)[first.emitted.length - 1]);
 
     // n8n starts again: a new process reads the database's static data.
@@ -124,7 +141,10 @@ describe('n8n Stream Trigger: trained models and self-hosted pipelines (local se
     const second = trigger({ mode: 'trigger', parameters, staticData }, new ShutdownWatch(n8nProcess()));
     const again = await second.run();
     await eventually(() => second.emitted.length >= 3, 20_000, 'items after the restart');
-    assert.ok(second.logs.some((line) => line.startsWith(`Roboflow pipeline ${id}: re-attached`)), second.logs.join('\n'));
+    assert.ok(
+      second.logs.some((line) => line.startsWith(`Roboflow pipeline ${id}: re-attached`)),
+      second.logs.join('\n'),
+    );
     assert.deepEqual(await listed(), [id], 'one pipeline on the server');
     assert.ok(frameId(items(second.emitted)[0]) > lastBefore, 'the same pipeline went on counting');
     check(items(second.emitted));
@@ -137,9 +157,22 @@ describe('n8n Stream Trigger: trained models and self-hosted pipelines (local se
   it('a saved workflow on a file of the server: "Test step" returns the Data Outputs asked for, then terminates its pipeline', async () => {
     const { run, emitted } = trigger({
       mode: 'manual',
-      parameters: { streamType: 'pipeline', source: 'serverFile', serverFilePath: await sceneVideo('two-squares'), workflowMode: 'saved', workspace: 'demo', workflowId: 'detect-colors', dataOutputs: 'count', emit: 'frames', throttleSeconds: 0, options: { manualItems: 3, pollIntervalMs: 100 } },
+      parameters: {
+        streamType: 'pipeline',
+        source: 'serverFile',
+        serverFilePath: await sceneVideo('two-squares'),
+        workflowMode: 'saved',
+        workspace: 'demo',
+        workflowId: 'detect-colors',
+        dataOutputs: 'count',
+        emit: 'frames',
+        throttleSeconds: 0,
+        options: { manualItems: 3, pollIntervalMs: 100 },
+      },
     });
-    await (await run()).manualTriggerFunction!();
+    await (
+      await run()
+    ).manualTriggerFunction!();
     const got = emitted[0][0];
     assert.equal(got.length, 3);
     for (const item of got) assert.deepEqual(item.json, { count: 2, frame: item.json.frame, errors: [], workflowId: 'detect-colors' });

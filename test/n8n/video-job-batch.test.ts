@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
-import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
+import type { INodeExecutionData } from 'n8n-workflow';
 import { RoboflowVideoJob } from '../../nodes/n8n/RoboflowVideoJob/RoboflowVideoJob.node.js';
 import type { RoboflowApiCredential } from '../../nodes/n8n/shared/connection';
 import { expectedBoxes, getScene } from '../../server/media/scenes';
@@ -30,7 +30,9 @@ function assertExactFrames(frames: Frame[]): void {
   frames.forEach((frame, index) => {
     assert.equal(frame.frameOffset, index * 3);
     const got = frame.outputs.predictions.predictions.map((p) => `${p.class} ${p.x} ${p.y} ${p.width} ${p.height}`).sort();
-    const expected = expectedBoxes(scene, frame.frameOffset).map((b) => `${b.color} ${b.x} ${b.y} ${b.width} ${b.height}`).sort();
+    const expected = expectedBoxes(scene, frame.frameOffset)
+      .map((b) => `${b.color} ${b.x} ${b.y} ${b.width} ${b.height}`)
+      .sort();
     assert.deepEqual(got, expected, `frame ${frame.frameOffset}`);
   });
 }
@@ -55,7 +57,7 @@ describe('n8n Video Job: Batch Processing, and the fall-back to /videoinfer (loc
   const execute = (server: RunningServer, version: number, parameters: Record<string, unknown>, items?: INodeExecutionData[]) => {
     const context = executeContext({ type: 'roboflowVideoJob', credential: credentialOf(server), parameters, ...(items ? { items } : {}) });
     const versioned = testNode('roboflowVideoJob', version);
-    return node.execute.call({ ...context, getNode: () => versioned } as IExecuteFunctions);
+    return node.execute.call({ ...context, getNode: () => versioned });
   };
   const video = async (): Promise<INodeExecutionData> => binaryItem(readFileSync(await sceneVideo('two-squares')), 'clip.mp4', 'video/mp4');
   const workflowJob = { input: 'binary', binaryPropertyName: 'data', target: 'workflow', workspace: 'demo', workflowId: 'detect-colors', fps: 5, options: { pollSeconds: 1 } };

@@ -37,10 +37,22 @@ function stubApi(): { start(): Promise<string>; stop(): Promise<void>; requests:
             res.writeHead(status, { 'content-type': 'application/json' });
             res.end(JSON.stringify(body));
           };
-          if (path.startsWith('/data-staging/')) return answer(402, { detail: 'Batch processing is not enabled for this workspace. Upgrade your plan or contact sales at https://roboflow.com/sales.' });
-          if (path === '/videoinfer/' && req.method === 'POST') return answer(200, { jobId: `job-${requests.length}` });
-          if (path === '/videoinfer/') return answer(200, { status: 'processing', progress: 40 });
-          if (path.startsWith('/batch-processing/')) return answer(200, { job: { currentStage: 'processing', plannedStages: ['processing', 'export'], isTerminal: false } });
+          if (path.startsWith('/data-staging/')) {
+            answer(402, { detail: 'Batch processing is not enabled for this workspace. Upgrade your plan or contact sales at https://roboflow.com/sales.' });
+            return;
+          }
+          if (path === '/videoinfer/' && req.method === 'POST') {
+            answer(200, { jobId: `job-${requests.length}` });
+            return;
+          }
+          if (path === '/videoinfer/') {
+            answer(200, { status: 'processing', progress: 40 });
+            return;
+          }
+          if (path.startsWith('/batch-processing/')) {
+            answer(200, { job: { currentStage: 'processing', plannedStages: ['processing', 'export'], isTerminal: false } });
+            return;
+          }
           answer(404, { detail: 'Not Found' });
         });
       });
@@ -81,7 +93,7 @@ describe('n8n Video Job (stub API)', () => {
       ...(items ? { items } : {}),
     });
     const node = testNode('roboflowVideoJob', version);
-    return new RoboflowVideoJob().execute.call({ ...context, getNode: () => node } as typeof context);
+    return new RoboflowVideoJob().execute.call({ ...context, getNode: () => node });
   };
   const submit = (version: number, parameters: Record<string, unknown>) => run(version, { operation: 'submit', target: 'workflow', workspace: 'demo', workflowId: 'detect-colors', ...parameters });
   const videoinfer = () => api.requests.filter((request) => request.path === '/videoinfer/' && request.method === 'POST');
@@ -115,7 +127,8 @@ describe('n8n Video Job (stub API)', () => {
     it('new nodes use Auto and read a job from the input item; workflows saved with version 1 keep /videoinfer and the Job ID field', () => {
       const description = new RoboflowVideoJob().description;
       assert.deepEqual([description.version, description.defaultVersion], [[1, 2], 2]);
-      const resolve = (typeVersion: number, parameters: Record<string, unknown>) => NodeHelpers.getNodeParameters(description.properties, parameters as never, true, false, { typeVersion }, description)!;
+      const resolve = (typeVersion: number, parameters: Record<string, unknown>) =>
+        NodeHelpers.getNodeParameters(description.properties, parameters as never, true, false, { typeVersion }, description)!;
       assert.equal(resolve(1, { operation: 'process' }).api, V1_DEFAULTS.api);
       assert.equal(resolve(2, { operation: 'process' }).api, V2_DEFAULTS.api);
       assert.deepEqual([V1_DEFAULTS.api, V2_DEFAULTS.api], ['videoinfer', 'auto']);
@@ -124,7 +137,10 @@ describe('n8n Video Job (stub API)', () => {
       assert.equal('jobId' in resolve(2, { operation: 'getResults' }), false);
       assert.equal('api' in resolve(2, { operation: 'process', target: 'model' }), false, 'a model job has one API');
       const api = description.properties.find((property) => property.name === 'api')!;
-      assert.deepEqual((api.options as Array<{ value: string }>).map((option) => option.value), ['auto', 'batch', 'videoinfer']);
+      assert.deepEqual(
+        (api.options as Array<{ value: string }>).map((option) => option.value),
+        ['auto', 'batch', 'videoinfer'],
+      );
     });
 
     it('a version 1 node without the field submits to /videoinfer, as before', async () => {
@@ -146,16 +162,19 @@ describe('n8n Video Job (stub API)', () => {
     });
 
     it('Batch Processing chosen on such a workspace: the 402 is the error, nothing else is tried', async () => {
-      await assert.rejects(submit(2, { api: 'batch' }), (error: Error) => error instanceof NodeOperationError && /Not available on this workspace's plan \(402\)/.test(error.message));
+      await assert.rejects(submit(2, { api: 'batch' }), (error: Error) => error instanceof NodeOperationError && error.message.includes("Not available on this workspace's plan (402)"));
       assert.equal(videoinfer().length, 0);
     });
 
-    it("a dry run: Auto uses /videoinfer without asking Batch Processing (it cannot skip sinks); Batch Processing refuses it", async () => {
+    it('a dry run: Auto uses /videoinfer without asking Batch Processing (it cannot skip sinks); Batch Processing refuses it', async () => {
       const [[item]] = await submit(2, { workflowOptions: { disableSinks: true } });
       assert.equal(batchCalls().length, 0);
       assert.equal(videoinfer()[0].body!.disable_sinks, true);
       assert.deepEqual(item.json.fallback, { from: 'batch', reason: "a dry run (Batch Processing cannot skip the workflow's sinks)" });
-      await assert.rejects(submit(2, { api: 'batch', workflowOptions: { disableSinks: true } }), /Batch Processing cannot skip the workflow's sinks: turn Dry Run off, or choose API: Video Inference \(\/videoinfer\)$/);
+      await assert.rejects(
+        submit(2, { api: 'batch', workflowOptions: { disableSinks: true } }),
+        /Batch Processing cannot skip the workflow's sinks: turn Dry Run off, or choose API: Video Inference \(\/videoinfer\)$/,
+      );
     });
 
     it('a pinned workflow version: Auto uses /videoinfer and says why; Batch Processing refuses it', async () => {
@@ -190,26 +209,43 @@ describe('n8n Video Job (stub API)', () => {
       const handle = { generation: 'batch', jobId: 'job-abc', apiUrl: url, submittedAt: '2026-12-01T10:00:00.000Z', workspace: 'my-ws', workflow: 'detect-colors', batchId: 'job-abc-input', fps: 5 };
       const [[status]] = await lookup('getStatus', [{ json: handle }]);
       assert.equal(status.json.state, 'running');
-      assert.deepEqual(api.requests.map((request) => request.path), ['/batch-processing/v1/external/my-ws/jobs/job-abc']);
+      assert.deepEqual(
+        api.requests.map((request) => request.path),
+        ['/batch-processing/v1/external/my-ws/jobs/job-abc'],
+      );
       await lookup('getStatus', [{ json: {} }], { jobSource: 'id', jobId: 'job-abc', generation: 'batch', workspace: 'my-ws' });
       assert.equal(api.requests.length, 2);
       await assert.rejects(lookup('getStatus', [{ json: {} }], { jobSource: 'id', jobId: 'job-abc', generation: 'batch' }), /Set the workspace the Batch Processing job runs in$/);
     });
 
     it('an item that is not a job says what is wrong; a job of another API URL is refused before any request (the key never goes there)', async () => {
-      await assert.rejects(lookup('getResults', [{ json: { hello: 'world' } }]), (error: Error) => error instanceof NodeOperationError && error.message === "Input item 0 is not a job from Submit Job (job.generation is not one of model, workflow, batch): pass Submit Job's output item on unchanged, or set Job to By Job ID");
+      await assert.rejects(
+        lookup('getResults', [{ json: { hello: 'world' } }]),
+        (error: Error) =>
+          error instanceof NodeOperationError &&
+          error.message === "Input item 0 is not a job from Submit Job (job.generation is not one of model, workflow, batch): pass Submit Job's output item on unchanged, or set Job to By Job ID",
+      );
       await assert.rejects(lookup('getStatus', [{ json: { generation: 'batch', jobId: 'j', apiUrl: url, submittedAt: '' } }]), /job\.workspace is missing \(a Batch Processing job needs it\)/);
       const foreign = { generation: 'workflow', jobId: 'job-9', apiUrl: otherUrl, submittedAt: '' };
-      await assert.rejects(lookup('getStatus', [{ json: foreign }]), new RegExp(`Job job-9 was submitted to ${otherUrl}, not to this credential's API URL \\(${url}\\): use the credential it was submitted with$`));
+      await assert.rejects(
+        lookup('getStatus', [{ json: foreign }]),
+        new RegExp(`Job job-9 was submitted to ${otherUrl}, not to this credential's API URL \\(${url}\\): use the credential it was submitted with$`),
+      );
       assert.equal(other.requests.length, 0);
       assert.equal(api.requests.length, 0);
     });
 
     it('Continue On Fail: a bad item carries its error, the good one its status', async () => {
       const [[submitted]] = await submit(2, {});
-      const context = executeContext({ type: 'roboflowVideoJob', credential: { apiKey: KEY, serverUrl: url, apiUrl: url }, parameters: { operation: 'getStatus', options: {} }, items: [{ json: {} }, submitted], continueOnFail: true });
+      const context = executeContext({
+        type: 'roboflowVideoJob',
+        credential: { apiKey: KEY, serverUrl: url, apiUrl: url },
+        parameters: { operation: 'getStatus', options: {} },
+        items: [{ json: {} }, submitted],
+        continueOnFail: true,
+      });
       const node = testNode('roboflowVideoJob', 2);
-      const [out] = await new RoboflowVideoJob().execute.call({ ...context, getNode: () => node } as typeof context);
+      const [out] = await new RoboflowVideoJob().execute.call({ ...context, getNode: () => node });
       assert.match(String(out[0].json.error), /^Input item 0 is not a job from Submit Job/);
       assert.equal(out[1].json.state, 'running');
     });

@@ -69,7 +69,11 @@ describe('a flow from Node-RED 4 in Node-RED 5', function () {
       );
       // Example 06 asks the workflow about a snapshot every 10 s (whether a person is on it depends on the moment).
       await eventually(async () => (await server.requestCount('workflow_inference')) > inferences, 30_000, `${label}: example 06 asking about a snapshot`);
-      assert.deepEqual(sidebar.messages.filter((message) => message.id === 'ex6errors'), [], `${label}: example 06 caught no error`);
+      assert.deepEqual(
+        sidebar.messages.filter((message) => message.id === 'ex6errors'),
+        [],
+        `${label}: example 06 caught no error`,
+      );
       // node.error() reaches the sidebar at level 20.
       const errors = sidebar.messages.filter((message) => (message as { level?: number }).level === 20);
       assert.deepEqual(errors, [], `${label}: no error in the Debug sidebar`);
@@ -90,7 +94,8 @@ describe('a flow from Node-RED 4 in Node-RED 5', function () {
     installIntoUserDir(userDir4, packedPackage(), node4);
   });
   afterEach(function () {
-    if (this.currentTest?.state === 'failed') console.log(`local server: ${server.output.join('').slice(-3000)}\nNode-RED: ${running.map((nodeRed) => nodeRed.output.join('').slice(-3000)).join('\n')}`);
+    if (this.currentTest?.state === 'failed')
+      console.log(`local server: ${server.output.join('').slice(-3000)}\nNode-RED: ${running.map((nodeRed) => nodeRed.output.join('').slice(-3000)).join('\n')}`);
   });
   after(async () => {
     for (const nodeRed of running) await nodeRed.stop();

@@ -1,6 +1,5 @@
 import { strict as assert } from 'node:assert';
 import type { EventEmitter } from 'node:events';
-import type { NodeMessage } from 'node-red';
 import type { RoboflowConfigNode } from '../../nodes/node-red/common/config';
 import { API_KEY, eventually, startLocalServer, type RunningServer } from '../helpers/local-server';
 import { ALL_NODES, collect, configNode, helper, onTab, recordStatuses, useUserDir, type FlowNode } from '../helpers/node-red-helper';
@@ -29,9 +28,27 @@ describe('Node-RED: a daily stream budget on the Roboflow config (never surprise
   });
 
   const streamNode = (id: string, url: string): FlowNode => ({
-    id, type: 'roboflow-stream', roboflow: 'cfg', workspace: 'demo', workspaceType: 'str', workflow: 'detect-colors', workflowType: 'str', workflowSpec: '',
-    imageInput: 'image', dataOutputs: 'count', streamOutputs: '', parameters: '', source: 'rtsp', url, urlType: 'str', realtime: '', start: 'deploy',
-    capture: 'server', gate: 'none', version: 3, wires: [[`${id}-out`], []],
+    id,
+    type: 'roboflow-stream',
+    roboflow: 'cfg',
+    workspace: 'demo',
+    workspaceType: 'str',
+    workflow: 'detect-colors',
+    workflowType: 'str',
+    workflowSpec: '',
+    imageInput: 'image',
+    dataOutputs: 'count',
+    streamOutputs: '',
+    parameters: '',
+    source: 'rtsp',
+    url,
+    urlType: 'str',
+    realtime: '',
+    start: 'deploy',
+    capture: 'server',
+    gate: 'none',
+    version: 3,
+    wires: [[`${id}-out`], []],
   });
   const flow = async (limit: number): Promise<FlowNode[]> => {
     const url = (await server.cameras()).find((camera) => camera.name === 'two-squares')!.rtsp_url!;
@@ -57,7 +74,7 @@ describe('Node-RED: a daily stream budget on the Roboflow config (never surprise
 
     now += 4 * 60_000; // 8 minutes streamed: 80 %
     await budget.tick();
-    assert.equal(configWarnings.filter((w) => /used 8 of their 10 minutes/.test(w)).length, 1, configWarnings.join(' | '));
+    assert.equal(configWarnings.filter((w) => w.includes('used 8 of their 10 minutes')).length, 1, configWarnings.join(' | '));
 
     now += 1.5 * 60_000; // 11 minutes: past the limit
     await budget.tick();
@@ -65,10 +82,10 @@ describe('Node-RED: a daily stream budget on the Roboflow config (never surprise
     for (const id of ['door', 'yard'] as const) {
       await eventually(() => statuses[id].some((s) => s.text === 'daily budget reached (10 min)'), 5_000, `${id}: the budget on its status`);
     }
-    assert.ok(configWarnings.some((w) => /Daily stream budget reached \(10 min\)/.test(w)));
+    assert.ok(configWarnings.some((w) => w.includes('Daily stream budget reached (10 min)')));
 
     // A stop message, a start message while the budget is reached: nothing starts.
-    helper.getNode('door').receive({ topic: 'start' } as NodeMessage);
+    helper.getNode('door').receive({ topic: 'start' });
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     assert.equal((await server.sessions()).active.length, 0, 'no session while the budget is reached');
 
@@ -86,7 +103,7 @@ describe('Node-RED: a daily stream budget on the Roboflow config (never surprise
     now += 10 * 60_000;
     await budgetOf().tick();
     const out = collect(helper.getNode('door-out'));
-    helper.getNode('door').receive({ topic: 'stats' } as NodeMessage);
+    helper.getNode('door').receive({ topic: 'stats' });
     const stats = await eventually(() => out.find((msg) => msg.topic === 'stats'), 5_000, 'stats');
     const payload = stats.payload as { minutesToday: number; estimatedCredits: number };
     assert.equal(payload.minutesToday, 10);

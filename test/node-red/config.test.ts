@@ -37,7 +37,21 @@ describe('Node-RED: roboflow-config', function () {
   it('a config without a key is said at deploy on every node that uses it (status and one warning), not at their first message', async () => {
     const nodes: FlowNode[] = [
       configNode(server.url),
-      { id: 'stream', type: 'roboflow-stream', roboflow: 'cfg', workspace: 'demo', workflow: 'detect-colors', source: 'rtsp', url: 'rtsp://127.0.0.1:9/none', start: 'message', version: 3, x: 0, y: 0, z: 'tab', wires: [[], []] },
+      {
+        id: 'stream',
+        type: 'roboflow-stream',
+        roboflow: 'cfg',
+        workspace: 'demo',
+        workflow: 'detect-colors',
+        source: 'rtsp',
+        url: 'rtsp://127.0.0.1:9/none',
+        start: 'message',
+        version: 3,
+        x: 0,
+        y: 0,
+        z: 'tab',
+        wires: [[], []],
+      },
       { id: 'job', type: 'roboflow-video-job', roboflow: 'cfg', workspace: 'demo', workflow: 'detect-colors', version: 2, x: 0, y: 0, z: 'tab', wires: [[]] },
       { id: 'event', type: 'roboflow-vision-event', roboflow: 'cfg', useCase: 'demo', version: 1, x: 0, y: 0, z: 'tab', wires: [[]] },
       { id: 'image', type: 'roboflow-workflow', roboflow: 'cfg', workspace: 'demo', workflow: 'detect-colors', version: 1, x: 0, y: 0, z: 'tab', wires: [[]] },
@@ -60,8 +74,11 @@ describe('Node-RED: roboflow-config', function () {
       spy._NodePrototype.warn = original.warn;
     }
     for (const id of ['stream', 'job', 'event', 'image']) {
-      assert.ok(seen[id]?.statuses.some((text) => /^API key missing/.test(text)), `${id}: ${JSON.stringify(seen[id])}`);
-      assert.equal(seen[id].warnings.filter((text) => /API key missing: set the API key/.test(text)).length, 1, `${id}: one warning`);
+      assert.ok(
+        seen[id]?.statuses.some((text) => text.startsWith('API key missing')),
+        `${id}: ${JSON.stringify(seen[id])}`,
+      );
+      assert.equal(seen[id].warnings.filter((text) => text.includes('API key missing: set the API key')).length, 1, `${id}: one warning`);
     }
   });
 
@@ -118,13 +135,25 @@ describe('Node-RED: roboflow-config', function () {
         await helper.load(ALL_NODES, [configNode(server.url)], { cfg: { apiKey: API_KEY } });
         const turnBefore = await server.requestCount('webrtc_turn_config');
         // What a hostile page's <form method=post> sends: the guessable config id and its own host.
-        const form = await helper.request().post('/roboflow/test-connection').type('form').send(`id=cfg&apiUrl=${encodeURIComponent(attackerUrl)}&serverUrl=${encodeURIComponent(attackerUrl)}`);
+        const form = await helper
+          .request()
+          .post('/roboflow/test-connection')
+          .type('form')
+          .send(`id=cfg&apiUrl=${encodeURIComponent(attackerUrl)}&serverUrl=${encodeURIComponent(attackerUrl)}`);
         assert.equal(form.status, 415);
-        assert.match(form.body.message, /accepts only application\/json/);
-        const plain = await helper.request().post('/roboflow/test-connection').set('content-type', 'text/plain').send(JSON.stringify({ id: 'cfg', apiUrl: attackerUrl, serverUrl: attackerUrl }));
+        assert.match((form.body as { message: string }).message, /accepts only application\/json/);
+        const plain = await helper
+          .request()
+          .post('/roboflow/test-connection')
+          .set('content-type', 'text/plain')
+          .send(JSON.stringify({ id: 'cfg', apiUrl: attackerUrl, serverUrl: attackerUrl }));
         assert.equal(plain.status, 415);
         // Even with the saved URLs, a form post runs nothing.
-        const sameUrls = await helper.request().post('/roboflow/test-connection').type('form').send(`id=cfg&apiUrl=${encodeURIComponent(server.url)}&serverUrl=${encodeURIComponent(server.url)}`);
+        const sameUrls = await helper
+          .request()
+          .post('/roboflow/test-connection')
+          .type('form')
+          .send(`id=cfg&apiUrl=${encodeURIComponent(server.url)}&serverUrl=${encodeURIComponent(server.url)}`);
         assert.equal(sameUrls.status, 415);
         assert.deepEqual(received, [], 'the attacker received nothing');
         assert.equal(await server.requestCount('webrtc_turn_config'), turnBefore, 'Roboflow (the local server) was not called either');
@@ -132,7 +161,11 @@ describe('Node-RED: roboflow-config', function () {
 
       it('the stored key is never sent to a URL other than the saved ones: a changed URL needs the key typed again', async () => {
         await helper.load(ALL_NODES, [configNode(server.url)], { cfg: { apiKey: API_KEY } });
-        for (const urls of [{ apiUrl: attackerUrl, serverUrl: server.url }, { apiUrl: server.url, serverUrl: attackerUrl }, { apiUrl: attackerUrl, serverUrl: attackerUrl }]) {
+        for (const urls of [
+          { apiUrl: attackerUrl, serverUrl: server.url },
+          { apiUrl: server.url, serverUrl: attackerUrl },
+          { apiUrl: attackerUrl, serverUrl: attackerUrl },
+        ]) {
           for (const apiKey of ['__PWRD__', '', undefined]) {
             const answer = await post({ id: 'cfg', ...(apiKey === undefined ? {} : { apiKey }), ...urls });
             assert.equal(answer.ok, false);

@@ -2,11 +2,11 @@ import { strict as assert } from 'node:assert';
 import type { NodeMessage } from 'node-red';
 import { examplesFor } from '../../scripts/lib/node-red-process';
 import { API_KEY, eventually, startLocalServer, type RunningServer } from '../helpers/local-server';
-import { ALL_NODES, collect, helper, useUserDir, type FlowNode } from '../helpers/node-red-helper';
+import { ALL_NODES, collect, helper, useUserDir, type FlowNode, type NodeModule } from '../helpers/node-red-helper';
 
 // The core nodes the examples use besides ours (the test helper brings only Catch, Status and Complete).
 /* eslint-disable @typescript-eslint/no-require-imports */
-const CORE_NODES = [require('@node-red/nodes/core/common/90-comment.js'), require('@node-red/nodes/core/function/89-delay.js')];
+const CORE_NODES = [require('@node-red/nodes/core/common/90-comment.js') as NodeModule, require('@node-red/nodes/core/function/89-delay.js') as NodeModule];
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 /**
@@ -15,16 +15,18 @@ const CORE_NODES = [require('@node-red/nodes/core/common/90-comment.js'), requir
  */
 function exampleWithProbes(server: RunningServer, file: string, probes: string[]): { flow: FlowNode[]; credentials: Record<string, Record<string, string>> } {
   const credentials: Record<string, Record<string, string>> = {};
-  const flow = examplesFor({ url: server.url, rtspPort: Number(new URL(server.output.join('').match(/rtsp:\/\/127\.0\.0\.1:\d+/)?.[0] ?? 'rtsp://127.0.0.1:0').port), apiKey: API_KEY }, [file]).map((node) => {
-    if (node.type === 'roboflow-config') {
-      credentials[String(node.id)] = node.credentials as Record<string, string>;
-      const { credentials: _omitted, ...rest } = node;
-      return rest as FlowNode;
-    }
-    // Every debug node becomes a probe: what the Debug sidebar would show.
-    if (probes.includes(String(node.id)) || node.type === 'debug') return { id: String(node.id), z: node.z, type: 'helper' } as FlowNode;
-    return node as FlowNode;
-  });
+  const flow = examplesFor({ url: server.url, rtspPort: Number(new URL(/rtsp:\/\/127\.0\.0\.1:\d+/.exec(server.output.join(''))?.[0] ?? 'rtsp://127.0.0.1:0').port), apiKey: API_KEY }, [file]).map(
+    (node) => {
+      if (node.type === 'roboflow-config') {
+        credentials[String(node.id)] = node.credentials as Record<string, string>;
+        const { credentials: _omitted, ...rest } = node;
+        return rest as FlowNode;
+      }
+      // Every debug node becomes a probe: what the Debug sidebar would show.
+      if (probes.includes(String(node.id)) || node.type === 'debug') return { id: String(node.id), z: node.z, type: 'helper' };
+      return node as FlowNode;
+    },
+  );
   return { flow, credentials };
 }
 
@@ -74,6 +76,9 @@ describe('Node-RED: the examples do what the README promises', function () {
     const stored = await server.json<{ events: Array<{ images?: unknown[] }> }>('/local/vision-events');
     const ours = (stored.events ?? []).slice(eventsBefore);
     assert.ok(ours.length >= 2);
-    assert.ok(ours.every((event) => Array.isArray(event.images) && event.images.length === 1), 'a picture attached to every event');
+    assert.ok(
+      ours.every((event) => Array.isArray(event.images) && event.images.length === 1),
+      'a picture attached to every event',
+    );
   });
 });

@@ -82,22 +82,71 @@ describe('Node-RED: flows are user data (migrations)', function () {
       await eventually(async () => (await server.sessions()).active.length === 0, 10_000, 'no session left');
     });
     const load = async (node: FlowNode): Promise<ReturnType<typeof collect>> => {
-      await helper.load(ALL_NODES, onTab([{ ...configNode(server.url), version: undefined }, { ...node, id: 'under-test', roboflow: 'cfg', wires: [['out'], ['out2']] }, { id: 'out', type: 'helper' }, { id: 'out2', type: 'helper' }]), { cfg: { apiKey: API_KEY } });
+      await helper.load(
+        ALL_NODES,
+        onTab([
+          { ...configNode(server.url), version: undefined },
+          { ...node, id: 'under-test', roboflow: 'cfg', wires: [['out'], ['out2']] },
+          { id: 'out', type: 'helper' },
+          { id: 'out2', type: 'helper' },
+        ]),
+        { cfg: { apiKey: API_KEY } },
+      );
       return collect(helper.getNode('out'));
     };
 
     // Each older shape of a Stream node: without a version (hand-written), version 1, version 2.
     const streamVersions: Array<[string, Record<string, unknown>]> = [
       ['without a version', { workspace: 'demo', workflow: 'detect-colors' }],
-      ['version 1', { version: 1, workspace: 'demo', workspaceType: 'str', workflow: 'detect-colors', workflowType: 'str', workflowSpec: '', imageInput: 'image', dataOutputs: 'count', streamOutputs: '', parameters: '', urlType: 'str', realtime: '', start: 'deploy' }],
-      ['version 2', { version: 2, workspace: 'demo', workspaceType: 'str', workflow: 'detect-colors', workflowType: 'str', workflowSpec: '', imageInput: 'image', dataOutputs: 'count', streamOutputs: '', parameters: '', urlType: 'str', realtime: '', start: 'deploy', processingTimeout: 3600, workflowVersion: '', disableSinks: false }],
+      [
+        'version 1',
+        {
+          version: 1,
+          workspace: 'demo',
+          workspaceType: 'str',
+          workflow: 'detect-colors',
+          workflowType: 'str',
+          workflowSpec: '',
+          imageInput: 'image',
+          dataOutputs: 'count',
+          streamOutputs: '',
+          parameters: '',
+          urlType: 'str',
+          realtime: '',
+          start: 'deploy',
+        },
+      ],
+      [
+        'version 2',
+        {
+          version: 2,
+          workspace: 'demo',
+          workspaceType: 'str',
+          workflow: 'detect-colors',
+          workflowType: 'str',
+          workflowSpec: '',
+          imageInput: 'image',
+          dataOutputs: 'count',
+          streamOutputs: '',
+          parameters: '',
+          urlType: 'str',
+          realtime: '',
+          start: 'deploy',
+          processingTimeout: 3600,
+          workflowVersion: '',
+          disableSinks: false,
+        },
+      ],
     ];
     for (const [label, props] of streamVersions) {
       it(`roboflow-stream ${label}: its RTSP camera is pulled by the server as before`, async () => {
         const camera = (await server.cameras()).find((c) => c.name === 'two-squares')!;
         const out = await load({ id: 'x', type: 'roboflow-stream', ...props, source: 'rtsp', url: camera.rtsp_url });
         await eventually(() => out.length >= 2, 20_000, 'results');
-        assert.deepEqual((await server.sessions()).active.map((s) => s.source), ['rtsp']);
+        assert.deepEqual(
+          (await server.sessions()).active.map((s) => s.source),
+          ['rtsp'],
+        );
       });
     }
 

@@ -15,7 +15,20 @@ describe('Node-RED: roboflow-objects', function () {
   let server: RunningServer;
   let live: RunningServer;
   const credentials = { cfg: { apiKey: API_KEY } };
-  const DOOR = JSON.stringify({ zones: [{ name: 'door', polygon: [[430, 200], [640, 200], [640, 360], [430, 360]] }], lines: [{ name: 'threshold', from: [300, 150], to: [300, 360] }] });
+  const DOOR = JSON.stringify({
+    zones: [
+      {
+        name: 'door',
+        polygon: [
+          [430, 200],
+          [640, 200],
+          [640, 360],
+          [430, 360],
+        ],
+      },
+    ],
+    lines: [{ name: 'threshold', from: [300, 150], to: [300, 360] }],
+  });
 
   before(async () => {
     useUserDir();
@@ -32,13 +45,34 @@ describe('Node-RED: roboflow-objects', function () {
     return onTab([
       configNode(server.url),
       {
-        id: 'stream', type: 'roboflow-stream', roboflow: 'cfg', workspace: 'demo', workspaceType: 'str', workflow: 'detect-colors', workflowType: 'str',
-        parameters: JSON.stringify({ class_names: { red: 'person', green: 'door' } }), source: 'file', url: await sceneVideo('door'), urlType: 'str', start: 'deploy', version: 1,
-        dataOutputs: 'predictions', streamOutputs: '', wires: [['objects'], videoWired ? ['objects'] : []], ...stream,
+        id: 'stream',
+        type: 'roboflow-stream',
+        roboflow: 'cfg',
+        workspace: 'demo',
+        workspaceType: 'str',
+        workflow: 'detect-colors',
+        workflowType: 'str',
+        parameters: JSON.stringify({ class_names: { red: 'person', green: 'door' } }),
+        source: 'file',
+        url: await sceneVideo('door'),
+        urlType: 'str',
+        start: 'deploy',
+        version: 1,
+        dataOutputs: 'predictions',
+        streamOutputs: '',
+        wires: [['objects'], videoWired ? ['objects'] : []],
+        ...stream,
       },
       {
-        id: 'objects', type: 'roboflow-objects', clock: 'video', classes: 'person', areas: DOOR, alertZones: 'door', version: 1,
-        wires: [['alerts'], ['events'], ['counts']], ...objects,
+        id: 'objects',
+        type: 'roboflow-objects',
+        clock: 'video',
+        classes: 'person',
+        areas: DOOR,
+        alertZones: 'door',
+        version: 1,
+        wires: [['alerts'], ['events'], ['counts']],
+        ...objects,
       },
       { id: 'alerts', type: 'helper' },
       { id: 'events', type: 'helper' },
@@ -62,12 +96,27 @@ describe('Node-RED: roboflow-objects', function () {
 
     // Times in seconds into the video (video clock): worked out from the scene's paths.
     assert.deepEqual(
-      events.map((msg) => `${msg.topic} ${(msg.payload as { time: number }).time}${(msg.payload as { zone?: string }).zone ? ` ${(msg.payload as { zone: string }).zone}` : ''}${(msg.payload as { direction?: string }).direction ? ` ${(msg.payload as { direction: string }).direction}` : ''}`),
+      events.map(
+        (msg) =>
+          `${msg.topic} ${(msg.payload as { time: number }).time}${(msg.payload as { zone?: string }).zone ? ` ${(msg.payload as { zone: string }).zone}` : ''}${(msg.payload as { direction?: string }).direction ? ` ${(msg.payload as { direction: string }).direction}` : ''}`,
+      ),
       ['enter 0', 'line-cross 2.3 left-to-right', 'zone-enter 3.5 door', 'zone-leave 7.3 door', 'line-cross 7.9 right-to-left', 'leave 8.9'],
     );
     assert.equal(alerts.length, 1, 'one alert for one visit');
-    const alert = alerts[0] as NodeMessage & { image?: Buffer; predictions?: { predictions: Array<{ x: number; y: number; width: number; height: number; class: string }> }; object?: { zones: string[] } };
-    assert.deepEqual(alert.payload, { alertType: 'person', description: 'person in door', objectId: 'o1', class: 'person', confidence: (alert.payload as { confidence: number }).confidence, zones: 'door', dwell: 3.5 });
+    const alert = alerts[0] as NodeMessage & {
+      image?: Buffer;
+      predictions?: { predictions: Array<{ x: number; y: number; width: number; height: number; class: string }> };
+      object?: { zones: string[] };
+    };
+    assert.deepEqual(alert.payload, {
+      alertType: 'person',
+      description: 'person in door',
+      objectId: 'o1',
+      class: 'person',
+      confidence: (alert.payload as { confidence: number }).confidence,
+      zones: 'door',
+      dwell: 3.5,
+    });
     assert.deepEqual(alert.object?.zones, ['door']);
     const box = alert.predictions!.predictions[0];
     assert.equal(box.class, 'person');
@@ -86,20 +135,37 @@ describe('Node-RED: roboflow-objects', function () {
 
   it('live camera: the snapshot is the returned video frame with the boxes drawn, the alerted person in red', async () => {
     const camera = (await live.cameras()).find((c) => c.name === 'door')!;
-    await helper.load(ALL_NODES, onTab([
-      configNode(live.url),
-      {
-        id: 'stream', type: 'roboflow-stream', roboflow: 'cfg', workspace: 'demo', workspaceType: 'str', workflow: 'detect-colors', workflowType: 'str',
-        parameters: JSON.stringify({ class_names: { red: 'person', green: 'door' } }), source: 'rtsp', url: camera.rtsp_url, urlType: 'str', start: 'deploy', version: 1,
-        dataOutputs: 'predictions', streamOutputs: 'output_image', wires: [['objects'], ['objects']],
-      },
-      // An alert 4.5 s into a visit, in the door zone: the person stands still there from 4.0 s
-      // to 6.9 s, so the frame of the alert shows them where the box says even if the video
-      // runs a little behind the results. They are gone for 1 s between visits: leaving after
-      // 0.5 s unseen, each visit of the looping camera is a new object with its own alert.
-      { id: 'objects', type: 'roboflow-objects', clock: 'arrival', classes: 'person', areas: DOOR, alertZones: 'door', alertDwell: 4.5, leaveAfter: 0.5, version: 1, wires: [['alerts'], [], []] },
-      { id: 'alerts', type: 'helper' },
-    ]), credentials);
+    await helper.load(
+      ALL_NODES,
+      onTab([
+        configNode(live.url),
+        {
+          id: 'stream',
+          type: 'roboflow-stream',
+          roboflow: 'cfg',
+          workspace: 'demo',
+          workspaceType: 'str',
+          workflow: 'detect-colors',
+          workflowType: 'str',
+          parameters: JSON.stringify({ class_names: { red: 'person', green: 'door' } }),
+          source: 'rtsp',
+          url: camera.rtsp_url,
+          urlType: 'str',
+          start: 'deploy',
+          version: 1,
+          dataOutputs: 'predictions',
+          streamOutputs: 'output_image',
+          wires: [['objects'], ['objects']],
+        },
+        // An alert 4.5 s into a visit, in the door zone: the person stands still there from 4.0 s
+        // to 6.9 s, so the frame of the alert shows them where the box says even if the video
+        // runs a little behind the results. They are gone for 1 s between visits: leaving after
+        // 0.5 s unseen, each visit of the looping camera is a new object with its own alert.
+        { id: 'objects', type: 'roboflow-objects', clock: 'arrival', classes: 'person', areas: DOOR, alertZones: 'door', alertDwell: 4.5, leaveAfter: 0.5, version: 1, wires: [['alerts'], [], []] },
+        { id: 'alerts', type: 'helper' },
+      ]),
+      credentials,
+    );
     const alerts = collect(helper.getNode('alerts'));
     // States, not timing: the snapshot needs a returned video frame at the node, and on a busy
     // machine the first alert may come before the first frame. Count from the first frame on.
@@ -134,15 +200,22 @@ describe('Node-RED: roboflow-objects', function () {
     const alerts = collect(helper.getNode('alerts'));
     const events = collect(helper.getNode('events'));
     await eventually(() => events.some((msg) => msg.topic === 'leave'), 45_000, 'the end of the file');
-    assert.deepEqual(events.map((msg) => msg.topic), ['enter', 'leave']);
+    assert.deepEqual(
+      events.map((msg) => msg.topic),
+      ['enter', 'leave'],
+    );
     assert.equal(alerts.length, 1);
   });
 
   it('zones that are not valid say so on the status and in the log; messages are dropped, nothing crashes', async () => {
-    await helper.load(ALL_NODES, onTab([
-      { id: 'objects', type: 'roboflow-objects', areas: '{"zones": [{"name": "door", "polygon": [[0, 0], [10, 0]]}]}', version: 1, wires: [['out'], ['out'], ['out']] },
-      { id: 'out', type: 'helper' },
-    ]), {});
+    await helper.load(
+      ALL_NODES,
+      onTab([
+        { id: 'objects', type: 'roboflow-objects', areas: '{"zones": [{"name": "door", "polygon": [[0, 0], [10, 0]]}]}', version: 1, wires: [['out'], ['out'], ['out']] },
+        { id: 'out', type: 'helper' },
+      ]),
+      {},
+    );
     const node = helper.getNode('objects');
     const out = collect(helper.getNode('out'));
     // Reported while the node was created (the helper's spies saw it).
@@ -158,12 +231,16 @@ describe('Node-RED: roboflow-objects', function () {
   });
 
   it('a message without detections gets one clear error and the next message is handled', async () => {
-    await helper.load(ALL_NODES, onTab([
-      { id: 'objects', type: 'roboflow-objects', clock: 'arrival', version: 1, wires: [[], ['events'], []] },
-      { id: 'events', type: 'helper' },
-      { id: 'catcher', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
-      { id: 'caught', type: 'helper' },
-    ]), {});
+    await helper.load(
+      ALL_NODES,
+      onTab([
+        { id: 'objects', type: 'roboflow-objects', clock: 'arrival', version: 1, wires: [[], ['events'], []] },
+        { id: 'events', type: 'helper' },
+        { id: 'catcher', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
+        { id: 'caught', type: 'helper' },
+      ]),
+      {},
+    );
     const node = helper.getNode('objects');
     const caught = collect(helper.getNode('caught'));
     const events = collect(helper.getNode('events'));
@@ -176,7 +253,14 @@ describe('Node-RED: roboflow-objects', function () {
   });
 
   it('reset forgets every object and its alert: the same tracker id alerts again', async () => {
-    await helper.load(ALL_NODES, onTab([{ id: 'objects', type: 'roboflow-objects', clock: 'arrival', snapshot: false, version: 1, wires: [['alerts'], [], []] }, { id: 'alerts', type: 'helper' }]), {});
+    await helper.load(
+      ALL_NODES,
+      onTab([
+        { id: 'objects', type: 'roboflow-objects', clock: 'arrival', snapshot: false, version: 1, wires: [['alerts'], [], []] },
+        { id: 'alerts', type: 'helper' },
+      ]),
+      {},
+    );
     const node = helper.getNode('objects');
     const alerts = collect(helper.getNode('alerts'));
     const seen = { payload: { predictions: { predictions: [{ x: 50, y: 50, width: 10, height: 10, confidence: 0.9, class: 'cat', tracker_id: 4 }] } } };
@@ -186,11 +270,21 @@ describe('Node-RED: roboflow-objects', function () {
     node.receive({ topic: 'reset' });
     node.receive(seen);
     await eventually(() => alerts.length === 2, 5_000, 'an alert after the reset');
-    assert.deepEqual(alerts.map((msg) => (msg.payload as { objectId: string }).objectId), ['t4', 't4']);
+    assert.deepEqual(
+      alerts.map((msg) => (msg.payload as { objectId: string }).objectId),
+      ['t4', 't4'],
+    );
   });
 
   it('thousands of detections a frame: the most confident 1,000 are followed, said once in a warning', async () => {
-    await helper.load(ALL_NODES, onTab([{ id: 'objects', type: 'roboflow-objects', clock: 'arrival', snapshot: false, version: 1, wires: [[], [], ['counts']] }, { id: 'counts', type: 'helper' }]), {});
+    await helper.load(
+      ALL_NODES,
+      onTab([
+        { id: 'objects', type: 'roboflow-objects', clock: 'arrival', snapshot: false, version: 1, wires: [[], [], ['counts']] },
+        { id: 'counts', type: 'helper' },
+      ]),
+      {},
+    );
     const node = helper.getNode('objects');
     const counts = collect(helper.getNode('counts'));
     const frame = (step: number): NodeMessage => ({

@@ -75,17 +75,20 @@ describe('Node-RED: roboflow-stream on a self-hosted pipeline, and with a model 
     assert.deepEqual(Object.keys(results[0].payload as object), ['predictions'], "a model's image output is left out");
     assert.equal(results[0].topic, 'colors/1');
     const ids = results.map((msg) => (msg.frame as { frame_id: number }).frame_id);
-    assert.ok(ids.every((id, index) => index === 0 || id > ids[index - 1]), `in order: ${ids.join(',')}`);
+    assert.ok(
+      ids.every((id, index) => index === 0 || id > ids[index - 1]),
+      `in order: ${ids.join(',')}`,
+    );
     assert.equal((await listed()).length, 1);
     assert.deepEqual((await server.sessions()).active, [], 'no WebRTC session at all');
     await eventually(() => statuses.some((s) => /^streaming \d+ fps( · \d+ ms)? · self-hosted pipeline$/.test(s.text ?? '')), 5_000, 'the status');
     // The handle on disk names the pipeline, and holds no secret.
     const kept = readFileSync(handleFile(), 'utf8');
-    assert.equal(JSON.parse(kept).pipelineId, (await listed())[0]);
+    assert.equal((JSON.parse(kept) as { pipelineId: unknown }).pipelineId, (await listed())[0]);
     assert.doesNotMatch(kept, new RegExp(`${API_KEY}|${CAMERA_PASSWORD.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
   });
 
-  it('pause and resume mute the camera on the server; stats carry the server\'s report', async () => {
+  it("pause and resume mute the camera on the server; stats carry the server's report", async () => {
     await helper.load(ALL_NODES, flow(), credentials());
     const node = helper.getNode('stream');
     const statuses = recordStatuses(node);
@@ -160,7 +163,7 @@ describe('Node-RED: roboflow-stream on a self-hosted pipeline, and with a model 
     assert.equal(existsSync(handleFile()), false);
   });
 
-  it('clear errors: a pipeline on Roboflow\'s hosted service, pause on a WebRTC stream, a server without the stream API', async () => {
+  it("clear errors: a pipeline on Roboflow's hosted service, pause on a WebRTC stream, a server without the stream API", async () => {
     const hosted = { ...configNode('https://serverless.roboflow.com'), apiUrl: 'https://api.roboflow.com' };
     await helper.load(ALL_NODES, flow({ start: 'message' }, hosted), credentials());
     let caught = collect(helper.getNode('caught'));
@@ -191,7 +194,10 @@ describe('Node-RED: roboflow-stream on a self-hosted pipeline, and with a model 
     await eventually(() => results.length >= 3, 30_000, 'results');
     const boxes = (results[0].payload as { predictions: { predictions: Box[] } }).predictions.predictions;
     assert.ok(boxes.length > 0, 'the door scene has red');
-    assert.ok(boxes.every((box) => box.class === 'red'), boxes.map((box) => box.class).join(','));
+    assert.ok(
+      boxes.every((box) => box.class === 'red'),
+      boxes.map((box) => box.class).join(','),
+    );
     assert.equal(results[0].topic, 'colors/1');
     assert.equal((await server.sessions()).active.length, 1);
   });

@@ -29,7 +29,23 @@ describe('Node-RED: roboflow-video-job', function () {
   const flow = (props: Record<string, unknown> = {}): FlowNode[] =>
     onTab([
       configNode(server.url),
-      { id: 'job', type: 'roboflow-video-job', name: '', roboflow: 'cfg', target: 'workflow', workspace: 'demo', workspaceType: 'str', workflow: 'detect-colors', workflowType: 'str', model: '', fps: 5, pollInterval: 0.2, version: 1, wires: [['out']], ...props },
+      {
+        id: 'job',
+        type: 'roboflow-video-job',
+        name: '',
+        roboflow: 'cfg',
+        target: 'workflow',
+        workspace: 'demo',
+        workspaceType: 'str',
+        workflow: 'detect-colors',
+        workflowType: 'str',
+        model: '',
+        fps: 5,
+        pollInterval: 0.2,
+        version: 1,
+        wires: [['out']],
+        ...props,
+      },
       { id: 'out', type: 'helper' },
       { id: 'catcher', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
       { id: 'caught', type: 'helper' },
@@ -45,7 +61,10 @@ describe('Node-RED: roboflow-video-job', function () {
     const msg = out[0];
     const frames = msg.payload as Frame[];
     assert.equal(frames.length, 10);
-    assert.deepEqual(frames.map((f) => f.frameOffset), [0, 3, 6, 9, 12, 15, 18, 21, 24, 27]);
+    assert.deepEqual(
+      frames.map((f) => f.frameOffset),
+      [0, 3, 6, 9, 12, 15, 18, 21, 24, 27],
+    );
     assert.ok(frames.every((f) => f.outputs.count === 2));
     assert.match(String(msg.jobId), /^[0-9a-f-]{36}$/);
     assert.equal(msg.topic, 'clip-1', 'other input properties pass through');
@@ -65,7 +84,10 @@ describe('Node-RED: roboflow-video-job', function () {
     await eventually(() => out.length === 1, 30_000, 'Batch Processing results');
     assert.equal(out[0].generation, 'batch');
     assert.equal((out[0].payload as Frame[]).length, 10);
-    assert.ok(statuses.some((s) => s.text === 'uploading 100% (Batch Processing)'), statuses.map((s) => s.text).join(' | '));
+    assert.ok(
+      statuses.some((s) => s.text === 'uploading 100% (Batch Processing)'),
+      statuses.map((s) => s.text).join(' | '),
+    );
 
     await server.faults({ batchProcessing: false });
     const logged = recordLogs(node, 'log');
@@ -73,7 +95,10 @@ describe('Node-RED: roboflow-video-job', function () {
     await eventually(() => out.length === 2, 30_000, 'fallback results');
     assert.equal(out[1].generation, 'workflow');
     assert.equal((out[1].payload as Frame[]).length, 10);
-    assert.ok(logged.some((line) => /no Batch Processing .*runs through \/videoinfer/.test(line)), logged.join(' | '));
+    assert.ok(
+      logged.some((line) => /no Batch Processing .*runs through \/videoinfer/.test(line)),
+      logged.join(' | '),
+    );
   });
 
   it('"Batch Processing" only: a workspace without it gets a clear error, not a silent fallback', async () => {
@@ -140,7 +165,10 @@ describe('Node-RED: roboflow-video-job', function () {
     await eventually(() => existsSync(join(dir, 'jobs.json')), 10_000, 'job kept');
     await helper.setFlows(onTab([configNode(server.url)]), 'full', credentials);
     await eventually(() => !existsSync(join(dir, 'jobs.json')), 5_000, 'job store removed');
-    assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.json')), []);
+    assert.deepEqual(
+      readdirSync(dir).filter((f) => f.endsWith('.json')),
+      [],
+    );
   });
 
   // Bad messages: see test/reliability/bad-input.test.ts.

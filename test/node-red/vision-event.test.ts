@@ -33,7 +33,22 @@ describe('Node-RED: roboflow-vision-event', function () {
   const flow = (props: Record<string, unknown> = {}, url = server.url): FlowNode[] =>
     onTab([
       configNode(url),
-      { id: 'event', type: 'roboflow-vision-event', name: '', roboflow: 'cfg', useCase: 'demo', useCaseType: 'str', createUseCase: false, eventType: 'safety_alert', deviceId: 'porch', streamId: '', cooldown: 0, version: 1, wires: [['out']], ...props },
+      {
+        id: 'event',
+        type: 'roboflow-vision-event',
+        name: '',
+        roboflow: 'cfg',
+        useCase: 'demo',
+        useCaseType: 'str',
+        createUseCase: false,
+        eventType: 'safety_alert',
+        deviceId: 'porch',
+        streamId: '',
+        cooldown: 0,
+        version: 1,
+        wires: [['out']],
+        ...props,
+      },
       { id: 'out', type: 'helper' },
       { id: 'catcher', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
       { id: 'caught', type: 'helper' },
@@ -46,7 +61,12 @@ describe('Node-RED: roboflow-vision-event', function () {
     const out = collect(helper.getNode('out'));
     const image = await sceneImage('door', 45);
     const predictions = { image: { width: 640, height: 360 }, predictions: [{ x: 490, y: 235, width: 60, height: 150, confidence: 0.99, class: 'person', class_id: 0, detection_id: 'd1' }] };
-    node.receive({ payload: { severity: 'high', alertType: 'person', camera: 'porch', zone: { name: 'door' } }, image: { type: 'base64', value: image.toString('base64') }, predictions, topic: 'detect-colors' });
+    node.receive({
+      payload: { severity: 'high', alertType: 'person', camera: 'porch', zone: { name: 'door' } },
+      image: { type: 'base64', value: image.toString('base64') },
+      predictions,
+      topic: 'detect-colors',
+    });
     await eventually(() => out.length === 1, 5_000, 'the output message');
     const eventId = out[0].eventId as string;
     assert.match(eventId, /^[0-9a-f-]{36}$/);
@@ -110,7 +130,10 @@ describe('Node-RED: roboflow-vision-event', function () {
     await helper.load(ALL_NODES, flow({ deviceId: 'restart' }), credentials);
     await eventually(async () => (await events()).filter((e) => e.deviceId === 'restart').length === 5, 20_000, 'delivered after the restart');
     const stored = (await events()).filter((e) => e.deviceId === 'restart');
-    assert.ok(stored.every((e) => e.images?.length === 1), 'images survived the restart too');
+    assert.ok(
+      stored.every((e) => e.images?.length === 1),
+      'images survived the restart too',
+    );
   });
 
   it('resolves a use case given by name', async () => {

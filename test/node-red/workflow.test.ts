@@ -47,7 +47,7 @@ async function closedPort(): Promise<number> {
 
 /** True when some string inside `value` looks like base64 image data (the payload must never carry it). */
 function hasBase64Text(value: unknown): boolean {
-  return JSON.stringify(value, (_key, inner: unknown) => (Buffer.isBuffer(inner) ? '<buffer>' : inner)).match(/"[A-Za-z0-9+/=]{500,}"/) !== null;
+  return /"[A-Za-z0-9+/=]{500,}"/.exec(JSON.stringify(value, (_key, inner: unknown) => (Buffer.isBuffer(inner) ? '<buffer>' : inner))) !== null;
 }
 
 describe('Node-RED: roboflow-workflow', function () {
@@ -138,7 +138,7 @@ describe('Node-RED: roboflow-workflow', function () {
   it('a JPEG Buffer in: the outputs in msg.payload, image outputs as JPEG Buffers in msg.images, detections in msg.predictions, the rest untouched', async () => {
     const { node, out, completed, statuses } = await load();
     const picture = Buffer.from('the original picture');
-    node.receive({ payload: personJpeg, topic: 'front door', image: picture } as NodeMessage);
+    node.receive({ payload: personJpeg, topic: 'front door', image: picture });
     await eventually(() => out.length === 1, 10_000, 'the result');
     const msg = out[0] as NodeMessage & { images: Record<string, Buffer>; predictions: Box[]; image: Buffer };
     const payload = msg.payload as { count: number; predictions: { predictions: Box[] }; output_image?: unknown };
@@ -171,7 +171,7 @@ describe('Node-RED: roboflow-workflow', function () {
       ['path', path],
     ];
     const before = await server.requestCount('workflow_inference');
-    for (const [topic, payload] of forms) node.receive({ topic, payload } as NodeMessage);
+    for (const [topic, payload] of forms) node.receive({ topic, payload });
     await eventually(() => out.length === forms.length || caught.length > 0, 15_000, 'a result per form');
     assert.deepEqual(caught, []);
     for (const msg of out) {
@@ -180,13 +180,19 @@ describe('Node-RED: roboflow-workflow', function () {
     }
     assert.deepEqual(out.map((msg) => msg.topic).sort(), forms.map(([topic]) => topic).sort());
 
-    node.receive({ topic: 'array', payload: [personJpeg, `${imagesUrl}/person.jpg`, emptyJpeg] } as NodeMessage);
+    node.receive({ topic: 'array', payload: [personJpeg, `${imagesUrl}/person.jpg`, emptyJpeg] });
     await eventually(() => out.length === forms.length + 1, 10_000, 'the array result');
     const batch = out[forms.length] as NodeMessage & { images: Array<Record<string, Buffer>>; predictions: Box[][] };
-    assert.deepEqual((batch.payload as Array<{ count: number }>).map((p) => p.count), [2, 2, 1]);
+    assert.deepEqual(
+      (batch.payload as Array<{ count: number }>).map((p) => p.count),
+      [2, 2, 1],
+    );
     assert.equal(batch.images.length, 3);
     assert.ok(batch.images.every((set) => Buffer.isBuffer(set.output_image)));
-    assert.deepEqual(batch.predictions.map((list) => list.length), [2, 2, 1]);
+    assert.deepEqual(
+      batch.predictions.map((list) => list.length),
+      [2, 2, 1],
+    );
     assert.equal((await server.requestCount('workflow_inference')) - before, forms.length + 1, 'one request per message, the array included');
   });
 
@@ -218,12 +224,17 @@ describe('Node-RED: roboflow-workflow', function () {
     assert.equal((second.out[0] as { predictions?: unknown }).predictions, undefined, 'no detections, no msg.predictions');
   });
 
-  it('msg.parameters override the node\'s for one message', async () => {
+  it("msg.parameters override the node's for one message", async () => {
     const { node, out } = await load();
     node.receive({ payload: personJpeg, parameters: { class_names: { red: 'visitor' } } });
     node.receive({ payload: personJpeg, parameters: '{"colors": ["green"]}' });
     await eventually(() => out.length === 2, 10_000, 'two results');
-    const classes = out.map((msg) => (msg as { predictions: Box[] }).predictions.map((p) => p.class).sort().join(','));
+    const classes = out.map((msg) =>
+      (msg as { predictions: Box[] }).predictions
+        .map((p) => p.class)
+        .sort()
+        .join(','),
+    );
     // A message's parameter replaces the node's whole value (class_names here), others stay.
     assert.deepEqual(classes.sort(), ['door', 'green,visitor']);
   });
@@ -233,12 +244,25 @@ describe('Node-RED: roboflow-workflow', function () {
     node.receive({ payload: personJpeg, topic: 'person' });
     node.receive({ payload: emptyJpeg, topic: 'empty' });
     await eventually(() => out.length + rest.length === 2, 10_000, 'both routed');
-    assert.deepEqual(out.map((msg) => msg.topic), ['person']);
-    assert.deepEqual(rest.map((msg) => msg.topic), ['empty']);
+    assert.deepEqual(
+      out.map((msg) => msg.topic),
+      ['person'],
+    );
+    assert.deepEqual(
+      rest.map((msg) => msg.topic),
+      ['empty'],
+    );
     const matches = (out[0] as { matches: Box[] }).matches;
-    assert.deepEqual(matches.map((m) => m.class), ['person']);
+    assert.deepEqual(
+      matches.map((m) => m.class),
+      ['person'],
+    );
     assert.deepEqual((rest[0] as { matches: Box[] }).matches, []);
-    assert.deepEqual((rest[0] as { predictions: Box[] }).predictions.map((p) => p.class), ['door'], 'the other detections are still there');
+    assert.deepEqual(
+      (rest[0] as { predictions: Box[] }).predictions.map((p) => p.class),
+      ['door'],
+      'the other detections are still there',
+    );
     await eventually(() => completed.length === 2, 5_000, 'done for both');
     await helper.unload();
 
@@ -253,7 +277,10 @@ describe('Node-RED: roboflow-workflow', function () {
     const anyClass = await load({ model: 'colors/1', filter: true, classes: '', minConfidence: 0.5 });
     anyClass.node.receive({ payload: emptyJpeg });
     await eventually(() => anyClass.out.length === 1, 10_000, 'a match of any class');
-    assert.deepEqual((anyClass.out[0] as { matches: Box[] }).matches.map((m) => m.class), ['green']);
+    assert.deepEqual(
+      (anyClass.out[0] as { matches: Box[] }).matches.map((m) => m.class),
+      ['green'],
+    );
   });
 
   it('bounded: 3 in flight, 12 queued, the oldest waiting dropped with one warning; done() for every message', async () => {
@@ -267,11 +294,17 @@ describe('Node-RED: roboflow-workflow', function () {
     await eventually(() => out.length === 15, 5_000, 'fifteen results');
     assert.deepEqual(caught, []);
     // Messages 0-2 went at once; 3-7 were the oldest waiting when 15-19 arrived.
-    assert.deepEqual(out.map((msg) => Number(msg.topic)).sort((a, b) => a - b), [0, 1, 2, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19]);
+    assert.deepEqual(
+      out.map((msg) => Number(msg.topic)).sort((a, b) => a - b),
+      [0, 1, 2, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19],
+    );
     assert.equal((await server.requestCount('workflow_inference')) - before, 15);
     assert.equal(warnings.length, 1, warnings.join('\n'));
     assert.match(warnings[0], /^Queue full \(12 waiting\): dropped the oldest waiting image \(1 since the last warning, 1 in all\)/);
-    assert.ok(statuses.every((s) => !/in flight/.test(String(s.text)) || /^[0-3] in flight · (\d|1[0-2]) queued$/.test(String(s.text))), 'never more than 3 in flight or 12 queued');
+    assert.ok(
+      statuses.every((s) => !String(s.text).includes('in flight') || /^[0-3] in flight · (\d|1[0-2]) queued$/.test(String(s.text))),
+      'never more than 3 in flight or 12 queued',
+    );
   });
 
   it('a redeploy cancels what is in flight and releases what waits: done() for each, nothing sent, no error', async () => {
@@ -282,7 +315,11 @@ describe('Node-RED: roboflow-workflow', function () {
     await eventually(async () => (await server.requestCount('workflow_inference')) > before, 5_000, 'the first request');
     await helper.setFlows(onTab([configNode(server.url)]), 'full', credentials);
     await eventually(() => doneCalls.length === 4, 2_000, 'done() for all four');
-    assert.deepEqual(doneCalls.map((call) => call.error), [undefined, undefined, undefined, undefined], 'released, not failed');
+    assert.deepEqual(
+      doneCalls.map((call) => call.error),
+      [undefined, undefined, undefined, undefined],
+      'released, not failed',
+    );
     assert.deepEqual(doneCalls.map((call) => call.topic).sort(), ['0', '1', '2', '3']);
     assert.deepEqual(caught, []);
     assert.deepEqual(out, []);
@@ -293,7 +330,7 @@ describe('Node-RED: roboflow-workflow', function () {
       await helper.unload();
       doneCalls.length = 0;
       const { node, out, caught, completed, statuses } = await load(props, options.config, options.creds);
-      node.receive({ payload, topic: 'bad' } as NodeMessage);
+      node.receive({ payload, topic: 'bad' });
       await eventually(() => caught.length === 1, 15_000, 'the error');
       const error = (caught[0] as { error: { message: string } }).error;
       assert.match(error.message, pattern);

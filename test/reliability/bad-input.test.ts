@@ -51,7 +51,13 @@ const BAD_INPUTS: BadInput[] = [
   { name: 'a corrupt JPEG', target: 'stream', message: () => ({ payload: Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(200, 7)]) }), error: /not a readable image/ },
   { name: 'a reconfigure without outputs', target: 'stream', message: () => ({ topic: 'reconfigure', payload: 'all' }), error: /reconfigure needs msg.payload with dataOutputs/ },
   // Roboflow Stream, broken results from the server on the data channel
-  { name: 'a result chunk shorter than its header', target: 'stream', faults: corrupt('truncated'), message: frame, error: /Malformed result chunk: message of 7 bytes is shorter than the 12-byte header/ },
+  {
+    name: 'a result chunk shorter than its header',
+    target: 'stream',
+    faults: corrupt('truncated'),
+    message: frame,
+    error: /Malformed result chunk: message of 7 bytes is shorter than the 12-byte header/,
+  },
   { name: 'a forged chunk index', target: 'stream', faults: corrupt('forged-index'), message: frame, error: /Malformed result chunk: frame \d+: chunk 5 of 2 is out of range/ },
   { name: 'a huge chunk count', target: 'stream', faults: corrupt('huge-count'), message: frame, error: /Malformed result chunk: frame \d+: 4294967295 chunks is over the limit/ },
   { name: 'a result that is not JSON', target: 'stream', faults: corrupt('bad-json'), message: frame, error: /Result is not JSON/ },
@@ -61,9 +67,19 @@ const BAD_INPUTS: BadInput[] = [
   { name: 'a missing video file', target: 'file-stream', message: () => ({ payload: join(MEDIA_DIR, 'no-such-file.mp4') }), error: /Video file not found/ },
   { name: 'a directory instead of a file', target: 'file-stream', message: () => ({ payload: MEDIA_DIR }), error: /Expected a video file but found a directory/ },
   { name: 'a FIFO instead of a file', target: 'file-stream', message: () => ({ payload: fifo() }), error: /Not a regular file/ },
-  { name: 'parameters that are not JSON', target: 'file-stream', message: async () => ({ payload: await sceneVideo('two-squares'), parameters: '{"colors": ' }), error: /msg.parameters is not valid JSON/ },
+  {
+    name: 'parameters that are not JSON',
+    target: 'file-stream',
+    message: async () => ({ payload: await sceneVideo('two-squares'), parameters: '{"colors": ' }),
+    error: /msg.parameters is not valid JSON/,
+  },
   { name: 'parameters that are a list', target: 'file-stream', message: async () => ({ payload: await sceneVideo('two-squares'), parameters: [1, 2] }), error: /msg.parameters must be an object/ },
-  { name: 'an invalid RTSP URL (password hidden)', target: 'camera-stream', message: () => ({ url: `http://user:${CAMERA_PASSWORD}@camera/stream` }), error: /Invalid RTSP URL "http:\/\/user:\*\*\*@camera\/stream"/ },
+  {
+    name: 'an invalid RTSP URL (password hidden)',
+    target: 'camera-stream',
+    message: () => ({ url: `http://user:${CAMERA_PASSWORD}@camera/stream` }),
+    error: /Invalid RTSP URL "http:\/\/user:\*\*\*@camera\/stream"/,
+  },
   // Roboflow Video Job
   { name: 'a missing video file', target: 'job', message: () => ({ payload: join(MEDIA_DIR, 'missing.mp4') }), error: /Video file not found/ },
   { name: 'a directory instead of a file', target: 'job', message: () => ({ payload: MEDIA_DIR }), error: /found a directory/ },
@@ -71,7 +87,13 @@ const BAD_INPUTS: BadInput[] = [
   { name: 'an empty Buffer', target: 'job', message: () => ({ payload: Buffer.alloc(0) }), error: /video buffer is empty/ },
   { name: 'a non-http URL', target: 'job', message: () => ({ url: 'ftp://x/video.mp4' }), error: /msg.url must be an http/ },
   { name: 'an fps of 500', target: 'job', message: async () => ({ payload: await sceneVideo('two-squares'), fps: 500 }), error: /fps must be between 1 and 120 \(got 500\)/ },
-  { name: 'an answer that is not JSON', target: 'job', faults: { garbleNext: { video_upload_signed_url: 1, videoinfer_submit: 1 } }, message: async () => ({ payload: await sceneVideo('two-squares') }), error: /not JSON|Unexpected answer/ },
+  {
+    name: 'an answer that is not JSON',
+    target: 'job',
+    faults: { garbleNext: { video_upload_signed_url: 1, videoinfer_submit: 1 } },
+    message: async () => ({ payload: await sceneVideo('two-squares') }),
+    error: /not JSON|Unexpected answer/,
+  },
   // Vision Event
   { name: 'an unknown event type', target: 'event', message: () => ({ payload: {}, eventType: 'party' }), error: /Unknown event type "party"/ },
   { name: 'too many metadata keys', target: 'event', message: () => ({ payload: Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`k${i}`, i])) }), error: /101 keys; at most 100/ },
@@ -80,9 +102,21 @@ const BAD_INPUTS: BadInput[] = [
   { name: 'an image that is not an image', target: 'event', message: () => ({ payload: {}, image: Buffer.from('hello') }), error: /not a JPEG, PNG or WebP image/ },
   { name: 'predictions without numbers', target: 'event', message: () => ({ payload: {}, image: Buffer.from([0xff, 0xd8, 0xff]), predictions: [{ class: 'a' }] }), error: /no numeric x/ },
   { name: 'a timestamp that is not a date', target: 'event', message: () => ({ payload: {}, timestamp: 'yesterday' }), error: /not a date/ },
-  { name: 'a timestamp out of the accepted window', target: 'event', message: () => ({ payload: {}, timestamp: Date.now() - 31 * 24 * 3600 * 1000 }), error: /rejected: .*more than 30 days in the past/ },
+  {
+    name: 'a timestamp out of the accepted window',
+    target: 'event',
+    message: () => ({ payload: {}, timestamp: Date.now() - 31 * 24 * 3600 * 1000 }),
+    error: /rejected: .*more than 30 days in the past/,
+  },
   // A garbled answer may hide a stored event: the event stays queued and is sent again (same id, no duplicate).
-  { name: 'an answer that is not JSON', target: 'event', faults: { garbleNext: { vision_events: 1, vision_events_batch: 1 } }, message: () => ({ payload: { n: 1 } }), error: /Unexpected answer from .*: not JSON/, retried: true },
+  {
+    name: 'an answer that is not JSON',
+    target: 'event',
+    faults: { garbleNext: { vision_events: 1, vision_events_batch: 1 } },
+    message: () => ({ payload: { n: 1 } }),
+    error: /Unexpected answer from .*: not JSON/,
+    retried: true,
+  },
 ];
 
 /** The local server's simulated RTSP camera (known once it runs). */
@@ -113,7 +147,18 @@ describe('reliability: bad input gets one clear error and the node goes on', fun
 
   function nodeFor(target: Target, props: Record<string, unknown>): FlowNode {
     const common = { id: 'under-test', roboflow: 'cfg', version: 1, wires: [['out'], []], ...props };
-    const stream = { type: 'roboflow-stream', workspace: 'demo', workspaceType: 'str', workflow: 'detect-colors', workflowType: 'str', dataOutputs: 'count', streamOutputs: '', parameters: '', url: '', urlType: 'str' };
+    const stream = {
+      type: 'roboflow-stream',
+      workspace: 'demo',
+      workspaceType: 'str',
+      workflow: 'detect-colors',
+      workflowType: 'str',
+      dataOutputs: 'count',
+      streamOutputs: '',
+      parameters: '',
+      url: '',
+      urlType: 'str',
+    };
     switch (target) {
       case 'stream':
         return { ...stream, source: 'frames', start: 'deploy', ...common };
@@ -122,7 +167,18 @@ describe('reliability: bad input gets one clear error and the node goes on', fun
       case 'camera-stream':
         return { ...stream, source: 'rtsp', start: 'message', ...common };
       case 'job':
-        return { type: 'roboflow-video-job', target: 'workflow', workspace: 'demo', workspaceType: 'str', workflow: 'detect-colors', workflowType: 'str', model: '', fps: 5, pollInterval: 0.2, ...common };
+        return {
+          type: 'roboflow-video-job',
+          target: 'workflow',
+          workspace: 'demo',
+          workspaceType: 'str',
+          workflow: 'detect-colors',
+          workflowType: 'str',
+          model: '',
+          fps: 5,
+          pollInterval: 0.2,
+          ...common,
+        };
       case 'event':
         return { type: 'roboflow-vision-event', useCase: 'demo', useCaseType: 'str', createUseCase: false, eventType: 'safety_alert', deviceId: 'porch', streamId: '', cooldown: 0, ...common };
     }
@@ -135,13 +191,17 @@ describe('reliability: bad input gets one clear error and the node goes on', fun
 
   for (const input of BAD_INPUTS) {
     it(`${input.target}: ${input.name}`, async () => {
-      await helper.load(ALL_NODES, onTab([
-        configNode(server.url),
-        nodeFor(input.target, input.props ?? {}),
-        { id: 'out', type: 'helper' },
-        { id: 'catcher', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
-        { id: 'caught', type: 'helper' },
-      ]), credentials);
+      await helper.load(
+        ALL_NODES,
+        onTab([
+          configNode(server.url),
+          nodeFor(input.target, input.props ?? {}),
+          { id: 'out', type: 'helper' },
+          { id: 'catcher', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
+          { id: 'caught', type: 'helper' },
+        ]),
+        credentials,
+      );
       const node = helper.getNode('under-test');
       const statuses = recordStatuses(node);
       const caught = collect(helper.getNode('caught'));
@@ -160,7 +220,10 @@ describe('reliability: bad input gets one clear error and the node goes on', fun
       } else {
         await eventually(() => caught.length >= 1, 20_000, 'the error');
         assert.match((caught[0].error as { message: string }).message, input.error);
-        assert.ok(statuses.some((status) => status.fill === 'red' && (status.text ?? '').length > 0), 'the status shows the error');
+        assert.ok(
+          statuses.some((status) => status.fill === 'red' && (status.text ?? '').length > 0),
+          'the status shows the error',
+        );
       }
       assert.doesNotMatch(JSON.stringify([caught.map((msg) => msg.error), statuses, warnings]), new RegExp(`${CAMERA_PASSWORD}|${API_KEY}`), 'no secret in the error, the status or the log');
 

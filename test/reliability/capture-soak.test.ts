@@ -47,7 +47,9 @@ describe(`reliability: local capture for ${SECONDS} s keeps memory flat`, functi
       const first = median(samples.slice(0, fifth));
       const last = median(samples.slice(-fifth));
       const frames = stream.frames;
-      console.log(`      ${results - resultsAtStart} results in ${SECONDS} s; frames in ${frames.framesIn}, sent ${frames.framesSent}, dropped ${frames.framesDropped}; RSS ${mb(first)} -> ${mb(last)} MB (bound +${RSS_BOUND_MB} MB)`);
+      console.log(
+        `      ${results - resultsAtStart} results in ${SECONDS} s; frames in ${frames.framesIn}, sent ${frames.framesSent}, dropped ${frames.framesDropped}; RSS ${mb(first)} -> ${mb(last)} MB (bound +${RSS_BOUND_MB} MB)`,
+      );
       assert.ok(results - resultsAtStart > SECONDS * 5, 'results kept coming');
       assert.ok(last - first < RSS_BOUND_MB * 1024 * 1024, `RSS grew from ${mb(first)} to ${mb(last)} MB`);
     } finally {

@@ -33,8 +33,22 @@ describe('reliability: the workspace stream limit', function () {
     const nodes: FlowNode[] = [configNode(server.url)];
     for (const id of ids) {
       nodes.push({
-        id, type: 'roboflow-stream', name: id, roboflow: 'cfg', workspace: 'demo', workspaceType: 'str', workflow: 'detect-colors', workflowType: 'str',
-        dataOutputs: 'count', streamOutputs: '', source: 'mjpeg', url: camera.mjpeg_url, urlType: 'str', start: 'deploy', version: 1, wires: [[`${id}-out`], []],
+        id,
+        type: 'roboflow-stream',
+        name: id,
+        roboflow: 'cfg',
+        workspace: 'demo',
+        workspaceType: 'str',
+        workflow: 'detect-colors',
+        workflowType: 'str',
+        dataOutputs: 'count',
+        streamOutputs: '',
+        source: 'mjpeg',
+        url: camera.mjpeg_url,
+        urlType: 'str',
+        start: 'deploy',
+        version: 1,
+        wires: [[`${id}-out`], []],
       });
       nodes.push({ id: `${id}-out`, type: 'helper' });
     }
@@ -44,8 +58,8 @@ describe('reliability: the workspace stream limit', function () {
     const limitText = /^workspace stream limit reached \(10\), retrying \((\d+)\)$/;
     const limited = (): string[] => ids.filter((id) => statuses.get(id)!.some((status) => limitText.test(status.text ?? '')));
 
-    await eventually(() => limited().length === 1, 60_000, 'one node names the stream limit').catch((error: Error) => {
-      throw new Error(`${error.message}; last statuses: ${JSON.stringify(ids.map((id) => [id, statuses.get(id)!.at(-1)?.text]))}`);
+    await eventually(() => limited().length === 1, 60_000, 'one node names the stream limit').catch((error: unknown) => {
+      throw new Error(`${(error as Error).message}; last statuses: ${JSON.stringify(ids.map((id) => [id, statuses.get(id)!.at(-1)?.text]))}`);
     });
     const [eleventh] = limited();
     const streaming = ids.filter((id) => id !== eleventh);
@@ -57,7 +71,7 @@ describe('reliability: the workspace stream limit', function () {
 
     // Ten seconds later: the ten are still delivering and the 11th has not asked again.
     const counts = new Map(streaming.map((id) => [id, results.get(id)!.length]));
-    const attemptsBefore = (await server.requestCount('initialise_webrtc_worker'));
+    const attemptsBefore = await server.requestCount('initialise_webrtc_worker');
     await new Promise((resolve) => setTimeout(resolve, 10_000));
     for (const id of streaming) assert.ok(results.get(id)!.length > counts.get(id)!, `${id} kept streaming while the 11th waited`);
     assert.equal(await server.requestCount('initialise_webrtc_worker'), attemptsBefore, 'no retry within 10 s of a 429 (slow retry)');
@@ -65,7 +79,7 @@ describe('reliability: the workspace stream limit', function () {
 
     // A slot frees: the 11th takes it on its next (slow) retry and streams.
     helper.getNode(streaming[0]).receive({ topic: 'stop' });
-    await eventually(() => (results.get(eleventh)!.length >= 3), 60_000, 'the 11th streams once a slot is free');
+    await eventually(() => results.get(eleventh)!.length >= 3, 60_000, 'the 11th streams once a slot is free');
     const sessions = await server.sessions();
     assert.equal(sessions.active.length, 10, 'still ten at once');
     assert.ok(statuses.get(eleventh)!.at(-1)!.text?.startsWith('streaming'), 'the 11th shows streaming');

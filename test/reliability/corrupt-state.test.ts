@@ -46,13 +46,42 @@ describe('reliability: corrupt state in the user directory never stops Node-RED'
   const videoJobFlow = (id: string): FlowNode[] =>
     onTab([
       configNode(server.url),
-      { id, type: 'roboflow-video-job', name: '', roboflow: 'cfg', target: 'workflow', workspace: 'demo', workspaceType: 'str', workflow: 'detect-colors', workflowType: 'str', model: '', fps: 5, pollInterval: 0.2, version: 1, wires: [['out']] },
+      {
+        id,
+        type: 'roboflow-video-job',
+        name: '',
+        roboflow: 'cfg',
+        target: 'workflow',
+        workspace: 'demo',
+        workspaceType: 'str',
+        workflow: 'detect-colors',
+        workflowType: 'str',
+        model: '',
+        fps: 5,
+        pollInterval: 0.2,
+        version: 1,
+        wires: [['out']],
+      },
       { id: 'out', type: 'helper' },
     ]);
   const eventFlow = (id: string): FlowNode[] =>
     onTab([
       configNode(server.url),
-      { id, type: 'roboflow-vision-event', name: '', roboflow: 'cfg', useCase: 'demo', useCaseType: 'str', createUseCase: false, eventType: 'custom', deviceId: id, streamId: '', cooldown: 0, version: 1, wires: [['out']] },
+      {
+        id,
+        type: 'roboflow-vision-event',
+        name: '',
+        roboflow: 'cfg',
+        useCase: 'demo',
+        useCaseType: 'str',
+        createUseCase: false,
+        eventType: 'custom',
+        deviceId: id,
+        streamId: '',
+        cooldown: 0,
+        version: 1,
+        wires: [['out']],
+      },
       { id: 'out', type: 'helper' },
     ]);
 

@@ -42,14 +42,32 @@ describe('reliability: file results are complete with a slow flow', function () 
     const file = await sceneVideo('two-squares', { loops: 5 });
     const frames = 5 * 30;
     const { ackWindow } = await server.json<{ ackWindow: number }>('/local/faults');
-    await helper.load([...ALL_NODES, slowNodeModule], onTab([
-      configNode(server.url),
-      {
-        id: 'stream', type: 'roboflow-stream', roboflow: 'cfg', workspace: 'demo', workspaceType: 'str', workflow: 'detect-colors', workflowType: 'str',
-        dataOutputs: 'count', streamOutputs: '', source: 'file', url: file, urlType: 'str', start: 'deploy', realtime: false, version: 1, wires: [['slow'], []],
-      },
-      { id: 'slow', type: 'slow-consumer' },
-    ]), { cfg: { apiKey: API_KEY } });
+    await helper.load(
+      [...ALL_NODES, slowNodeModule],
+      onTab([
+        configNode(server.url),
+        {
+          id: 'stream',
+          type: 'roboflow-stream',
+          roboflow: 'cfg',
+          workspace: 'demo',
+          workspaceType: 'str',
+          workflow: 'detect-colors',
+          workflowType: 'str',
+          dataOutputs: 'count',
+          streamOutputs: '',
+          source: 'file',
+          url: file,
+          urlType: 'str',
+          start: 'deploy',
+          realtime: false,
+          version: 1,
+          wires: [['slow'], []],
+        },
+        { id: 'slow', type: 'slow-consumer' },
+      ]),
+      { cfg: { apiKey: API_KEY } },
+    );
     const errors = recordErrors(helper.getNode('stream'));
 
     // Watch how far the server gets ahead of the flow while the file streams. Pacing starts
@@ -85,9 +103,13 @@ describe('reliability: file results are complete with a slow flow', function () 
 
     const results = received.filter((msg) => !(msg as { complete?: boolean }).complete);
     assert.equal(results.length, frames, 'exactly one result per frame');
-    assert.deepEqual(results.map((msg) => (msg as { frame?: { frame_id?: number } }).frame?.frame_id), Array.from({ length: frames }, (_, i) => i + 1), 'in frame order');
+    assert.deepEqual(
+      results.map((msg) => (msg as { frame?: { frame_id?: number } }).frame?.frame_id),
+      Array.from({ length: frames }, (_, i) => i + 1),
+      'in frame order',
+    );
     assert.ok((received.at(-1) as { complete?: boolean }).complete, 'complete comes last');
-    assert.deepEqual((received.at(-1) as NodeMessage).payload, { frames, terminationReason: null });
+    assert.deepEqual(received.at(-1)!.payload, { frames, terminationReason: null });
     assert.deepEqual(errors, []);
     assert.ok(samples >= 20, `the server was watched while paced (${samples} samples; start-up burst ${burst} frames)`);
     // The node acknowledges a frame only after the slow node returned from it.

@@ -47,7 +47,22 @@ describe('reliability: a poisoned Vision Event never blocks the queue', function
   const flow = (id: string, props: Record<string, unknown> = {}): FlowNode[] =>
     onTab([
       configNode(server.url),
-      { id, type: 'roboflow-vision-event', name: '', roboflow: 'cfg', useCase: 'demo', useCaseType: 'str', createUseCase: false, eventType: 'custom', deviceId: id, streamId: '', cooldown: 0, version: 1, wires: [['out']], ...props },
+      {
+        id,
+        type: 'roboflow-vision-event',
+        name: '',
+        roboflow: 'cfg',
+        useCase: 'demo',
+        useCaseType: 'str',
+        createUseCase: false,
+        eventType: 'custom',
+        deviceId: id,
+        streamId: '',
+        cooldown: 0,
+        version: 1,
+        wires: [['out']],
+        ...props,
+      },
       { id: 'out', type: 'helper' },
       { id: 'catcher', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
       { id: 'caught', type: 'helper' },
@@ -72,7 +87,11 @@ describe('reliability: a poisoned Vision Event never blocks the queue', function
     await eventually(() => caught.length >= cases.length, 30_000, 'one error per message');
     const messages = caught.map((msg) => (msg.error as { message: string }).message);
     assert.equal(caught.length, cases.length, messages.join(' | '));
-    for (const [, expected] of cases) assert.ok(messages.some((message) => expected.test(message)), `${expected} in ${messages.join(' | ')}`);
+    for (const [, expected] of cases)
+      assert.ok(
+        messages.some((message) => expected.test(message)),
+        `${expected} in ${messages.join(' | ')}`,
+      );
     assert.equal(out.length, 0, 'no message went on');
     assert.deepEqual(queued('at-once'), [], 'nothing queued');
     assert.equal(await server.requestCount('vision_events_upload'), uploadsBefore, 'nothing sent');
@@ -92,12 +111,24 @@ describe('reliability: a poisoned Vision Event never blocks the queue', function
     assert.ok(!(await events()).some((e) => e.eventId === poisonedId), 'the refused event was not created');
     await eventually(() => caught.length === 1, 5_000, 'the error at the Catch node');
     assert.equal(caught[0].marker, 'the-poisoned-one', 'the error carries its message');
-    assert.match((caught[0].error as { message: string }).message, new RegExp(`Vision event ${poisonedId} rejected: Image upload refused: Request rejected \\(400\\): The image is larger than 20971520 bytes`));
+    assert.match(
+      (caught[0].error as { message: string }).message,
+      new RegExp(`Vision event ${poisonedId} rejected: Image upload refused: Request rejected \\(400\\): The image is larger than 20971520 bytes`),
+    );
     const deadLetter = join(storage('poisoned'), 'dead-letter.jsonl');
-    const lines = readFileSync(deadLetter, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { event: { eventId: string }; reason: string; status: number });
-    assert.deepEqual(lines.map((line) => [line.event.eventId, line.status]), [[poisonedId, 400]]);
+    const lines = readFileSync(deadLetter, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { event: { eventId: string }; reason: string; status: number });
+    assert.deepEqual(
+      lines.map((line) => [line.event.eventId, line.status]),
+      [[poisonedId, 400]],
+    );
     const warnings = loggedWarnings('poisoned');
-    assert.ok(warnings.some((w) => w === `1 Vision Events the service refused are kept in ${deadLetter} (the queue went on without them)`), warnings.join('\n'));
+    assert.ok(
+      warnings.some((w) => w === `1 Vision Events the service refused are kept in ${deadLetter} (the queue went on without them)`),
+      warnings.join('\n'),
+    );
     assert.deepEqual(readdirSync(join(storage('poisoned'), 'images')), [], 'its image is not kept');
     await eventually(() => queued('poisoned').length === 0, 5_000, 'the queue on disk is empty');
   });

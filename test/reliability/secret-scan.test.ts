@@ -16,8 +16,14 @@ describe('reliability: the secret scan over every suite', () => {
     local.text('child', 'value-42 to the server');
     local.value('node status', [{ fill: 'red', text: 'ok' }, { error: new Error('401 for s3cr3t-value-42') }]);
     local.text('other', 'nothing here');
-    assert.deepEqual(local.hits.map((hit) => hit.source), ['child', 'node status']);
-    assert.ok(local.hits.every((hit) => hit.excerpt.includes('<secret>') && !hit.excerpt.includes('s3cr3t-value-42')), 'the report masks the secret');
+    assert.deepEqual(
+      local.hits.map((hit) => hit.source),
+      ['child', 'node status'],
+    );
+    assert.ok(
+      local.hits.every((hit) => hit.excerpt.includes('<secret>') && !hit.excerpt.includes('s3cr3t-value-42')),
+      'the report masks the secret',
+    );
   });
 
   it('does not read images: buffers in messages are skipped, not decoded as text', () => {
@@ -26,22 +32,39 @@ describe('reliability: the secret scan over every suite', () => {
     assert.deepEqual(local.hits, []);
   });
 
-  it('knows the suites\' secrets: the API key, wrong keys and camera passwords', () => {
+  it("knows the suites' secrets: the API key, wrong keys and camera passwords", () => {
     assert.ok(registeredSecrets().includes(API_KEY));
   });
 
-  it('watches this process, the local server, and the nodes\' statuses, logs and messages', async function () {
+  it("watches this process, the local server, and the nodes' statuses, logs and messages", async function () {
     this.timeout(30_000);
     const before = new Map(scanner.seen);
     const grew = (source: string): boolean => (scanner.seen.get(source) ?? 0) > (before.get(source) ?? 0);
     useUserDir();
     const server = await startLocalServer(['--cameras', '']);
     try {
-      await helper.load(ALL_NODES, onTab([
-        configNode(server.url),
-        { id: 'event', type: 'roboflow-vision-event', roboflow: 'cfg', useCase: 'demo', useCaseType: 'str', createUseCase: false, eventType: 'custom', deviceId: 'scan', streamId: '', cooldown: 0, version: 1, wires: [['out']] },
-        { id: 'out', type: 'helper' },
-      ]), { cfg: { apiKey: API_KEY } });
+      await helper.load(
+        ALL_NODES,
+        onTab([
+          configNode(server.url),
+          {
+            id: 'event',
+            type: 'roboflow-vision-event',
+            roboflow: 'cfg',
+            useCase: 'demo',
+            useCaseType: 'str',
+            createUseCase: false,
+            eventType: 'custom',
+            deviceId: 'scan',
+            streamId: '',
+            cooldown: 0,
+            version: 1,
+            wires: [['out']],
+          },
+          { id: 'out', type: 'helper' },
+        ]),
+        { cfg: { apiKey: API_KEY } },
+      );
       const out = collect(helper.getNode('out'));
       helper.getNode('event').receive({ payload: { n: 1 } });
       helper.getNode('event').warn('a warning, as a node logs one');

@@ -23,7 +23,10 @@ describe('roboflow-local-server command line', () => {
     const server = await startLocalServer(['--cameras', '']);
     assert.match(server.url, /^http:\/\/127\.0\.0\.1:\d+$/);
     const workflows = await server.json<Array<{ id: string; description: string; outputs: string[] }>>('/local/workflows');
-    assert.deepEqual(workflows.map((w) => w.id), ['detect-colors', 'track-colors', 'motion', 'image-stats']);
+    assert.deepEqual(
+      workflows.map((w) => w.id),
+      ['detect-colors', 'track-colors', 'motion', 'image-stats'],
+    );
     for (const workflow of workflows) {
       assert.ok(workflow.description.length > 20);
       assert.ok(workflow.outputs.length > 0);
@@ -50,7 +53,13 @@ describe('roboflow-local-server command line', () => {
   });
 
   it('hosted defaults, and the options that change them: --no-gzip, --self-hosted, --session-timeout, --no-pull', async () => {
-    type Faults = { gzip: boolean; selfHosted: boolean; sessionTimeoutSec: number; noPull: boolean; idleTimeoutMs: number };
+    interface Faults {
+      gzip: boolean;
+      selfHosted: boolean;
+      sessionTimeoutSec: number;
+      noPull: boolean;
+      idleTimeoutMs: number;
+    }
     const hosted = await startLocalServer(['--cameras', '']);
     try {
       const faults = await hosted.json<Faults>('/local/faults');
@@ -77,7 +86,7 @@ describe('roboflow-local-server command line', () => {
     const jobUrl = (server: { url: string }): string => `${server.url}/batch-processing/v1/external/ws/jobs/job-1?api_key=${API_KEY}`;
     const hosted = await startLocalServer(['--cameras', '']);
     try {
-      assert.equal((await fetch(jobUrl(hosted)).then((r) => r.status)), 404, 'Batch Processing answers (an unknown job)');
+      assert.equal(await fetch(jobUrl(hosted)).then((r) => r.status), 404, 'Batch Processing answers (an unknown job)');
       const pipelines = await fetch(`${hosted.url}/inference_pipelines/list`);
       assert.equal(pipelines.status, 404, 'the hosted service has no stream API');
       assert.deepEqual(await pipelines.json(), { detail: 'Not Found' });

@@ -55,7 +55,7 @@ function childrenOf(pid: number): number[] {
 function running(pid: number): boolean {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+    return !stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
   } catch {
     return false;
   }
@@ -98,7 +98,14 @@ describe('local server hardening', function () {
       try {
         const camera = (await server.cameras())[0];
         for (let round = 0; round < 60; round++) {
-          const session = new StreamSession({ connection: server.connection(), workflow: { workspace: 'w', workflowId: 'detect-colors' }, source: { kind: 'mjpeg', url: camera.mjpeg_url }, dataOutputs: ['count'], streamOutputs: ['output_image'], videoOutput: 'jpeg' });
+          const session = new StreamSession({
+            connection: server.connection(),
+            workflow: { workspace: 'w', workflowId: 'detect-colors' },
+            source: { kind: 'mjpeg', url: camera.mjpeg_url },
+            dataOutputs: ['count'],
+            streamOutputs: ['output_image'],
+            videoOutput: 'jpeg',
+          });
           const started = session.start().catch(() => undefined);
           await new Promise((resolve) => setTimeout(resolve, Math.floor(Math.random() * 1_200)));
           await session.stop();
@@ -180,15 +187,23 @@ describe('local server hardening', function () {
           const viewer = await fetch(camera.mjpeg_url, { signal: mjpeg.signal });
           const reader = viewer.body!.getReader();
           await reader.read();
-          const children = await eventually(() => {
-            const found = childrenOf(server.process.pid!);
-            return found.length >= 3 && found;
-          }, 10_000, 'three ffmpeg children (camera, RTSP reader, MJPEG stream)');
+          const children = await eventually(
+            () => {
+              const found = childrenOf(server.process.pid!);
+              return found.length >= 3 && found;
+            },
+            10_000,
+            'three ffmpeg children (camera, RTSP reader, MJPEG stream)',
+          );
           const exited = new Promise<number | null>((resolve) => server.process.once('exit', (code) => resolve(code)));
           await end(server);
           await Promise.race([exited, new Promise((_, reject) => setTimeout(() => reject(new Error('the server did not exit within 10 s')), 10_000))]);
           await eventually(() => children.every((pid) => !running(pid)), 5_000, `children ${children.join(', ')} to end`);
-          assert.deepEqual(readdirSync(tmp).filter((name) => name.startsWith('roboflow-local-') && existsSync(join(tmp, name))), [], 'the temp data dir is gone');
+          assert.deepEqual(
+            readdirSync(tmp).filter((name) => name.startsWith('roboflow-local-') && existsSync(join(tmp, name))),
+            [],
+            'the temp data dir is gone',
+          );
         } finally {
           mjpeg.abort();
           for (const session of sessions) session.close();

@@ -135,17 +135,20 @@ describe('local server: hosted behaviour by default', function () {
   });
 
   describe('results on the wire (C2)', () => {
-    it('data outputs requested: every result gzipped, the completion plain JSON; measured_fps null, declared_fps the file\'s own', async () => {
+    it("data outputs requested: every result gzipped, the completion plain JSON; measured_fps null, declared_fps the file's own", async () => {
       const scene = getScene('two-squares');
       const session = track(await openRaw(server, { file: await sceneVideo('two-squares'), body: { data_output: ['count'], declared_fps: 99, webrtc_realtime_processing: true } }));
       const completion = await session.completion(15_000);
       const frames = session.frames();
       assert.ok(frames.length > 0);
-      assert.ok(frames.every((result) => result.gzipped), 'every result with data outputs is gzipped');
+      assert.ok(
+        frames.every((result) => result.gzipped),
+        'every result with data outputs is gzipped',
+      );
       assert.equal(completion.gzipped, false);
       for (const { doc } of frames) {
         assert.equal(doc.video_metadata?.measured_fps, null);
-        assert.equal(doc.video_metadata?.declared_fps, scene.fps, 'the uploaded file\'s frame rate replaces the declared one');
+        assert.equal(doc.video_metadata?.declared_fps, scene.fps, "the uploaded file's frame rate replaces the declared one");
         assert.equal(doc.serialized_output_data?.count, 2);
       }
     });

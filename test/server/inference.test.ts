@@ -80,9 +80,15 @@ describe('local server: single-image inference (docs/protocol.md §6)', function
       assert.deepEqual(legacy.body, { outputs: [{ brightness: (legacy.body.outputs as Json[])[0].brightness, width: 320, height: 240 }] });
       const specification = {
         version: '1.0',
-        inputs: [{ type: 'WorkflowImage', name: 'picture' }, { type: 'WorkflowParameter', name: 'colors', default_value: null }],
+        inputs: [
+          { type: 'WorkflowImage', name: 'picture' },
+          { type: 'WorkflowParameter', name: 'colors', default_value: null },
+        ],
         steps: [{ type: 'local/color_detector@v1', name: 'd', image: '$inputs.picture', colors: '$inputs.colors' }],
-        outputs: [{ type: 'JsonField', name: 'count', selector: '$steps.d.count' }, { type: 'JsonField', name: 'seen', selector: '$steps.d.predictions' }],
+        outputs: [
+          { type: 'JsonField', name: 'count', selector: '$steps.d.count' },
+          { type: 'JsonField', name: 'seen', selector: '$steps.d.predictions' },
+        ],
       };
       for (const path of ['/workflows/run', '/infer/workflows']) {
         const inline = await post(path, { api_key: API_KEY, specification, inputs: { picture: [image(), { type: 'url', value: `${imagesUrl}/a.jpg` }], colors: ['red'] }, excluded_fields: ['seen'] });
@@ -112,7 +118,10 @@ describe('local server: single-image inference (docs/protocol.md §6)', function
         assert.deepEqual(Object.keys(bad.body), ['message', 'error_type', 'context', 'inner_error_type', 'inner_error_message']);
         assert.equal(bad.body.error_type, 'RuntimeInputError');
         assert.equal(bad.body.context, 'workflow_execution | runtime_input_validation');
-        assert.match(String(bad.body.message), value ? /^Failed to assemble `image`\. Could not successfully use any deserializer/ : /^Detected runtime parameter `image` defined as `WorkflowImage`.*but value is not provided\.$/);
+        assert.match(
+          String(bad.body.message),
+          value ? /^Failed to assemble `image`\. Could not successfully use any deserializer/ : /^Detected runtime parameter `image` defined as `WorkflowImage`.*but value is not provided\.$/,
+        );
       }
 
       const syntax = await post('/workflows/run', { api_key: API_KEY, specification: { version: '1.0', inputs: [], steps: [], outputs: [] }, inputs: { image: image() } });
@@ -146,7 +155,10 @@ describe('local server: single-image inference (docs/protocol.md §6)', function
       assert.deepEqual(body.image, { width: 320, height: 240 });
       assert.equal(typeof body.time, 'number');
       const predictions = body.predictions as Json[];
-      assert.deepEqual(predictions.map((p) => Object.keys(p)), [0, 1].map(() => ['x', 'y', 'width', 'height', 'confidence', 'class', 'class_id', 'detection_id']));
+      assert.deepEqual(
+        predictions.map((p) => Object.keys(p)),
+        [0, 1].map(() => ['x', 'y', 'width', 'height', 'confidence', 'class', 'class_id', 'detection_id']),
+      );
     });
 
     it('?image=<url> instead of a body; confidence (0-1 or percent) and classes narrow the answer', async () => {
@@ -154,7 +166,10 @@ describe('local server: single-image inference (docs/protocol.md §6)', function
       assert.equal((byUrl.body.predictions as Json[]).length, 2);
       assert.equal(((await model(`/colors/1?api_key=${API_KEY}&confidence=0.995`, base64)).body.predictions as Json[]).length, 0);
       assert.equal(((await model(`/colors/1?api_key=${API_KEY}&confidence=40`, base64)).body.predictions as Json[]).length, 2);
-      assert.deepEqual(((await model(`/colors/1?api_key=${API_KEY}&classes=red`, base64)).body.predictions as Json[]).map((p) => p.class), ['red']);
+      assert.deepEqual(
+        ((await model(`/colors/1?api_key=${API_KEY}&classes=red`, base64)).body.predictions as Json[]).map((p) => p.class),
+        ['red'],
+      );
     });
 
     it('errors: 401, 404 for an unknown model, 400 without a Content-Type, 400 for an image that does not load', async () => {

@@ -105,7 +105,10 @@ export async function startRaw(server: RunningServer, start: RawStart = {}): Pro
   }
   await pc.setLocalDescription(await pc.createOffer());
   await new Promise<void>((resolve) => {
-    if (pc.iceGatheringState === 'complete') return resolve();
+    if (pc.iceGatheringState === 'complete') {
+      resolve();
+      return;
+    }
     const timer = setTimeout(resolve, 3_000);
     pc.onicegatheringstatechange = () => {
       if (pc.iceGatheringState === 'complete') {

@@ -45,15 +45,18 @@ describe('local server workflows', () => {
     const path = await sceneVideo('two-squares');
     let frames = 0;
     await new Promise<void>((resolve, reject) => {
-      new FrameReader({ input: path }, {
-        onFrame: (frame) => {
-          frames++;
-          const got = sortBoxes(predictionsOf(detector.process(frame, {}))).map((p) => [p.class, p.x, p.y, p.width, p.height]);
-          const expected = sortBoxes(expectedBoxes(scene, frame.index - 1)).map((b) => [b.color, b.x, b.y, b.width, b.height]);
-          assert.deepEqual(got, expected, `frame ${frame.index}`);
+      new FrameReader(
+        { input: path },
+        {
+          onFrame: (frame) => {
+            frames++;
+            const got = sortBoxes(predictionsOf(detector.process(frame, {}))).map((p) => [p.class, p.x, p.y, p.width, p.height]);
+            const expected = sortBoxes(expectedBoxes(scene, frame.index - 1)).map((b) => [b.color, b.x, b.y, b.width, b.height]);
+            assert.deepEqual(got, expected, `frame ${frame.index}`);
+          },
+          onEnd: (error) => (error ? reject(error) : resolve()),
         },
-        onEnd: (error) => (error ? reject(error) : resolve()),
-      }).start();
+      ).start();
     });
     assert.equal(frames, scene.frames);
   });
@@ -61,7 +64,10 @@ describe('local server workflows', () => {
   it('renames classes and filters colours through workflow parameters', () => {
     const scene = getScene('door');
     const outputs = run('detect-colors', { class_names: { red: 'person' }, colors: ['red'] }).process({ width: scene.width, height: scene.height, rgba: renderScene(scene, 45) }, {});
-    assert.deepEqual(predictionsOf(outputs).map((p) => p.class), ['person']);
+    assert.deepEqual(
+      predictionsOf(outputs).map((p) => p.class),
+      ['person'],
+    );
   });
 
   it('track-colors keeps tracker ids when two same-coloured objects pass each other', () => {
@@ -78,7 +84,10 @@ describe('local server workflows', () => {
         idsByObject.set(box.object, ids);
       }
     }
-    assert.deepEqual([...idsByObject.values()].map((ids) => ids.size), [1, 1]);
+    assert.deepEqual(
+      [...idsByObject.values()].map((ids) => ids.size),
+      [1, 1],
+    );
     assert.notDeepEqual([...idsByObject.get('left-ball')!], [...idsByObject.get('right-ball')!]);
   });
 
@@ -95,7 +104,10 @@ describe('local server workflows', () => {
 
   it('lists built-in workflows with their outputs, image outputs and parameters', () => {
     const listing = describeBuiltins();
-    assert.deepEqual(listing.map((w) => w.id), BUILTIN_WORKFLOWS.map((w) => w.id));
+    assert.deepEqual(
+      listing.map((w) => w.id),
+      BUILTIN_WORKFLOWS.map((w) => w.id),
+    );
     const detect = listing.find((w) => w.id === 'detect-colors')!;
     assert.deepEqual(detect.outputs, ['predictions', 'count', 'output_image']);
     assert.deepEqual(detect.image_outputs, ['output_image']);
@@ -110,7 +122,10 @@ describe('local server workflows', () => {
     ['steps that are not a list', { inputs: [], steps: {}, outputs: [] }, /steps must be a list/],
   ] as const) {
     it(`rejects a specification with ${name}`, () => {
-      assert.throws(() => compileWorkflow(spec, 'image'), (error: Error) => error instanceof WorkflowDefinitionError && message.test(error.message));
+      assert.throws(
+        () => compileWorkflow(spec, 'image'),
+        (error: Error) => error instanceof WorkflowDefinitionError && message.test(error.message),
+      );
     });
   }
 });

@@ -31,12 +31,27 @@ describe('system: a stream through a TURN relay over TCP (coturn)', function () 
     const installed = spawnSync('turnserver', ['--version'], { encoding: 'utf8' });
     assert.equal(installed.status, 0, 'coturn is needed for this test: apt install coturn (.ci/run installs it)');
     turnPort = await freePort();
-    turn = spawn('turnserver', [
-      '-n', '--no-cli', '--no-tls', '--no-dtls', '--log-file=stdout', '--simple-log',
-      '--listening-ip=127.0.0.1', `--listening-port=${turnPort}`, '--relay-ip=127.0.0.1',
-      '--min-port=49152', '--max-port=49300', '--allow-loopback-peers',
-      '--lt-cred-mech', '--realm=roboflow-test', `--user=node:${TURN_PASSWORD}`,
-    ], { stdio: ['ignore', 'pipe', 'pipe'] });
+    turn = spawn(
+      'turnserver',
+      [
+        '-n',
+        '--no-cli',
+        '--no-tls',
+        '--no-dtls',
+        '--log-file=stdout',
+        '--simple-log',
+        '--listening-ip=127.0.0.1',
+        `--listening-port=${turnPort}`,
+        '--relay-ip=127.0.0.1',
+        '--min-port=49152',
+        '--max-port=49300',
+        '--allow-loopback-peers',
+        '--lt-cred-mech',
+        '--realm=roboflow-test',
+        `--user=node:${TURN_PASSWORD}`,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     const output: string[] = [];
     turn.stdout?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
     await eventually(() => /listener opened on|Total General servers/i.test(output.join('')), 10_000, `coturn to listen: ${output.join('')}`);

@@ -24,13 +24,16 @@ async function startReadmeServer(userDir: string, ffmpeg: string): Promise<{ chi
       tapOutput('local server', text);
     });
   }
-  await eventually(() => /listening on http:\/\/127\.0\.0\.1:9001/.test(output.join('')), 30_000, `the local server to listen: ${output.join('')}`);
+  await eventually(() => output.join('').includes('listening on http://127.0.0.1:9001'), 30_000, `the local server to listen: ${output.join('')}`);
   return {
     child,
     output,
     stop: () =>
       new Promise((resolve) => {
-        if (child.exitCode !== null) return resolve();
+        if (child.exitCode !== null) {
+          resolve();
+          return;
+        }
         child.once('exit', () => resolve());
         child.kill('SIGTERM');
       }),
@@ -68,6 +71,7 @@ describe('system: the README walkthrough, as a palette user lives it', function 
     installPackedPackage(userDir);
   });
 
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- resolved from the package root at run time
   const bundled = (): string => (require(require.resolve('@ffmpeg-installer/ffmpeg', { paths: [ROOT] })) as { path: string }).path;
   for (const [label, ffmpeg] of [
     ["Debian's ffmpeg", () => DEBIAN_FFMPEG],
@@ -88,7 +92,8 @@ describe('system: the README walkthrough, as a palette user lives it', function 
         sidebar = await debugSidebar(nodeRed.url);
         // Step 2: import example 01; step 3: the key on its config node; step 4: deploy.
         const example01 = await importExample(nodeRed, '01 - Person at the door alert');
-        const withKey = (flow: Array<Record<string, unknown>>): Array<Record<string, unknown>> => flow.map((node) => (node.type === 'roboflow-config' ? { ...node, credentials: { apiKey: KEY } } : node));
+        const withKey = (flow: Array<Record<string, unknown>>): Array<Record<string, unknown>> =>
+          flow.map((node) => (node.type === 'roboflow-config' ? { ...node, credentials: { apiKey: KEY } } : node));
         await nodeRed.deploy(withKey(example01));
         const messages = sidebar.messages;
         await eventually(() => named(messages, 'detections').length >= 3, 60_000, 'detections in the Debug sidebar');
@@ -100,12 +105,19 @@ describe('system: the README walkthrough, as a palette user lives it', function 
         const alertsBefore = named(messages, 'alert (replace with a notification)').length;
         await eventually(() => named(messages, 'alert (replace with a notification)').length >= alertsBefore + 2, 90_000, 'two alerts of example 05');
         // Each alert went on to Vision Events (delivered in the background, within seconds).
-        const doorEvents = await eventually(async () => {
-          const events = (await (await fetch('http://127.0.0.1:9001/local/vision-events')).json()) as { events: Array<{ images?: unknown[]; deviceId?: string }> };
-          const door = events.events.filter((event) => event.deviceId === 'door-camera');
-          return door.length >= 2 && door;
-        }, 30_000, 'two Vision Events from example 05');
-        assert.ok(doorEvents.every((event) => Array.isArray(event.images) && event.images.length === 1), 'a picture with every alert');
+        const doorEvents = await eventually(
+          async () => {
+            const events = (await (await fetch('http://127.0.0.1:9001/local/vision-events')).json()) as { events: Array<{ images?: unknown[]; deviceId?: string }> };
+            const door = events.events.filter((event) => event.deviceId === 'door-camera');
+            return door.length >= 2 && door;
+          },
+          30_000,
+          'two Vision Events from example 05',
+        );
+        assert.ok(
+          doorEvents.every((event) => Array.isArray(event.images) && event.images.length === 1),
+          'a picture with every alert',
+        );
         const log = nodeRed.output.join('');
         assert.doesNotMatch(log, /\[error\]/, log.slice(-3000));
       } finally {

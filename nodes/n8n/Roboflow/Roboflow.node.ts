@@ -105,7 +105,7 @@ export class Roboflow implements INodeType {
         type: 'options',
         options: [
           { name: 'Binary File From the Input', value: 'binary' },
-          { name: 'URL', value: 'url', description: 'Roboflow\'s server fetches the image: the URL must be reachable from it' },
+          { name: 'URL', value: 'url', description: "Roboflow's server fetches the image: the URL must be reachable from it" },
         ],
         default: 'binary',
       },
@@ -140,7 +140,7 @@ export class Roboflow implements INodeType {
             name: 'disableSinks',
             type: 'boolean',
             default: false,
-            description: 'Whether to skip the workflow\'s sink blocks (email, webhooks, …) while testing',
+            description: "Whether to skip the workflow's sink blocks (email, webhooks, …) while testing",
             displayOptions: { show: { '/operation': ['runWorkflow'] } },
           },
           {
@@ -148,7 +148,7 @@ export class Roboflow implements INodeType {
             name: 'imageInput',
             type: 'string',
             default: 'image',
-            description: 'The name of the workflow\'s image input',
+            description: "The name of the workflow's image input",
             displayOptions: { show: { '/operation': ['runWorkflow'] } },
           },
           {
@@ -165,7 +165,7 @@ export class Roboflow implements INodeType {
             name: 'parameters',
             type: 'json',
             default: '{}',
-            description: 'Values for the workflow\'s parameters, as a JSON object',
+            description: "Values for the workflow's parameters, as a JSON object",
             displayOptions: { show: { '/operation': ['runWorkflow'] } },
           },
           {

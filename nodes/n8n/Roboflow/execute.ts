@@ -46,7 +46,7 @@ async function binaries(context: IExecuteFunctions, images: ImageOutputs): Promi
 
 async function runItem(context: IExecuteFunctions, client: InferenceClient, index: number, item: INodeExecutionData): Promise<INodeExecutionData> {
   const operation = context.getNodeParameter('operation', index) as 'runWorkflow' | 'runModel';
-  const options = (context.getNodeParameter('options', index, {}) ?? {}) as IDataObject;
+  const options = context.getNodeParameter('options', index, {}) ?? {};
   const input = await image(context, index);
   if (operation === 'runModel') {
     const model = String(context.getNodeParameter('model', index, '')).trim();
@@ -80,7 +80,7 @@ export async function runInference(context: IExecuteFunctions): Promise<INodeExe
   } catch (error) {
     throw nodeError(node, error);
   }
-  const out: Array<INodeExecutionData | undefined> = new Array(items.length);
+  const out = new Array<INodeExecutionData | undefined>(items.length);
   let next = 0;
   let failure: Error | undefined;
   const worker = async (): Promise<void> => {

@@ -13,7 +13,8 @@ export class RoboflowStreamTrigger implements INodeType {
     defaultVersion: 3,
     subtitle:
       '={{ ($parameter["workflowMode"] === "specification" ? "workflow specification" : $parameter["workflowMode"] === "model" ? ($parameter["model"] || "no model yet") : ($parameter["workflowId"] || "no workflow ID yet")) + " on " + $parameter["source"] + ($parameter["streamType"] === "pipeline" ? " (self-hosted pipeline)" : "") }}',
-    description: 'Runs a Roboflow Workflow or trained model on a live camera (read on this n8n host, by Roboflow, or by a self-hosted Inference pipeline) or a video and starts the workflow for analysed frames',
+    description:
+      'Runs a Roboflow Workflow or trained model on a live camera (read on this n8n host, by Roboflow, or by a self-hosted Inference pipeline) or a video and starts the workflow for analysed frames',
     defaults: { name: 'Roboflow Stream Trigger' },
     inputs: [],
     outputs: [NodeConnectionTypes.Main],

@@ -1,5 +1,16 @@
 import type { INodeExecutionData, ITriggerFunctions, ITriggerResponse } from 'n8n-workflow';
-import { RoboflowError, redact, toRoboflowError, type CameraInfo, type GateNote, type Logger, type PipelineHandle, type ResilientState, type RoboflowConnection, type StreamResult } from '../../../lib';
+import {
+  RoboflowError,
+  redact,
+  toRoboflowError,
+  type CameraInfo,
+  type GateNote,
+  type Logger,
+  type PipelineHandle,
+  type ResilientState,
+  type RoboflowConnection,
+  type StreamResult,
+} from '../../../lib';
 import { nodeError } from '../shared/errors';
 import type { TriggerBudget } from './budget';
 import { fingerprintOf, rememberedMessage, type FailureMemory } from './failure-memory';
@@ -137,7 +148,10 @@ class ActiveRun {
     if (!pipeline || !this.handle.detach || !shutdown.shuttingDown()) return false;
     const id = pipeline.handle?.pipelineId;
     if (this.pipelineMemory?.isSaved(id)) return true;
-    if (id) this.logger.info(`Roboflow pipeline ${id}: n8n is shutting down, but this pipeline is not in n8n's database yet (no item since it started): terminating it rather than leaving one that nothing re-attaches to`);
+    if (id)
+      this.logger.info(
+        `Roboflow pipeline ${id}: n8n is shutting down, but this pipeline is not in n8n's database yet (no item since it started): terminating it rather than leaving one that nothing re-attaches to`,
+      );
     return false;
   }
 
@@ -148,7 +162,9 @@ class ActiveRun {
     if (detach && this.handle.detach) {
       await this.handle.detach();
       const timeout = this.settings.pipeline?.consumptionTimeout;
-      this.logger.info(`Roboflow pipeline ${id}: n8n is shutting down; the pipeline keeps running on the server and is re-attached when n8n starts again (${timeout ? `the server ends it after ${timeout} s unread` : 'it runs until terminated'})`);
+      this.logger.info(
+        `Roboflow pipeline ${id}: n8n is shutting down; the pipeline keeps running on the server and is re-attached when n8n starts again (${timeout ? `the server ends it after ${timeout} s unread` : 'it runs until terminated'})`,
+      );
     } else {
       await this.handle.close();
     }
@@ -188,7 +204,11 @@ class ActiveRun {
 
   private onPipeline(pipeline: TriggerPipeline, handle: PipelineHandle, attached: boolean): void {
     this.pipelineMemory?.write(handle);
-    this.logger.info(attached ? `Roboflow pipeline ${handle.pipelineId}: re-attached (it kept running on ${handle.serverUrl} since ${handle.startedAt})` : `Roboflow pipeline ${handle.pipelineId}: started on ${handle.serverUrl}`);
+    this.logger.info(
+      attached
+        ? `Roboflow pipeline ${handle.pipelineId}: re-attached (it kept running on ${handle.serverUrl} since ${handle.startedAt})`
+        : `Roboflow pipeline ${handle.pipelineId}: started on ${handle.serverUrl}`,
+    );
     // A trigger has no input to resume it by: a pipeline paused by someone else is resumed.
     if (attached && pipeline.paused) {
       this.logger.info(`Roboflow pipeline ${handle.pipelineId} was paused on the server: resuming it`);

@@ -32,11 +32,11 @@ export interface BudgetSettings {
 
 /** Minutes today and what they cost, in each emitted item (`stats`) when a limit is set. */
 /** A type alias, not an interface: it is an n8n item's JSON (IDataObject) as it is. */
-export type BudgetStats = {
+export interface BudgetStats {
   minutesToday: number;
   estimatedCredits: number;
   dailyLimitMinutes: number;
-};
+}
 
 const round = (value: number, digits: number): number => Math.round(value * 10 ** digits) / 10 ** digits;
 
@@ -177,7 +177,9 @@ export class TriggerBudget {
       const notes = this.notes();
       if (notes.warned) return;
       notes.warned = true;
-      options.logger.warn(`Roboflow stream: ${Math.round((usedMinutes / options.settings.limitMinutes) * 100)} % of today's stream budget used (${round(usedMinutes, 1)} of ${describeLimit(options.settings)})`);
+      options.logger.warn(
+        `Roboflow stream: ${Math.round((usedMinutes / options.settings.limitMinutes) * 100)} % of today's stream budget used (${round(usedMinutes, 1)} of ${describeLimit(options.settings)})`,
+      );
     });
   }
 
@@ -187,7 +189,7 @@ export class TriggerBudget {
     // Written back at once: n8n saves static data when the activation finishes, so a
     // count that only the process memory had reaches the database too.
     const merged = await this.options.store.load();
-    if (merged && merged.day === localDay(this.options.clock.now())) await this.options.store.save(merged);
+    if (merged?.day === localDay(this.options.clock.now())) await this.options.store.save(merged);
     this.budget.on('exhausted', () => {
       const notes = this.notes();
       const first = !notes.reported;

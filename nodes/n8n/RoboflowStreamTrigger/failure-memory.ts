@@ -46,7 +46,7 @@ export class FailureMemory {
   /** The remembered failure when a start with these settings must wait; undefined when it may go ahead. */
   blocked(key: string, fingerprint: string, now: number): RememberedFailure | undefined {
     const entry = this.entries.get(key);
-    if (!entry || entry.fingerprint !== fingerprint || now >= entry.retryAt) return undefined;
+    if (entry?.fingerprint !== fingerprint || now >= entry.retryAt) return undefined;
     return { error: entry.error, failures: entry.failures, retryInMs: entry.retryAt - now };
   }
 
@@ -54,7 +54,7 @@ export class FailureMemory {
   record(key: string, fingerprint: string, error: RoboflowError, now: number): RememberedFailure {
     this.prune(now);
     const previous = this.entries.get(key);
-    const failures = previous && previous.fingerprint === fingerprint ? previous.failures + 1 : 1;
+    const failures = previous?.fingerprint === fingerprint ? previous.failures + 1 : 1;
     const delay = reconnectDelay(failures, error, this.policy, this.random);
     this.entries.delete(key); // Re-inserted last: the Map's order is the age order.
     this.entries.set(key, { fingerprint, error, failures, retryAt: now + delay, lastAt: now });
@@ -91,15 +91,16 @@ export function fingerprintOf(settings: TriggerSettings, connection: RoboflowCon
     ...settings,
     objects: settings.objects ? { ...settings.objects, events: [...settings.objects.events].sort() } : undefined,
   };
-  return createHash('sha256').update(JSON.stringify([plain, connection])).digest('hex');
+  return createHash('sha256')
+    .update(JSON.stringify([plain, connection]))
+    .digest('hex');
 }
 
 /** The message of an activation refused from memory: the cause, and when we try again. */
 export function rememberedMessage(remembered: RememberedFailure): RoboflowError {
   const seconds = Math.max(1, Math.ceil(remembered.retryInMs / 1000));
-  return new RoboflowError(
-    remembered.error.code,
-    `${remembered.error.message} (not retried: the last start with these settings failed; next attempt in ${seconds} s, or at once after a change)`,
-    { ...(remembered.error.status !== undefined ? { status: remembered.error.status } : {}), ...(remembered.error.detail ? { detail: remembered.error.detail } : {}) },
-  );
+  return new RoboflowError(remembered.error.code, `${remembered.error.message} (not retried: the last start with these settings failed; next attempt in ${seconds} s, or at once after a change)`, {
+    ...(remembered.error.status !== undefined ? { status: remembered.error.status } : {}),
+    ...(remembered.error.detail ? { detail: remembered.error.detail } : {}),
+  });
 }

@@ -1,4 +1,4 @@
-import type { IDataObject, INodeExecutionData } from 'n8n-workflow';
+import type { INodeExecutionData } from 'n8n-workflow';
 import { isModelRef, type PipelineStats, type StreamResult, type WorkflowRef } from '../../../lib';
 
 /** True when a frame's outputs hold at least one prediction. */
@@ -22,21 +22,21 @@ export function frameItem(result: StreamResult, workflow: WorkflowRef, only: str
   return {
     json: {
       ...outputs,
-      frame: (result.metadata ?? null) as IDataObject | null,
+      frame: result.metadata ?? null,
       errors: result.errors,
       ...(isModelRef(workflow) ? { model: workflow.model } : { workflowId: 'workflowId' in workflow ? workflow.workflowId : 'specification' }),
-    } as IDataObject,
+    },
   };
 }
 
 /** The server's report, small (an item's `pipeline` field, when asked): no raw report, no per-source list. */
-export type PipelineItemStats = {
+export interface PipelineItemStats {
   pipelineId: string;
   sourceState: string | null;
   latencyMs: { frameDecoding: number | null; inference: number | null; endToEnd: number | null } | null;
   inferenceThroughput: number | null;
   sourceErrors: string[];
-};
+}
 
 export function pipelineItemStats(stats: PipelineStats): PipelineItemStats {
   return { pipelineId: stats.pipelineId, sourceState: stats.sourceState, latencyMs: stats.latencyMs, inferenceThroughput: stats.inferenceThroughput, sourceErrors: stats.sourceErrors };

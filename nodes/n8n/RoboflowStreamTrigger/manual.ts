@@ -19,7 +19,11 @@ function timedOut(results: number, settings: TriggerSettings, timeoutMs: number)
   const seconds = timeoutMs / 1000;
   if (results === 0) return new RoboflowError('timeout', `No analysed frame within ${seconds} s`);
   const skipped = settings.objects ? 'no object event' : settings.onlyDetections ? 'none with detections' : 'none emitted';
-  const hint = settings.objects ? 'check Detections Output and Classes' : settings.onlyDetections ? 'point the camera at something the workflow detects, or set Emit to Every Analysed Frame' : 'check the node settings';
+  const hint = settings.objects
+    ? 'check Detections Output and Classes'
+    : settings.onlyDetections
+      ? 'point the camera at something the workflow detects, or set Emit to Every Analysed Frame'
+      : 'check the node settings';
   return new RoboflowError('timeout', `${results} frames analysed in ${seconds} s but ${skipped}: ${hint}`);
 }
 
@@ -90,7 +94,13 @@ function collect(handle: StreamHandle, settings: TriggerSettings, isFile: boolea
     const onCameraLost = ({ error }: { error: RoboflowError }): void => finish(error);
     const onCameraEnded = (): void => {
       if (items.length > 0) finish();
-      else finish(new RoboflowError('invalid-input', `The video file played to its end after ${results} analysed frames, before any item: ${results === 0 ? 'is it a video?' : 'check the node settings, or turn Loop on'}`));
+      else
+        finish(
+          new RoboflowError(
+            'invalid-input',
+            `The video file played to its end after ${results} analysed frames, before any item: ${results === 0 ? 'is it a video?' : 'check the node settings, or turn Loop on'}`,
+          ),
+        );
     };
     const onCameraOpen = (info: CameraInfo): void => {
       const next = settings.gate ? `the test run waits for motion (at most ${timeoutMs / 1000} s)` : 'starting the Roboflow session';
@@ -142,7 +152,8 @@ export function runManual(
         // Read, not counted: n8n never saves a manual run's static data. A spent budget
         // still stops the test, so that it says why the published trigger is quiet.
         await budget.read();
-        if (budget.exhausted) throw new RoboflowError('aborted', `Daily stream budget reached (${budget.describe()}): no Roboflow session until midnight (local time); raise Daily Limit on the trigger to test now`);
+        if (budget.exhausted)
+          throw new RoboflowError('aborted', `Daily stream budget reached (${budget.describe()}): no Roboflow session until midnight (local time); raise Daily Limit on the trigger to test now`);
       }
       handle = await options.openStream(settings, connection, logger);
       if (closed) throw new RoboflowError('aborted', 'The test run was stopped');

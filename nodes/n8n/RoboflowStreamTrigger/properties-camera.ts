@@ -107,7 +107,7 @@ const cameraOptionsField: INodeProperties = {
       type: 'number',
       typeOptions: { minValue: 0.1, maxValue: 60 },
       default: 10,
-      description: 'Frames per second sent to Roboflow at most (the camera\'s own rate when lower); models rarely need more than 10',
+      description: "Frames per second sent to Roboflow at most (the camera's own rate when lower); models rarely need more than 10",
     },
     {
       displayName: 'Max Size (Pixels)',
@@ -228,7 +228,8 @@ export const budgetFields: INodeProperties[] = [
     type: 'number',
     typeOptions: { minValue: 0 },
     default: 0,
-    description: "Stream minutes one credit buys. 0: Roboflow's published rate for the credential's GPU plan (small 80, medium 60, large 30). Used for the limit in credits and the estimate in each item's stats.",
+    description:
+      "Stream minutes one credit buys. 0: Roboflow's published rate for the credential's GPU plan (small 80, medium 60, large 30). Used for the limit in credits and the estimate in each item's stats.",
     displayOptions: { show: { ...liveSources, dailyLimit: ['minutes', 'credits'] } },
   },
 ];

@@ -50,7 +50,11 @@ export const pipelineFields: INodeProperties[] = [
     type: 'options',
     noDataExpression: true,
     options: [
-      { name: 'Camera or Video URL (Opened by the Server)', value: 'rtsp', description: 'An rtsp://, rtsps://, http(s)://, rtmp://, udp:// or tcp:// URL: it must be reachable from the Inference server' },
+      {
+        name: 'Camera or Video URL (Opened by the Server)',
+        value: 'rtsp',
+        description: 'An rtsp://, rtsps://, http(s)://, rtmp://, udp:// or tcp:// URL: it must be reachable from the Inference server',
+      },
       { name: 'Camera Device on the Server', value: 'serverDevice', description: 'A camera plugged into the Inference server, by index (0: the first)' },
       { name: 'Video File on the Server', value: 'serverFile', description: "A file on the Inference server's disk; the trigger emits a completion item at its end" },
     ],
@@ -95,8 +99,7 @@ export const pipelineOnlyOptions: INodeProperties[] = [
     name: 'pipelineStats',
     type: 'boolean',
     default: false,
-    description:
-      "Whether to add the server's latest report to each item as `pipeline` (source state, latencies, frames per second, source errors). It is in n8n's log at debug level either way.",
+    description: "Whether to add the server's latest report to each item as `pipeline` (source state, latencies, frames per second, source errors). It is in n8n's log at debug level either way.",
   },
   {
     displayName: 'Keep Running Unread (Seconds)',
@@ -113,7 +116,7 @@ export const pipelineOnlyOptions: INodeProperties[] = [
     type: 'number',
     typeOptions: { minValue: 0 },
     default: 0,
-    description: "Frames per second the server analyses at most. 0: as many as the source gives and the server can.",
+    description: 'Frames per second the server analyses at most. 0: as many as the source gives and the server can.',
   },
   {
     displayName: 'Outputs the Server Leaves Out',
@@ -166,7 +169,7 @@ export const modelFields: INodeProperties[] = [
         type: 'number',
         typeOptions: { minValue: 0, maxValue: 1, numberPrecision: 2 },
         default: 0.4,
-        description: 'Predictions below this confidence (0 to 1) are left out. Not set: the model block\'s default.',
+        description: "Predictions below this confidence (0 to 1) are left out. Not set: the model block's default.",
       },
       {
         displayName: 'Task Type',

@@ -18,7 +18,13 @@ const emitOptions = [
 
 /** Options of every kind of run: a WebRTC stream or a self-hosted pipeline. */
 const sharedOptions: INodeProperties[] = [
-  { displayName: 'Dry Run (Disable Sinks)', name: 'disableSinks', type: 'boolean', default: false, description: "Whether to skip the workflow's sink blocks (emails, webhooks, uploads) while you try it out" },
+  {
+    displayName: 'Dry Run (Disable Sinks)',
+    name: 'disableSinks',
+    type: 'boolean',
+    default: false,
+    description: "Whether to skip the workflow's sink blocks (emails, webhooks, uploads) while you try it out",
+  },
   { displayName: 'Image Input', name: 'imageInput', type: 'string', default: 'image', description: 'The workflow input that receives the video frames' },
   {
     displayName: 'Items in a Manual Run',

@@ -1,5 +1,16 @@
 import type { IDataObject, ITriggerFunctions } from 'n8n-workflow';
-import { DEFAULT_PROCESSING_TIMEOUT_S, RoboflowError, checkModelRef, isModelRef, isModelTaskType, parseZonesAndLines, type CameraLogin, type ModelRef, type ObjectEventsOptions, type WorkflowRef } from '../../../lib';
+import {
+  DEFAULT_PROCESSING_TIMEOUT_S,
+  RoboflowError,
+  checkModelRef,
+  isModelRef,
+  isModelTaskType,
+  parseZonesAndLines,
+  type CameraLogin,
+  type ModelRef,
+  type ObjectEventsOptions,
+  type WorkflowRef,
+} from '../../../lib';
 import { jsonObject, nameList } from '../shared/parse';
 import { readBudget, type BudgetSettings } from './budget';
 import { readLocalCapture, readMotionGate, type CameraReader, type LocalCapture, type MotionGate } from './camera-settings';
@@ -173,16 +184,16 @@ export function readSettings(context: ITriggerFunctions, cameraLogin?: CameraLog
   const common = () => {
     const workflow = readWorkflow(context, options);
     return {
-    workflow,
-    // A model's one output is `predictions`.
-    dataOutputs: isModelRef(workflow) ? [] : nameList(context.getNodeParameter('dataOutputs', '')),
-    onlyDetections: emit === 'detections',
-    throttleMs: Math.max(0, Number.isFinite(throttleSeconds) ? throttleSeconds : 0) * 1000,
-    imageInput: String(options.imageInput ?? 'image') || 'image',
-    parameters: jsonObject(options.parameters, 'Parameters') ?? {},
-    manualItems: Math.max(1, Number(options.manualItems ?? 1)),
-    disableSinks: options.disableSinks === true,
-    ...(emit === 'objects' ? { objects: readObjects(context) } : {}),
+      workflow,
+      // A model's one output is `predictions`.
+      dataOutputs: isModelRef(workflow) ? [] : nameList(context.getNodeParameter('dataOutputs', '')),
+      onlyDetections: emit === 'detections',
+      throttleMs: Math.max(0, Number.isFinite(throttleSeconds) ? throttleSeconds : 0) * 1000,
+      imageInput: String(options.imageInput ?? 'image') || 'image',
+      parameters: jsonObject(options.parameters, 'Parameters') ?? {},
+      manualItems: Math.max(1, Number(options.manualItems ?? 1)),
+      disableSinks: options.disableSinks === true,
+      ...(emit === 'objects' ? { objects: readObjects(context) } : {}),
     };
   };
   if (usesPipeline(context)) {

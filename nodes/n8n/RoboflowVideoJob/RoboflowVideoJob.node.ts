@@ -13,7 +13,8 @@ const apiOptions = [
   {
     name: 'Auto (Batch Processing, Else Video Inference)',
     value: 'auto',
-    description: "Batch Processing when the workspace's plan has it; Video Inference (/videoinfer) otherwise, and for a pinned workflow version or a dry run. Items say which ran (generation), and why (fallback).",
+    description:
+      "Batch Processing when the workspace's plan has it; Video Inference (/videoinfer) otherwise, and for a pinned workflow version or a dry run. Items say which ran (generation), and why (fallback).",
   },
   { name: 'Batch Processing', value: 'batch', description: "Roboflow's Batch Processing API: the video is staged, a job runs the workflow on it, results come back as CSV/JSONL" },
   { name: 'Video Inference', value: 'videoinfer', description: 'The /videoinfer workflow job of the Roboflow docs (workflows saved before version 2 of this node use it)' },
@@ -159,7 +160,7 @@ export class RoboflowVideoJob implements INodeType {
         type: 'number',
         typeOptions: { minValue: 1, maxValue: 120 },
         default: 5,
-        description: 'How many frames per second to analyse (at most the video\'s own rate)',
+        description: "How many frames per second to analyse (at most the video's own rate)",
         displayOptions: { show: processOrSubmit },
       },
       {
@@ -194,7 +195,7 @@ export class RoboflowVideoJob implements INodeType {
             type: 'string',
             default: '',
             placeholder: 'https://n8n.example.com/webhook/roboflow-jobs',
-            description: 'Batch Processing only: Roboflow POSTs the job\'s progress and end here (e.g. an n8n Webhook node, instead of waiting)',
+            description: "Batch Processing only: Roboflow POSTs the job's progress and end here (e.g. an n8n Webhook node, instead of waiting)",
           },
           {
             displayName: 'Workflow Version ID',

@@ -1,4 +1,4 @@
-import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
+import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 import { RoboflowError, VideoJobClient, type JobHandle, type RoboflowConnection, type VideoInput, type VideoJobResults } from '../../../lib';
 import { connectionOf } from '../shared/connection';
 import { nodeError } from '../shared/errors';
@@ -66,7 +66,7 @@ export async function runVideoJobs(context: IExecuteFunctions): Promise<INodeExe
     for (let index = 0; index < items.length; index++) {
       try {
         const operation = context.getNodeParameter('operation', index) as Operation;
-        const options = (context.getNodeParameter('options', index, {}) ?? {}) as IDataObject;
+        const options = context.getNodeParameter('options', index, {}) ?? {};
         const pollSeconds = Number(options.pollSeconds ?? 0);
         const timeoutMinutes = Number(options.timeoutMinutes ?? 60);
         if (operation === 'process' || operation === 'submit') {
@@ -76,7 +76,10 @@ export async function runVideoJobs(context: IExecuteFunctions): Promise<INodeExe
           const video = await input(context, index);
           const started = await client.start(video, plan.target, {
             fps,
-            onGeneration: (generation, fallback) => context.logger.debug(`Roboflow video job: ${generation === 'batch' ? 'Batch Processing' : generation === 'model' ? 'model job (/videoinfer)' : '/videoinfer'}${fallback ? ` (${fallback.reason})` : ''}`),
+            onGeneration: (generation, fallback) =>
+              context.logger.debug(
+                `Roboflow video job: ${generation === 'batch' ? 'Batch Processing' : generation === 'model' ? 'model job (/videoinfer)' : '/videoinfer'}${fallback ? ` (${fallback.reason})` : ''}`,
+              ),
           });
           const handle: JobHandle = plan.fallback ? { ...started, fallback: plan.fallback } : started;
           if (operation === 'submit') {

@@ -70,14 +70,17 @@ export function readJobToLookUp(context: IExecuteFunctions, index: number, conne
     }
     if (!handle) throw new RoboflowError('invalid-input', `Input item ${index} is not a job from Submit Job (${problem}): pass Submit Job's output item on unchanged, or set Job to By Job ID`);
     if (handle.apiUrl.replace(/\/+$/, '') !== connection.apiUrl.replace(/\/+$/, '')) {
-      throw new RoboflowError('invalid-input', `Job ${handle.jobId} was submitted to ${handle.apiUrl}, not to this credential's API URL (${connection.apiUrl}): use the credential it was submitted with`);
+      throw new RoboflowError(
+        'invalid-input',
+        `Job ${handle.jobId} was submitted to ${handle.apiUrl}, not to this credential's API URL (${connection.apiUrl}): use the credential it was submitted with`,
+      );
     }
     return handle;
   }
   const jobId = String(context.getNodeParameter('jobId', index, '')).trim();
   if (!jobId) throw new RoboflowError('invalid-input', 'Set the job ID');
   const generation = String(context.getNodeParameter('generation', index, 'workflow')) as JobGeneration;
-  if (generation !== 'workflow' && generation !== 'model' && generation !== 'batch') throw new RoboflowError('invalid-input', `Unknown job type ${generation}`);
+  if (generation !== 'workflow' && generation !== 'model' && generation !== 'batch') throw new RoboflowError('invalid-input', `Unknown job type ${generation as string}`);
   if (generation !== 'batch') return { generation, jobId, apiUrl: connection.apiUrl, submittedAt: '' };
   const workspace = String(context.getNodeParameter('workspace', index, '')).trim();
   if (!workspace) throw new RoboflowError('invalid-input', 'Set the workspace the Batch Processing job runs in');

@@ -62,7 +62,8 @@ export class RoboflowVisionEvent implements INodeType {
         name: 'eventData',
         type: 'json',
         default: '{}',
-        description: 'By type: safety_alert {alertType, severity, description}; quality_check {result, externalId}; inventory_count {location, itemCount, itemType}; custom {value}; operator_feedback {relatedEventId, feedback}',
+        description:
+          'By type: safety_alert {alertType, severity, description}; quality_check {result, externalId}; inventory_count {location, itemCount, itemType}; custom {value}; operator_feedback {relatedEventId, feedback}',
         displayOptions: { show: { fieldsFrom: ['define'] } },
       },
       {

@@ -1,16 +1,5 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
-import {
-  RoboflowError,
-  VisionEventsClient,
-  buildEvent,
-  deliverEvents,
-  splitPayload,
-  toImageBuffer,
-  toObjectDetections,
-  type EventType,
-  type RoboflowConnection,
-  type VisionEvent,
-} from '../../../lib';
+import { RoboflowError, VisionEventsClient, buildEvent, deliverEvents, splitPayload, toImageBuffer, toObjectDetections, type EventType, type RoboflowConnection, type VisionEvent } from '../../../lib';
 import { connectionOf } from '../shared/connection';
 import { nodeError } from '../shared/errors';
 import { jsonObject } from '../shared/parse';
@@ -76,7 +65,7 @@ export async function createVisionEvents(context: IExecuteFunctions): Promise<IN
           eventData = split.eventData;
           metadata = scalarsOnly(split.metadata);
         }
-        const options = (context.getNodeParameter('options', index, {}) ?? {}) as IDataObject;
+        const options = context.getNodeParameter('options', index, {}) ?? {};
         const event = buildEvent({
           eventType,
           useCaseId,
@@ -108,7 +97,10 @@ export async function createVisionEvents(context: IExecuteFunctions): Promise<IN
     let outcomes: Awaited<ReturnType<typeof deliverEvents>> = [];
     if (prepared.length > 0) {
       try {
-        outcomes = await deliverEvents(client, prepared.map((entry) => entry.event));
+        outcomes = await deliverEvents(
+          client,
+          prepared.map((entry) => entry.event),
+        );
       } catch (error) {
         if (error instanceof RoboflowError && error.code === 'not-found') usedKeys.forEach((key) => useCaseIds.delete(key));
         // The service or the key failed (not an event): every event of this run failed.

@@ -1,5 +1,5 @@
-import type { ICredentialDataDecryptedObject, ICredentialTestFunctions, ICredentialsDecrypted, INodeCredentialTestResult } from 'n8n-workflow';
-import { checkConnection, resolveConnection, toRoboflowError, type ConnectionCheck, type ConnectionInput } from '../../../lib';
+import type { ICredentialTestFunctions, ICredentialsDecrypted, INodeCredentialTestResult } from 'n8n-workflow';
+import { checkConnection, resolveConnection, toRoboflowError, type ConnectionCheck } from '../../../lib';
 
 /** What failed, first: n8n shows only this line under the credential. */
 export function describeCheck(check: ConnectionCheck): string {
@@ -15,12 +15,9 @@ export function describeCheck(check: ConnectionCheck): string {
  * and the streaming server at the Server URL, each named when it fails. A function,
  * not a declarative request, because a request checks one URL only.
  */
-export async function roboflowApiTest(
-  this: ICredentialTestFunctions,
-  credential: ICredentialsDecrypted<ICredentialDataDecryptedObject>,
-): Promise<INodeCredentialTestResult> {
+export async function roboflowApiTest(this: ICredentialTestFunctions, credential: ICredentialsDecrypted): Promise<INodeCredentialTestResult> {
   try {
-    const connection = resolveConnection((credential.data ?? {}) as ConnectionInput);
+    const connection = resolveConnection(credential.data ?? {});
     const check = await checkConnection(connection);
     return { status: check.ok ? 'OK' : 'Error', message: describeCheck(check) };
   } catch (error) {
@@ -32,10 +29,7 @@ export async function roboflowApiTest(
  * The camera login's test. n8n tests a credential without the node, so the camera URL
  * is unknown here: check what can be checked, and say when the real check happens.
  */
-export async function roboflowCameraLoginTest(
-  this: ICredentialTestFunctions,
-  credential: ICredentialsDecrypted<ICredentialDataDecryptedObject>,
-): Promise<INodeCredentialTestResult> {
+export async function roboflowCameraLoginTest(this: ICredentialTestFunctions, credential: ICredentialsDecrypted): Promise<INodeCredentialTestResult> {
   const username = String(credential.data?.username ?? '').trim();
   if (!username) return { status: 'Error', message: 'Set the camera user name' };
   return { status: 'OK', message: 'Saved. The camera checks this login when a stream starts (the camera URL is set on the node)' };

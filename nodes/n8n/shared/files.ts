@@ -61,7 +61,7 @@ export async function checkVideoPath(path: string, env: NodeJS.ProcessEnv = proc
 /** lib's file check (present, a file, readable, not empty), saying where a path on the n8n machine is looked for. */
 export async function checkHostVideo(path: string): Promise<void> {
   await checkVideoFile(path).catch((error: unknown) => {
-    if (error instanceof RoboflowError && /not found/.test(error.message)) {
+    if (error instanceof RoboflowError && error.message.includes('not found')) {
       throw new RoboflowError('invalid-input', `${error.message} (a path on the n8n machine; ~ is the home folder of the user running n8n)`);
     }
     throw error;

@@ -21,7 +21,7 @@ export interface RoboflowConfigNode extends Node<{ apiKey?: string }> {
 }
 
 export function isRoboflowConfig(node: unknown): node is RoboflowConfigNode {
-  return !!node && typeof (node as RoboflowConfigNode).connection === 'function' && (node as Node).type === 'roboflow-config';
+  return !!node && typeof (node as { connection?: unknown }).connection === 'function' && (node as { type?: unknown }).type === 'roboflow-config';
 }
 
 /** The config node a node points at, or an error telling the user to pick one. */

@@ -4,6 +4,7 @@
  */
 export type Migration = (config: Record<string, unknown>) => Record<string, unknown>;
 
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- T is the caller's property type: after the migrations the config has every property
 export function migrate<T>(config: object, migrations: Migration[]): T & { version: number } {
   let current: Record<string, unknown> = { ...config };
   const from = typeof current.version === 'number' ? current.version : Number(current.version) || 0;

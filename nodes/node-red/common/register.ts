@@ -59,10 +59,11 @@ export function registerNode<Properties, Credentials = Record<string, string | u
   function RoboflowNode(this: Node, def: NodeDef): void {
     RED.nodes.createNode(this, def);
     const config = migrate<Properties>(def, definition.migrations);
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- Node-RED's constructor idiom: the closures below use `node`
     const node = this;
     let controller: NodeController;
     try {
-      controller = definition.create({ RED, node, config, t, credentials: ((node as Node & { credentials?: Credentials }).credentials ?? {}) as Credentials });
+      controller = definition.create({ RED, node, config, t, credentials: (node as Node & { credentials?: Credentials }).credentials ?? {} });
     } catch (error) {
       // Said once on the status and in the log; messages pass over it until it is fixed.
       reportError(node, error);
@@ -80,7 +81,10 @@ export function registerNode<Properties, Credentials = Record<string, string | u
           (caught: unknown) => {
             const error = toRoboflowError(caught, 'invalid-input');
             // A message dropped because the node closed is not an error of the flow.
-            if (error.code === 'aborted') return done();
+            if (error.code === 'aborted') {
+              done();
+              return;
+            }
             showStatus(node, 'error', statusText(error));
             done(asError(error));
           },

@@ -26,10 +26,7 @@ interface ConfigProperties {
  * Version 1 is the first release: fill in what a hand-written flow may lack.
  * Version 2: the daily budget (none for existing configs: they stream as before).
  */
-const migrations: Migration[] = [
-  (config) => ({ serverUrl: '', apiUrl: '', region: '', plan: '', ...config }),
-  (config) => ({ budgetLimit: '', budgetUnit: 'minutes', creditMinutes: '', ...config }),
-];
+const migrations: Migration[] = [(config) => ({ serverUrl: '', apiUrl: '', region: '', plan: '', ...config }), (config) => ({ budgetLimit: '', budgetUnit: 'minutes', creditMinutes: '', ...config })];
 
 /** How often the budget adds up streamed time and saves it. */
 const BUDGET_TICK_MS = 5_000;
@@ -93,13 +90,14 @@ export = function register(RED: NodeAPI): void {
       // the shared HTTP client stays open until they have closed, because closing is when
       // they end what they run on the server (a session, a pipeline: otherwise left billed).
       const usersClosed = new Promise<void>((resolve) => {
-        if (users.size === 0) return resolve();
+        if (users.size === 0) {
+          resolve();
+          return;
+        }
         lastUserLeft = resolve;
         setTimeout(resolve, USERS_CLOSE_WAIT_MS).unref();
       });
-      void usersClosed
-        .then(() => Promise.all([daily.close(), http?.close()]))
-        .finally(done);
+      void usersClosed.then(() => Promise.all([daily.close(), http?.close()])).finally(done);
     });
   }
 
@@ -124,7 +122,7 @@ export = function register(RED: NodeAPI): void {
     budget.on('warning', ({ usedMinutes, limitMinutes: limit }) => node.warn(t('budget.warning', { used: Math.round(usedMinutes), limit: Math.round(limit) })));
     budget.on('exhausted', ({ limitMinutes: limit }) => node.warn(t('budget.exhausted', { limit: Math.round(limit) })));
     const loading = budget.load();
-    const timer = setInterval(() => void budget.tick().catch((error: Error) => node.log(`budget: ${error.message}`)), BUDGET_TICK_MS);
+    const timer = setInterval(() => void budget.tick().catch((error: unknown) => node.log(`budget: ${(error as Error).message}`)), BUDGET_TICK_MS);
     timer.unref();
     return {
       budget,
@@ -180,6 +178,6 @@ export = function register(RED: NodeAPI): void {
     }
     checkConnection(connection)
       .then((result) => res.json({ ok: result.ok, message: result.message }))
-      .catch((error: Error) => res.json({ ok: false, message: error.message }));
+      .catch((error: unknown) => res.json({ ok: false, message: (error as Error).message }));
   });
 };

@@ -48,7 +48,6 @@ export interface ObjectsProperties {
   version: number;
 }
 
-
 function seconds(value: number | string, fallback: number): number {
   const n = Number(value);
   return value === '' || !Number.isFinite(n) || n < 0 ? fallback : n;
@@ -170,7 +169,8 @@ export class ObjectsController {
     }
     const now = this.timeOf(msg);
     this.lastTime = now;
-    const picture = renderedImage(msg.payload) ?? (Buffer.isBuffer((msg as { image?: unknown }).image) ? ((msg as { image?: Buffer }).image as Buffer) : undefined);
+    const given = (msg as { image?: unknown }).image;
+    const picture = renderedImage(msg.payload) ?? (Buffer.isBuffer(given) ? given : undefined);
     if (picture) this.latestFrame = picture;
     const detections = this.detectionsOf(msg);
     const events = this.objects.update(detections.list, now);
@@ -234,9 +234,16 @@ export class ObjectsController {
     this.send([null, null, { topic: 'counts', payload: counts }]);
   }
 
-  private async snapshotFor(object: ObjectState, msg: NodeMessageInFlow, detections: Detection[], byPlace: Map<string, Detection>, size?: { width: number; height: number }): Promise<Buffer | undefined> {
+  private async snapshotFor(
+    object: ObjectState,
+    msg: NodeMessageInFlow,
+    detections: Detection[],
+    byPlace: Map<string, Detection>,
+    size?: { width: number; height: number },
+  ): Promise<Buffer | undefined> {
     const rendered = renderedImage(msg.payload);
-    const image = rendered ?? (Buffer.isBuffer((msg as { image?: unknown }).image) ? ((msg as { image?: Buffer }).image as Buffer) : this.latestFrame);
+    const given = (msg as { image?: unknown }).image;
+    const image = rendered ?? (Buffer.isBuffer(given) ? given : this.latestFrame);
     if (!image) return undefined;
     const boxes = detections.map((detection) => ({ box: detection, label: `${detection.class} ${detection.confidence.toFixed(2)}`, highlight: false }));
     const mine = this.detectionOf(object, byPlace);

@@ -15,7 +15,10 @@ export = function register(RED: NodeAPI): void {
       return;
     }
     const png = frame[0] === 0x89 && frame[1] === 0x50;
-    res.set('content-type', png ? 'image/png' : 'image/jpeg').set('cache-control', 'no-store').send(frame);
+    res
+      .set('content-type', png ? 'image/png' : 'image/jpeg')
+      .set('cache-control', 'no-store')
+      .send(frame);
   });
 
   registerNode<ObjectsProperties>(RED, {

@@ -428,6 +428,7 @@ export class StreamController {
     const kind = this.config.source;
     const target = await this.target(msg);
     if (kind === 'device') return { kind: 'device', path: target };
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-boolean-literal-compare -- a flow file may lack the field: missing means loop
     if (kind === 'replay') return { kind: 'file', path: target, loop: this.config.loop !== false };
     if (kind === 'mjpeg') return { kind: 'mjpeg', url: this.cameraUrl(target) };
     return { kind: 'url', url: this.cameraUrl(target), transport: this.config.rtspTransport === 'udp' ? 'udp' : 'tcp' };
@@ -513,6 +514,7 @@ export class StreamController {
       streamOutputs: nameList(this.config.streamOutputs),
       parameters: this.parameters(msg),
       processingTimeout: this.processingTimeout(),
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-boolean-literal-compare -- only a real true from the flow skips the sinks
       ...(this.config.disableSinks === true ? { disableSinks: true } : {}),
       ...(typeof this.config.realtime === 'boolean' ? { realtime: this.config.realtime } : {}),
       videoOutput: nameList(this.config.streamOutputs).length > 0 ? 'jpeg' : 'none',
@@ -529,14 +531,15 @@ export class StreamController {
     if (gate && source?.kind === 'file') throw new RoboflowError('invalid-input', this.t('error.gateFile'));
     let stream: LiveStream;
     if (camera) {
-      stream = new CapturedStream({
+      const captured = new CapturedStream({
         ...options,
         camera,
         capture: captureSettings({ maxFps: this.config.maxFps, maxSize: this.config.maxSize, hwaccel: this.config.hwaccel }),
         ...(gate ? { gate: { mode: gate, ...this.gateOptions() } } : {}),
       });
+      stream = captured;
       this.camera = { lost: false };
-      this.wireCamera(stream as CapturedStream);
+      this.wireCamera(captured);
     } else {
       const streamSource = source as StreamSource;
       const shouldReconnect = (): boolean => streamSource.kind !== 'frames' || Date.now() - this.lastFrameAt < FRAMES_IDLE_MS;
@@ -580,6 +583,7 @@ export class StreamController {
       source: { kind: 'url', url: target },
       imageInput: this.config.imageInput?.trim() || 'image',
       parameters: this.parameters(msg),
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-boolean-literal-compare -- only a real true from the flow skips the sinks
       ...(this.config.disableSinks === true ? { disableSinks: true } : {}),
       ...(maxFps !== undefined ? { maxFps } : {}),
       ...(resume ? { resume } : {}),
@@ -744,8 +748,7 @@ export class StreamController {
         // Before its first second there is no rate to show yet ("0 fps" would alarm).
         this.startTicker();
         showStatus(this.node, 'live', this.t('status.started'));
-      }
-      else if (state === 'idle' && !this.camera) showStatus(this.node, 'idle', this.t('status.waitingFrames'));
+      } else if (state === 'idle' && !this.camera) showStatus(this.node, 'idle', this.t('status.waitingFrames'));
       if (state === 'failed') void this.serial(() => this.nextFile());
     });
     stream.on('reconnecting', ({ attempt, error }) => {

@@ -25,14 +25,15 @@ export function pipelineStore(RED: NodeAPI, node: Node): JsonFile<PipelineHandle
 export async function terminateLeftover(store: JsonFile<PipelineHandle>, connection: RoboflowConnection | undefined, http: HttpClient | undefined, node: Node): Promise<void> {
   const handle = await store.load();
   if (!handle) return;
-  if (connection && handle.serverUrl === connection.serverUrl) {
+  if (handle.serverUrl === connection?.serverUrl) {
     const client = new PipelineClient({ connection, ...(http ? { http } : {}), logger: engineLogger(node) });
     try {
       await client.terminate(handle.pipelineId);
       node.log(`Terminated pipeline ${handle.pipelineId}, left by an earlier configuration of this node`);
     } catch (error) {
       // 400/404: the server has no such pipeline any more. Anything else: it ends by itself.
-      if (!isRoboflowError(error) || (error.status !== 400 && error.status !== 404)) node.warn(`Could not terminate pipeline ${handle.pipelineId} left by an earlier configuration: ${(error as Error).message}`);
+      if (!isRoboflowError(error) || (error.status !== 400 && error.status !== 404))
+        node.warn(`Could not terminate pipeline ${handle.pipelineId} left by an earlier configuration: ${(error as Error).message}`);
     } finally {
       await client.close(); // closes only a client of its own
     }

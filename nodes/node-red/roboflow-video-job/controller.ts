@@ -46,7 +46,7 @@ export function readPendingJobs(value: unknown): PendingJob[] {
     const entry = fields.object(item, what);
     return {
       handle: readJobHandle(entry.handle, `${what}: handle`),
-      msg: fields.object(entry.msg, `${what}: msg`) as NodeMessage,
+      msg: fields.object(entry.msg, `${what}: msg`),
     };
   });
 }
@@ -159,7 +159,9 @@ export class VideoJobController {
 
   private async target(msg: NodeMessage): Promise<JobTarget> {
     if (this.config.target === 'model') {
-      const [modelId, modelVersion] = String(this.config.model ?? '').trim().split('/');
+      const [modelId, modelVersion] = String(this.config.model ?? '')
+        .trim()
+        .split('/');
       if (!modelId) throw new RoboflowError('invalid-input', this.t('error.noModel'));
       return { generation: 'model', models: [{ modelId, ...(modelVersion ? { modelVersion } : {}) }] };
     }
@@ -189,8 +191,7 @@ export class VideoJobController {
       const status = await client.wait(job.handle, {
         signal: this.abort.signal,
         ...(interval > 0 ? { pollIntervalMs: interval * 1000 } : {}),
-        onStatus: (s) =>
-          showStatus(this.node, 'busy', s.state === 'queued' ? this.t('status.queued') : this.t('status.processing', { percent: Math.round((s.progress ?? 0) * 100) })),
+        onStatus: (s) => showStatus(this.node, 'busy', s.state === 'queued' ? this.t('status.queued') : this.t('status.processing', { percent: Math.round((s.progress ?? 0) * 100) })),
       });
       const results = await client.results(status, this.abort.signal);
       // Forget the job before sending: a restart in between must not deliver it twice.

@@ -120,6 +120,7 @@ export class WorkflowController {
     if (this.closing) return Promise.resolve();
     if (this.setupError) return Promise.reject(this.setupError);
     return new Promise((resolve, reject) => {
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the job's error is passed on unchanged
       this.queue.push({ msg, send, done: (error) => (error === undefined ? resolve() : reject(error)) });
       if (this.queue.length > this.queueSize) this.drop();
       this.pump();
@@ -153,7 +154,8 @@ export class WorkflowController {
 
   private pump(): void {
     while (!this.closing && this.inFlight < this.concurrency && this.queue.length > 0) {
-      const job = this.queue.shift()!;
+      const job = this.queue.shift();
+      if (!job) break;
       this.inFlight++;
       void this.run(job).finally(() => {
         this.inFlight--;
@@ -171,8 +173,8 @@ export class WorkflowController {
     if (wait <= 0) {
       this.lastStatusAt = now;
       showStatus(this.node, 'busy', this.t('status.busy', { inFlight: this.inFlight, queued: this.queue.length }));
-    } else if (!this.statusTimer) {
-      this.statusTimer = setTimeout(() => {
+    } else {
+      this.statusTimer ??= setTimeout(() => {
         this.statusTimer = undefined;
         this.showProgress();
       }, wait);
@@ -209,7 +211,10 @@ export class WorkflowController {
         results = answer.results.map((result: DecodedOutputs) => ({ payload: result.outputs, images: result.images, predictions: result.predictions }));
         elapsedMs = answer.elapsedMs;
       }
-      if (this.closing) return done();
+      if (this.closing) {
+        done();
+        return;
+      }
       const out = msg as NodeMessage & Record<string, unknown>;
       out.payload = single ? results[0].payload : results.map((result) => result.payload);
       if (!model) out.images = single ? results[0].images : results.map((result) => result.images);
@@ -217,21 +222,25 @@ export class WorkflowController {
       if (found) out.predictions = single ? results[0].predictions : results.map((result) => result.predictions ?? []);
       const detections = results.reduce((sum, result) => sum + (result.predictions?.length ?? 0), 0);
       this.showDone(found ? this.t('status.detections', { count: detections, ms: Math.round(elapsedMs) }) : this.t('status.done', { ms: Math.round(elapsedMs) }));
-      if (!this.filter) {
+      const filter = this.filter;
+      if (!filter) {
         send(out);
       } else {
         if (!found && !this.warnedNoDetections) {
           this.warnedNoDetections = true;
           this.node.warn(this.t('warn.noDetections'));
         }
-        const matches = results.flatMap((result) => filterDetections(result.predictions, this.filter!));
+        const matches = results.flatMap((result) => filterDetections(result.predictions, filter));
         out.matches = matches;
         send(matches.length > 0 ? [out, null] : [null, out]);
       }
       done();
     } catch (caught) {
       const error = toRoboflowError(caught, 'invalid-input');
-      if (error.code === 'aborted' || this.closing) return done();
+      if (error.code === 'aborted' || this.closing) {
+        done();
+        return;
+      }
       done(error);
     }
   }
