@@ -381,6 +381,25 @@ async function frameSource(): Promise<void> {
   );
 }
 
+/**
+ * Runs two modes in ABBA order (A B in a smoke run), so a drift of the machine over the
+ * run weighs on both alike; returns every run and each mode's runs.
+ */
+async function abba<T>(run: (mode: string) => Promise<T>, a: string, b: string): Promise<{ runs: T[]; a: T[]; b: T[] }> {
+  if (SMOKE) {
+    const [first, second] = [await run(a), await run(b)];
+    return { runs: [first, second], a: [first], b: [second] };
+  }
+  const runs = [await run(a), await run(b), await run(b), await run(a)];
+  return { runs, a: [runs[0], runs[3]], b: [runs[1], runs[2]] };
+}
+
+/** The mean of one figure over runs, rounded. */
+function meanOf<T>(runs: T[], pick: (result: T) => number, digits = 2): number {
+  const factor = 10 ** digits;
+  return Math.round((runs.reduce((sum, result) => sum + pick(result), 0) / runs.length) * factor) / factor;
+}
+
 interface SingleImageResult {
   imagesPerSecond: number;
   latencyMs: { p50: number; p95: number };
@@ -395,13 +414,10 @@ async function singleImage(server: RunningServer): Promise<void> {
   const count = SMOKE ? 40 : 1500;
   const warmup = SMOKE ? 8 : 100;
   const run = (mode: string): Promise<SingleImageResult> => worker<SingleImageResult>('single-image', [mode, server.url, API_KEY, count, 4, warmup]);
-  const runs = SMOKE ? [await run('plain'), await run('node')] : [await run('plain'), await run('node'), await run('node'), await run('plain')];
+  const { runs, a: plainRuns, b: nodeRuns } = await abba(run, 'plain', 'node');
   const serial = await run('serial');
-  const mean = (picked: SingleImageResult[], pick: (result: SingleImageResult) => number): number => Math.round((picked.reduce((sum, result) => sum + pick(result), 0) / picked.length) * 100) / 100;
-  const nodeRuns = runs.filter((_, i) => i === 1 || i === 2);
-  const plainRuns = runs.filter((_, i) => i === 0 || i === 3);
-  const node = { imagesPerSecond: mean(nodeRuns, (r) => r.imagesPerSecond), p50: mean(nodeRuns, (r) => r.latencyMs.p50) };
-  const plain = { imagesPerSecond: mean(plainRuns, (r) => r.imagesPerSecond), p50: mean(plainRuns, (r) => r.latencyMs.p50) };
+  const node = { imagesPerSecond: meanOf(nodeRuns, (r) => r.imagesPerSecond), p50: meanOf(nodeRuns, (r) => r.latencyMs.p50) };
+  const plain = { imagesPerSecond: meanOf(plainRuns, (r) => r.imagesPerSecond), p50: meanOf(plainRuns, (r) => r.latencyMs.p50) };
   raw.singleImage = { count, runs, serial, node, plain };
   log(`single image: node ${node.imagesPerSecond}/s (p50 ${node.p50} ms), plain loop ${plain.imagesPerSecond}/s (p50 ${plain.p50} ms), one at a time ${serial.imagesPerSecond}/s`);
   const section = '7. Single image over HTTP';
@@ -618,12 +634,9 @@ async function selfHostedPipeline(): Promise<void> {
   try {
     const seconds = SMOKE ? 3 : 30;
     const run = (mode: string): Promise<PipelineResult> => worker<PipelineResult>('pipeline', [mode, server.url, API_KEY, seconds, WARMUP_MS]);
-    const runs = SMOKE ? [await run('plain'), await run('ours')] : [await run('plain'), await run('ours'), await run('ours'), await run('plain')];
-    const mean = (picked: PipelineResult[], pick: (result: PipelineResult) => number): number => Math.round((picked.reduce((sum, result) => sum + pick(result), 0) / picked.length) * 1000) / 1000;
-    const oursRuns = runs.filter((_, i) => i === 1 || i === 2);
-    const plainRuns = runs.filter((_, i) => i === 0 || i === 3);
-    const ours = { perSecond: mean(oursRuns, (r) => r.resultsPerSecond), cpu: mean(oursRuns, (r) => r.cpuSecondsPer1000Results) };
-    const plain = { perSecond: mean(plainRuns, (r) => r.resultsPerSecond), cpu: mean(plainRuns, (r) => r.cpuSecondsPer1000Results) };
+    const { runs, a: plainRuns, b: oursRuns } = await abba(run, 'plain', 'ours');
+    const ours = { perSecond: meanOf(oursRuns, (r) => r.resultsPerSecond), cpu: meanOf(oursRuns, (r) => r.cpuSecondsPer1000Results, 3) };
+    const plain = { perSecond: meanOf(plainRuns, (r) => r.resultsPerSecond), cpu: meanOf(plainRuns, (r) => r.cpuSecondsPer1000Results, 3) };
     raw.pipeline = { seconds, runs, ours, plain };
     log(`self-hosted pipeline: ours ${ours.perSecond} results/s (${ours.cpu} CPU s / 1,000), plain loop ${plain.perSecond}/s (${plain.cpu})`);
     const section = '10. Self-hosted pipeline over HTTP (door camera, detect-colors)';

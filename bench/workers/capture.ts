@@ -41,6 +41,8 @@ interface Running {
   ffmpegPid(): number | undefined;
   sent(): number;
   handoffMs: number[];
+  /** Takes in hand-offs not collected yet (the end of a short run falls between collections). */
+  flush?(): void;
   stop(): Promise<void>;
 }
 
@@ -55,7 +57,14 @@ async function runOurs(): Promise<Running> {
   });
   const handoffMs: number[] = [];
   // The engine keeps the last hand-off delays (ffmpeg -> video track); collect them once a second.
-  const collector = setInterval(() => handoffMs.push(...stream.handoffMs.slice(-FPS)), 1_000);
+  let taken = 0;
+  const collect = (): void => {
+    // The engine keeps a window of the last hand-offs: take only what arrived since last time.
+    const fresh = Math.min(stream.frames.framesSent - taken, stream.handoffMs.length);
+    if (fresh > 0) handoffMs.push(...stream.handoffMs.slice(-fresh));
+    taken = stream.frames.framesSent;
+  };
+  const collector = setInterval(collect, 1_000);
   stream.on('error', () => undefined);
   stream.start();
   // Measured from the moment frames flow, as the other two are (after their sessions started).
@@ -64,6 +73,7 @@ async function runOurs(): Promise<Running> {
     ffmpegPid: () => stream.ffmpegPid,
     sent: () => stream.frames.framesSent,
     handoffMs,
+    flush: collect,
     stop: async () => {
       clearInterval(collector);
       await stream.stop();
@@ -213,6 +223,7 @@ async function main(): Promise<void> {
   const sent = running.sent() - sentFrom;
   const rssAtEnd = process.memoryUsage().rss;
   const memory = rss.stop();
+  running.flush?.();
   const handoff = running.handoffMs.slice(handoffFrom);
   await running.stop().catch(() => undefined);
   report({
