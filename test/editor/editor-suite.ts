@@ -223,7 +223,7 @@ export function describeEditor(name: string, runtime: () => NodeRedRuntime, opti
       await config.locator('#node-config-input-apiKey').waitFor();
       await page.waitForTimeout(400);
       assert.equal(await page.locator('#node-config-input-apiKey').getAttribute('type'), 'password', 'the API key is a password field');
-      assert.deepEqual(await visibleFields(config, 'node-config-input'), ['name', 'apiKey', 'preset', 'serverUrl', 'apiUrl', 'region', 'plan']);
+      assert.deepEqual(await visibleFields(config, 'node-config-input'), ['name', 'apiKey', 'preset', 'serverUrl', 'apiUrl', 'region', 'plan', 'budgetLimit', 'creditMinutes']);
       assertLabelled(await visibleLabelTexts(config));
       // The "Local server" preset fills in both URLs.
       await page.locator('#node-config-input-preset').selectOption('local');
@@ -354,7 +354,7 @@ export function describeEditor(name: string, runtime: () => NodeRedRuntime, opti
       const node = workspaceNode(page, 'Roboflow Video Job');
       await node.waitFor();
       const dialog = await openEditDialog(page, node);
-      assert.deepEqual(await visibleFields(dialog, 'node-input'), ['name', 'roboflow', 'target', 'workspace', 'workflow', 'fps', 'pollInterval']);
+      assert.deepEqual(await visibleFields(dialog, 'node-input'), ['name', 'roboflow', 'target', 'workspace', 'workflow', 'jobApi', 'workflowVersion', 'disableSinks', 'fps', 'pollInterval']);
       assertLabelled(await visibleLabelTexts(dialog));
       assert.equal(await page.locator('#node-input-roboflow option:checked').innerText(), 'local server', 'the one config node is preselected');
       assert.ok(await markedInvalid(page, 'node-input-workflow'), 'an empty workflow id is marked invalid');
