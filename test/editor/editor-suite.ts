@@ -516,11 +516,32 @@ export function describeEditor(name: string, runtime: () => NodeRedRuntime, opti
       const openExamples = async (): Promise<void> => {
         await page.locator('#red-ui-header-button-sidemenu').click();
         await page.locator('#menu-item-import').click();
-        await page.locator('#red-ui-tab-red-ui-clipboard-dialog-import-tab-examples').click();
-        // The package's folder: Node-RED 5 keeps it open from the last import, 4 does not.
+        // The package's folder: Node-RED 5 keeps it open from the last import, 4 does not; the
+        // tab and the folder may still be opening when first looked at (a busy machine), so
+        // look again until the first example shows, and only click what is not open yet.
+        const examplesTab = page.locator('#red-ui-tab-red-ui-clipboard-dialog-import-tab-examples');
+        const folder = tree.locator('.red-ui-treeList-label', { hasText: PACKAGE_NAME });
         const first = tree.locator('.red-ui-treeList-label', { hasText: examples[0].file.replace(/\.json$/, '') });
-        if (!(await first.isVisible())) await tree.locator('.red-ui-treeList-label', { hasText: PACKAGE_NAME }).click();
-        await first.waitFor();
+        await eventually(
+          async () => {
+            if (await first.isVisible()) return true;
+            if (!(await tree.isVisible())) await examplesTab.click();
+            // A click folds an open folder again: only a folded one (its item lacks "expanded").
+            else if ((await folder.isVisible()) && !(await folder.evaluate((label) => label.closest('li')?.classList.contains('expanded') ?? false))) await folder.click();
+            return first.waitFor({ timeout: 2_000 }).then(
+              () => true,
+              () => false,
+            );
+          },
+          30_000,
+          'the package folder open in Import > Examples',
+        ).catch(async (error: unknown) => {
+          const html = await page
+            .locator('#red-ui-clipboard-dialog')
+            .innerHTML({ timeout: 1_000 })
+            .catch(() => '(no import dialog)');
+          throw new Error(`${(error as Error).message}\nthe import dialog: ${html.slice(0, 4000)}`);
+        });
       };
       /** Picks an example in the open dialog and imports it (the folder may still be unfolding: click until Import is enabled). */
       const importExample = async (name: string): Promise<void> => {

@@ -98,6 +98,9 @@ describe('Node-RED: roboflow-stream gated (pay only for what you watch)', functi
     // A burst of messages in any order, ending closed.
     for (const payload of [true, false, true, true, false, false, true, false]) node.receive({ topic: 'gate', payload });
     await eventually(async () => (await server.sessions()).active.length === 0 && statuses[statuses.length - 1]?.text === 'waiting for the gate', 15_000, 'closed again after the burst');
+    // The status stays so (no late "streaming" from the session that wound down).
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    assert.equal(statuses[statuses.length - 1]?.text, 'waiting for the gate', statuses.map((s) => s.text).join(' | '));
     const ours = since(before, await server.sessions());
     assert.ok(peakConcurrency(ours) <= 1, 'never two sessions');
     node.receive({ topic: 'gate', payload: 'maybe' });

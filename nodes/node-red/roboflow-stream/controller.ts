@@ -623,8 +623,17 @@ export class StreamController {
     stream.on('gate', (note) => {
       if (this.stream !== stream) return;
       this.gateNote = note;
-      if (note.state === 'watching' && !this.camera?.lost) showStatus(this.node, 'idle', this.t(this.gating === 'motion' ? 'status.watchingMotion' : 'status.watchingGate'));
+      if (note.state === 'watching') this.showGateWatching();
     });
+  }
+
+  /** A gate is armed and closed: no session is wanted (one may still be winding down). */
+  private gateClosed(): boolean {
+    return this.gating !== undefined && this.gateNote?.state === 'watching';
+  }
+
+  private showGateWatching(): void {
+    if (!this.camera?.lost) showStatus(this.node, 'idle', this.t(this.gating === 'motion' ? 'status.watchingMotion' : 'status.watchingGate'));
   }
 
   /** The local camera's own story: open (its sizes), away (retrying), a warning once. */
@@ -727,7 +736,8 @@ export class StreamController {
     this.ticker = setInterval(() => {
       this.fps = this.results - this.resultsAtLastTick;
       this.resultsAtLastTick = this.results;
-      if (this.stream?.state === 'streaming') showStatus(this.node, 'live', this.liveStatus());
+      // A gate that just closed owns the status while its session winds down.
+      if (this.stream?.state === 'streaming' && !this.gateClosed()) showStatus(this.node, 'live', this.liveStatus());
     }, 1_000);
   }
 
@@ -748,7 +758,8 @@ export class StreamController {
         // Before its first second there is no rate to show yet ("0 fps" would alarm).
         this.startTicker();
         showStatus(this.node, 'live', this.t('status.started'));
-      } else if (state === 'idle' && !this.camera) showStatus(this.node, 'idle', this.t('status.waitingFrames'));
+      } else if ((state === 'idle' || state === 'stopped') && this.gateClosed()) this.showGateWatching();
+      else if (state === 'idle' && !this.camera) showStatus(this.node, 'idle', this.t('status.waitingFrames'));
       if (state === 'failed') void this.serial(() => this.nextFile());
     });
     stream.on('reconnecting', ({ attempt, error }) => {
