@@ -50,10 +50,10 @@ describe('Node-RED: a daily stream budget on the Roboflow config (never surprise
     version: 3,
     wires: [[`${id}-out`], []],
   });
-  const flow = async (limit: number): Promise<FlowNode[]> => {
+  const flow = async (limit: number, creditMinutes = ''): Promise<FlowNode[]> => {
     const url = (await server.cameras()).find((camera) => camera.name === 'two-squares')!.rtsp_url!;
     return onTab([
-      { ...configNode(server.url), budgetLimit: limit, budgetUnit: 'minutes', creditMinutes: '', version: 2 },
+      { ...configNode(server.url), budgetLimit: limit, budgetUnit: 'minutes', creditMinutes, version: 2 },
       streamNode('door', url),
       streamNode('yard', url),
       { id: 'door-out', type: 'helper' },
@@ -110,7 +110,13 @@ describe('Node-RED: a daily stream budget on the Roboflow config (never surprise
     assert.equal(payload.estimatedCredits, Math.round((10 / 80) * 100) / 100, 'the small plan: 80 stream minutes a credit');
     await helper.unload();
     await eventually(async () => (await server.sessions()).active.length === 0, 10_000, 'stopped');
-    await helper.load(ALL_NODES, await flow(60), { cfg: { apiKey: API_KEY } });
+    // Restarted with a rate of its own ("Minutes per credit" 40): the estimate uses it.
+    await helper.load(ALL_NODES, await flow(60, '40'), { cfg: { apiKey: API_KEY } });
     await eventually(() => budgetOf().usedMinutes() >= 20, 5_000, 'the minutes spent before the restart');
+    const after = collect(helper.getNode('door-out'));
+    helper.getNode('door').receive({ topic: 'stats' });
+    const restarted = (await eventually(() => after.find((msg) => msg.topic === 'stats'), 5_000, 'stats after the restart')).payload as { minutesToday: number; estimatedCredits: number };
+    assert.equal(restarted.minutesToday, 10, 'the minutes this node spent before the restart');
+    assert.equal(restarted.estimatedCredits, 0.25, "the config's own rate: 10 minutes at 40 a credit");
   });
 });

@@ -18,6 +18,8 @@ export interface RoboflowConfigNode extends Node<{ apiKey?: string }> {
   readonly users: ReadonlySet<string>;
   /** The daily stream time of this config's streams (counted always; limited when a budget is set). */
   budget(): DailyBudget;
+  /** The "Minutes per credit" set on this config, or undefined for the plan's own rate. */
+  minutesPerCredit(): number | undefined;
 }
 
 export function isRoboflowConfig(node: unknown): node is RoboflowConfigNode {

@@ -83,6 +83,7 @@ export = function register(RED: NodeAPI): void {
     };
     const daily = openBudget(RED, node, config);
     node.budget = () => daily.budget;
+    node.minutesPerCredit = () => creditRate(config);
     node.on('close', (removed: boolean, done: () => void) => {
       // A redeployed node keeps its id and registers again; only a deleted one lets go.
       if (removed) forgetSecret(apiKey, node.id);
@@ -112,9 +113,8 @@ export = function register(RED: NodeAPI): void {
     let limitMinutes: number | null = null;
     if (properties.budgetLimit !== '' && properties.budgetLimit !== undefined && properties.budgetLimit !== null) {
       const amount = Number(properties.budgetLimit);
-      const rate = properties.creditMinutes === '' || properties.creditMinutes === undefined ? undefined : Number(properties.creditMinutes);
       if (!Number.isFinite(amount) || amount < 0) node.warn(t('budget.invalid', { value: String(properties.budgetLimit) }));
-      else limitMinutes = properties.budgetUnit === 'credits' ? creditsToMinutes(amount, properties.plan || undefined, rate !== undefined && rate > 0 ? rate : undefined) : amount;
+      else limitMinutes = properties.budgetUnit === 'credits' ? creditsToMinutes(amount, properties.plan || undefined, creditRate(properties)) : amount;
     }
     const clock = (runtime.settings as { roboflowClock?: () => Date }).roboflowClock;
     const store = new JsonFile(join(nodeStorageDir(runtime, 'budget', node.id), 'budget.json'), { validate: parseBudgetState, logger: engineLogger(node) });
@@ -132,6 +132,12 @@ export = function register(RED: NodeAPI): void {
         await budget.tick().catch(() => undefined);
       },
     };
+  }
+
+  /** "Minutes per credit" when set to a positive number; else the plan's rate applies. */
+  function creditRate(properties: ConfigProperties): number | undefined {
+    const rate = properties.creditMinutes === '' || properties.creditMinutes === undefined ? undefined : Number(properties.creditMinutes);
+    return rate !== undefined && Number.isFinite(rate) && rate > 0 ? rate : undefined;
   }
 
   RED.nodes.registerType('roboflow-config', RoboflowConfig, {

@@ -234,9 +234,10 @@ export class StreamController {
     if (topic === 'stats') {
       // On demand: the stream's health, and what it cost today, on the results output.
       const minutesToday = this.budget ? Math.round(this.budget.usedMinutes(this.node.id) * 10) / 10 : 0;
-      const plan = this.budget ? configNode(this.RED, this.config.roboflow).connection().plan : undefined;
+      const config = this.budget ? configNode(this.RED, this.config.roboflow) : undefined;
+      const credits = minutesToCredits(minutesToday, config?.connection().plan, config?.minutesPerCredit());
       const pipeline = this.pipelineStats ? { pipeline: { ...this.pipelineStats, paused: this.stream instanceof PipelineStream && this.stream.paused } } : {};
-      this.node.send([{ topic: 'stats', payload: { ...this.metrics.snapshot(), minutesToday, estimatedCredits: Math.round(minutesToCredits(minutesToday, plan) * 100) / 100, ...pipeline } }, null]);
+      this.node.send([{ topic: 'stats', payload: { ...this.metrics.snapshot(), minutesToday, estimatedCredits: Math.round(credits * 100) / 100, ...pipeline } }, null]);
     } else if (topic === 'pause' || topic === 'resume') {
       await this.serial(async () => this.pauseOrResume(topic === 'pause'));
     } else if (topic === 'stop') {
