@@ -69,7 +69,8 @@ const SCHEME = /\b[a-z][a-z0-9+.-]*:\/\//gi;
  * the password is what follows the first `:` of the userinfo. So a password may hold
  * quotes, spaces, `@`, `:`, `%` or any other character a URL can carry raw; `/`, `?` and
  * `#` end an authority in every parser, so a URL carries them percent-encoded (masked
- * too). When a URL without a path is followed by more text with an `@`, more is masked
+ * too), and one typed with them raw is read as a careless user meant it (see
+ * malformedUserinfoEnd). When a URL without a path is followed by more text with an `@`, more is masked
  * than the password: never less.
  */
 function redactUrlPasswords(text: string): string {
@@ -81,7 +82,7 @@ function redactUrlPasswords(text: string): string {
     if (start <= done) continue;
     let end = start;
     while (end < text.length && text[end] !== '/' && text[end] !== '?' && text[end] !== '#') end++;
-    const at = text.lastIndexOf('@', end - 1);
+    const at = Math.max(text.lastIndexOf('@', end - 1), malformedUserinfoEnd(text, start));
     if (at < start) continue;
     const colon = text.indexOf(':', start);
     if (colon < 0 || colon > at) continue;
@@ -90,6 +91,24 @@ function redactUrlPasswords(text: string): string {
     SCHEME.lastIndex = at;
   }
   return out + text.slice(done);
+}
+
+/**
+ * A URL typed with a raw `/`, `?` or `#` in its password (`rtsp://admin:pa/ss@cam/live`)
+ * is malformed: by the standard's reading its password ends at that `/` (or there is none),
+ * the camera refuses it and the URL reaches an error message as typed. When what follows
+ * `//` reads as `user:` (no `/ ? # @` before the colon, and no port: digits then a path),
+ * the password runs to the last `@` before a space, a quote or the end of the line: more
+ * masked than needed when a path holds an `@`, never less. Returns that `@`'s index, or -1.
+ */
+function malformedUserinfoEnd(text: string, start: number): number {
+  const lineEnd = text.indexOf('\n', start);
+  const line = text.slice(start, lineEnd < 0 ? text.length : lineEnd);
+  const colon = line.indexOf(':');
+  if (colon < 0 || /[/?#@]/.test(line.slice(0, colon)) || /^\d+(?:[/?#]|$)/.test(line.slice(colon + 1))) return -1;
+  const token = /^[^\s'"]*/.exec(line.slice(colon + 1))?.[0] ?? '';
+  const at = token.lastIndexOf('@');
+  return at < 0 ? -1 : start + colon + 1 + at;
 }
 
 function escapeRegExp(text: string): string {
