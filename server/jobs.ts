@@ -11,7 +11,7 @@ import { findBuiltin } from './workflows/builtins';
 import { compileWorkflow, isImageValue } from './workflows/engine';
 
 /**
- * The batch video jobs of the local server, both API generations (PROTOCOL.md §2):
+ * The batch video jobs of the local server, both API generations (docs/protocol.md §3):
  * `model` jobs (documented API: infer_fps, models, numeric status, results file) and
  * `workflow` jobs (workspace + workflow, string status). One job runs at a time; each
  * decodes the video at the requested rate and runs a built-in workflow on every frame.

@@ -1,6 +1,6 @@
 /**
  * Vision Events validation and storage for the local server, following the rules in
- * PROTOCOL.md §3. The timestamp window is this server's own choice (documented in the
+ * docs/protocol.md §5. The timestamp window is this server's own choice (documented in the
  * README): at most 30 days old and at most one hour ahead.
  */
 
@@ -89,7 +89,7 @@ function checkImages(images: unknown, sourceExists: (id: string) => boolean): st
   for (const [index, image] of images.entries()) {
     if (!isObject(image)) return `images[${index}] must be an object`;
     // Roboflow's own block sends the display image as sourceId and the input as
-    // inputSourceId; either may be alone (PROTOCOL.md C5).
+    // inputSourceId; either may be alone (docs/protocol.md §5.4, §5.8).
     if (image.sourceId === undefined && image.inputSourceId === undefined) return `images[${index}] needs a sourceId or an inputSourceId`;
     if (image.sourceId !== undefined && (typeof image.sourceId !== 'string' || !sourceExists(image.sourceId))) return `images[${index}].sourceId must name an uploaded image`;
     if (image.inputSourceId !== undefined && (typeof image.inputSourceId !== 'string' || !sourceExists(image.inputSourceId))) {

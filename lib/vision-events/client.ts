@@ -41,7 +41,7 @@ function listFrom(body: unknown, ...keys: string[]): unknown[] {
 }
 
 /**
- * Roboflow Vision Events (PROTOCOL.md §3). The key travels as a Bearer token only.
+ * Roboflow Vision Events (docs/protocol.md §5). The key travels as a Bearer token only.
  * Event ids are UUIDs chosen client-side, so retrying a create never duplicates.
  */
 export class VisionEventsClient {

@@ -42,7 +42,7 @@ function parseRequest(body: unknown, context: ServerContext, key: string | undef
   const request = body as Record<string, unknown>;
   const offer = request.webrtc_offer as { sdp?: unknown; type?: unknown } | undefined;
   if (!offer || typeof offer !== 'object') throw validationError(['webrtc_offer'], 'Field required');
-  // Both are plain strings to the service: the type's value is not checked (PROTOCOL.md C3).
+  // Both are plain strings to the service: the type's value is not checked (docs/protocol.md §2.1).
   if (typeof offer.sdp !== 'string') throw validationError(['webrtc_offer', 'sdp'], 'Input should be a valid string');
   if (typeof offer.type !== 'string') throw validationError(['webrtc_offer', 'type'], 'Input should be a valid string');
   const workflow = request.workflow_configuration as Record<string, unknown> | undefined;
@@ -55,7 +55,7 @@ function parseRequest(body: unknown, context: ServerContext, key: string | undef
   if (request.requested_plan !== undefined && request.requested_plan !== null && !PLANS.includes(String(request.requested_plan))) {
     throw new HttpError(502, { message: 'Internal error. Request to Roboflow API failed.' });
   }
-  // Any region string is passed on to the hosting platform as is (PROTOCOL.md C3).
+  // Any region string is passed on to the hosting platform as is (docs/protocol.md §2.1).
   if (request.requested_region !== undefined && request.requested_region !== null && typeof request.requested_region !== 'string') {
     throw validationError(['requested_region'], 'Input should be a valid string');
   }
@@ -261,7 +261,7 @@ export function addWebrtcRoutes(router: Router, context: ServerContext, sessions
   router.add('GET', '/webrtc_turn_config', 'webrtc_turn_config', (req, res, _params, url) => {
     injectFault(context, 'webrtc_turn_config');
     checkKey(context, requestKey(req, url));
-    // The shape Roboflow's API answers with (an object, PROTOCOL.md C4). Nothing listens
+    // The shape Roboflow's API answers with (an object, docs/protocol.md §2.3). Nothing listens
     // there: clients of a local server connect directly on loopback and need no TURN.
     sendJson(res, 200, { iceServers: [{ urls: ['turn:127.0.0.1:3478?transport=udp'], username: 'local', credential: 'local-turn-credential' }] });
   });

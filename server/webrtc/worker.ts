@@ -208,7 +208,7 @@ export class WorkerSession {
     await this.iceGathered(pc, 2_000);
     this.throwIfEnded();
     this.state = 'running';
-    // Self-hosted servers start no idle watchdog (PROTOCOL.md C2).
+    // Self-hosted servers start no idle watchdog (docs/protocol.md §2.7).
     if (!this.config.selfHosted) this.watchIdle();
     // A client that never completes the connection (it went away after the answer) would
     // otherwise keep the worker, and a camera pull, alive through the idle watchdog.

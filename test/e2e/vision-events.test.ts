@@ -93,7 +93,7 @@ describe('Vision Events against the local server', function () {
     assert.equal(all.events.filter((e) => e.deviceId === 'retry-test').length, 1);
   });
 
-  describe('server-side validation (the rules of PROTOCOL.md §3)', () => {
+  describe('server-side validation (the rules of docs/protocol.md §5)', () => {
     const valid = (): Record<string, unknown> => ({ eventId: crypto.randomUUID(), eventType: 'custom', useCaseId: 'front-door', timestamp: new Date().toISOString() });
     const cases: Array<[string, (event: Record<string, unknown>) => void, RegExp]> = [
       ['missing eventId', (e) => delete e.eventId, /eventId must be a UUID v4/],

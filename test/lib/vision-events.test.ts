@@ -208,7 +208,7 @@ describe('vision events queue file read back', () => {
   });
 });
 
-describe('vision events as Roboflow reads them (PROTOCOL.md C5)', () => {
+describe('vision events as Roboflow reads them (docs/protocol.md §5.4, §5.8)', () => {
   it('externalId is event data for quality checks, inventory counts, safety alerts and custom events', () => {
     for (const type of ['quality_check', 'inventory_count', 'safety_alert', 'custom'] as const) {
       assert.deepEqual(splitPayload(type, { externalId: 'PO-42', line: 3 }), { eventData: { externalId: 'PO-42' }, metadata: { line: 3 } }, type);

@@ -112,7 +112,7 @@ describe('roboflow-local-server command line', () => {
       assert.match(((await wrong.json()) as { message: string }).message, /Unauthorized access to roboflow API/);
       const right = await fetch(`${server.url}/webrtc_turn_config?api_key=${API_KEY}`);
       assert.equal(right.status, 200);
-      // An object, as Roboflow's API answers (PROTOCOL.md C4).
+      // An object, as Roboflow's API answers (docs/protocol.md §2.3).
       assert.equal(((await right.json()) as { iceServers: Array<{ urls: string[] }> }).iceServers[0].urls[0].startsWith('turn:'), true);
     } finally {
       await server.stop();

@@ -11,7 +11,7 @@ import { openRaw, startRaw, type RawSession } from './raw-client';
 
 /**
  * The local server behaves like Roboflow's hosted worker by default, including the parts
- * that hurt (PROTOCOL.md, corrections C1-C5): sessions end by themselves, results are
+ * that hurt (docs/protocol.md §2, §5): sessions end by themselves, results are
  * gzipped when data outputs are asked for, metadata has the service's shapes.
  */
 
