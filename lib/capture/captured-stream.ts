@@ -108,6 +108,7 @@ export class CapturedStream extends TypedEmitter<CapturedStreamEvents> {
     }
     this.stream.on('state', (state) => {
       if (state === 'streaming') this.drainBacklog();
+      else if (state === 'failed') void this.sessionFailed();
     });
     this.stream.on('result', (result) => {
       if (this.gate && hasDetections(result.data, this.gate.settings.holdClasses)) this.gate.detections(Date.now());
@@ -307,6 +308,19 @@ export class CapturedStream extends TypedEmitter<CapturedStreamEvents> {
       },
       Math.max(10, Math.round(1000 / (2 * this.settings.maxFps))),
     );
+  }
+
+  /**
+   * The session ended with an error a retry cannot fix (a wrong key, an unknown workflow):
+   * the error has been emitted. Nothing will send the frames anywhere, so the camera is
+   * closed too (ffmpeg would go on decoding them only to drop them) and the stream is no
+   * longer running, so a camera that comes back does not open the failing session again.
+   * start() tries again.
+   */
+  private async sessionFailed(): Promise<void> {
+    if (!this.running) return;
+    this.logger.info(`Roboflow session failed: closing the camera ${describeCamera(this.options.camera)} until the stream is started again`);
+    await this.stop();
   }
 
   private async cameraEnded(camera: LocalCamera, error: RoboflowError | undefined): Promise<void> {

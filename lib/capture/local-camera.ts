@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { RoboflowError } from '../errors';
+import { RoboflowError, toRoboflowError } from '../errors';
 import { TypedEmitter } from '../events';
 import { firstFfmpegError, requireFfmpeg, type FfmpegBinary } from '../media/ffmpeg';
 import { redact } from '../redact';
@@ -111,9 +111,8 @@ export class LocalCamera extends TypedEmitter<LocalCameraEvents> {
     try {
       this.ffmpeg = requireFfmpeg();
     } catch (error) {
-      // Nothing to retry: the user must install ffmpeg. The status shows the part before the colon.
-      const detail = (error as Error).message;
-      queueMicrotask(() => this.finish(new RoboflowError('invalid-input', `ffmpeg not found: install it (apt install ffmpeg), or set FFMPEG_PATH (${detail})`)));
+      // Nothing to retry (invalid-input): the user must install ffmpeg; the error says how.
+      queueMicrotask(() => this.finish(toRoboflowError(error, 'invalid-input')));
       return;
     }
     this.spawn();

@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { RoboflowError } from '../errors';
 
 /**
  * The package's one ffmpeg locator, and the one place that knows how ffmpeg versions
@@ -106,8 +107,8 @@ export function firstFfmpegError(stderr: string): string | undefined {
 }
 
 /** Where an ffmpeg may be: `FFMPEG_PATH`, then the optional `@ffmpeg-installer/ffmpeg` binary, then the PATH. */
-function candidates(): Array<{ path: string; origin: string }> {
-  if (process.env.FFMPEG_PATH) return [{ path: process.env.FFMPEG_PATH, origin: 'FFMPEG_PATH' }];
+function candidates(env: NodeJS.ProcessEnv): Array<{ path: string; origin: string }> {
+  if (env.FFMPEG_PATH) return [{ path: env.FFMPEG_PATH, origin: 'FFMPEG_PATH' }];
   const found: Array<{ path: string; origin: string }> = [];
   try {
     // An optional package (a dev dependency of this repository; users may install it).
@@ -121,10 +122,10 @@ function candidates(): Array<{ path: string; origin: string }> {
   return found;
 }
 
-/** Runs `<path> -version` once; the binary and its version, or why it is unusable. */
-export function probeFfmpeg(path: string): FfmpegBinary | { problem: string } {
+/** Runs `<path> -version` once (with `env`: its PATH finds a bare `ffmpeg`); the binary and its version, or why it is unusable. */
+export function probeFfmpeg(path: string, env: NodeJS.ProcessEnv = process.env): FfmpegBinary | { problem: string } {
   if (path.includes('/') && !existsSync(path)) return { problem: `${path} does not exist` };
-  const probe = spawnSync(path, ['-version'], { encoding: 'utf8', timeout: 10_000, windowsHide: true });
+  const probe = spawnSync(path, ['-version'], { encoding: 'utf8', timeout: 10_000, windowsHide: true, env });
   if (probe.error) return { problem: `${path} could not be run: ${probe.error.message}` };
   if (probe.status !== 0) return { problem: `${path} -version exited with ${probe.status ?? probe.signal}` };
   const parsed = parseFfmpegVersion(probe.stdout);
@@ -132,7 +133,12 @@ export function probeFfmpeg(path: string): FfmpegBinary | { problem: string } {
   return { path, ...parsed };
 }
 
-let cached: { found: FfmpegBinary | null; problems: string[] } | undefined;
+interface Located {
+  found: FfmpegBinary | null;
+  problems: string[];
+}
+
+let cached: Located | undefined;
 
 /**
  * The ffmpeg to use, asked for its version once per process; null when none works.
@@ -142,29 +148,35 @@ export function findFfmpeg(): FfmpegBinary | null {
   return locate().found;
 }
 
-function locate(): { found: FfmpegBinary | null; problems: string[] } {
-  if (cached) return cached;
-  const problems: string[] = [];
-  let found: FfmpegBinary | null = null;
-  for (const candidate of candidates()) {
-    const result = probeFfmpeg(candidate.path);
-    if ('problem' in result) {
-      problems.push(`${candidate.origin}: ${result.problem}`);
-      continue;
-    }
-    found = result;
-    break;
-  }
-  cached = { found, problems };
+function locate(): Located {
+  cached ??= search(process.env);
   return cached;
 }
 
-/** The ffmpeg to use, or an error that says what was tried and how to get one. */
-export function requireFfmpeg(): FfmpegBinary {
-  const { found, problems } = locate();
+function search(env: NodeJS.ProcessEnv): Located {
+  const problems: string[] = [];
+  for (const candidate of candidates(env)) {
+    const result = probeFfmpeg(candidate.path, env);
+    if (!('problem' in result)) return { found: result, problems };
+    problems.push(`${candidate.origin}: ${result.problem}`);
+  }
+  return { found: null, problems };
+}
+
+/**
+ * The ffmpeg to use, or the one error that says how to get one (nothing to retry: the
+ * user must install it). Its first clause is the fix, so the short form a node's status
+ * shows ("ffmpeg not found: install it (apt install ffmpeg)") keeps it; what was tried
+ * follows in parentheses. `env` (tests, a changed setting): look again as it says,
+ * instead of the answer cached for this process.
+ */
+export function requireFfmpeg(env?: NodeJS.ProcessEnv): FfmpegBinary {
+  const { found, problems } = env ? search(env) : locate();
   if (found) return found;
-  throw new Error(
-    `ffmpeg not found (${problems.join('; ')}): video files, RTSP and MJPEG need it. ` + 'Install it (apt install ffmpeg), or `npm install @ffmpeg-installer/ffmpeg`, or set FFMPEG_PATH.',
+  throw new RoboflowError(
+    'invalid-input',
+    `ffmpeg not found: install it (apt install ffmpeg), or set FFMPEG_PATH (${problems.join('; ')}). ` +
+      'Video files, RTSP and MJPEG cameras need it; `npm install @ffmpeg-installer/ffmpeg` also provides one.',
   );
 }
 

@@ -206,6 +206,46 @@ describe('local capture: this machine reads the camera and streams its frames (e
     assert.equal(await server.requestCount('initialise_webrtc_worker'), initialisedBefore, 'no Roboflow session is opened for a camera that cannot be read');
   });
 
+  it('an unknown workflow: one error, ffmpeg ends, the camera coming back opens no session; start() again tries once more', async function () {
+    this.timeout(90_000);
+    const real = new URL(await rtspUrl('two-squares'));
+    const proxy = new TcpProxy({ host: real.hostname, port: Number(real.port) });
+    await proxy.up();
+    const stream = capture({ kind: 'url', url: proxy.url(real.toString()) }, { workflow: { workspace: 'demo', workflowId: 'no-such-workflow' }, cameraRetry: { initialMs: 200, maxMs: 500 } });
+    const errors: RoboflowError[] = [];
+    const pids: number[] = [];
+    stream.on('error', (error) => errors.push(error));
+    // The session starts once the camera is open, so its ffmpeg is known before the error.
+    stream.on('camera-open', () => pids.push(stream.ffmpegPid ?? 0));
+    const startsBefore = await server.requestCount('initialise_webrtc_worker');
+    try {
+      stream.start();
+      await eventually(() => errors.length >= 1, 30_000, 'the error');
+      assert.equal(errors[0].code, 'not-found');
+      assert.match(errors[0].message, /check the workspace name and workflow id/);
+      assert.equal(pids.length, 1);
+      await eventually(() => !alive(pids[0]), 5_000, 'ffmpeg ended after the session failed');
+      assert.equal(stream.active, false);
+      assert.equal(stream.state, 'failed');
+      // The camera goes away and comes back: nothing reopens it, no session is tried again.
+      await proxy.down();
+      await proxy.up();
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      assert.equal(errors.length, 1, errors.map((error) => error.message).join(' | '));
+      assert.equal(pids.length, 1, 'the camera was not reopened');
+      assert.equal((await server.requestCount('initialise_webrtc_worker')) - startsBefore, 1, 'one start request');
+      // An explicit start() is a new try: the camera opens, the session fails once more, ffmpeg ends again.
+      stream.start();
+      await eventually(() => errors.length >= 2, 30_000, 'the error of the second start');
+      assert.equal(pids.length, 2);
+      await eventually(() => !alive(pids[1]), 5_000, 'the second ffmpeg ended');
+      assert.equal(errors.length, 2);
+      assert.equal((await server.requestCount('initialise_webrtc_worker')) - startsBefore, 2, 'one start request per start()');
+    } finally {
+      await proxy.down();
+    }
+  });
+
   it('hardware decoding the machine cannot do falls back to software, with one warning', async () => {
     const stream = capture({ kind: 'url', url: await rtspUrl('two-squares') }, { capture: { hwaccel: 'cuda' } });
     const warnings: string[] = [];

@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
-import { firstFfmpegError, mjpegInputArgs, NEWEST_KNOWN_MAJOR, parseFfmpegVersion, rtspInputArgs } from '../../lib/media/ffmpeg';
+import type { RoboflowError } from '../../lib/errors';
+import { firstFfmpegError, mjpegInputArgs, NEWEST_KNOWN_MAJOR, parseFfmpegVersion, requireFfmpeg, rtspInputArgs } from '../../lib/media/ffmpeg';
 
 /** `ffmpeg -version` of the static 2018 build inside @ffmpeg-installer/ffmpeg 1.1.0 (a git snapshot of the 4.1 line). */
 const INSTALLER_2018 = `ffmpeg version N-47683-g0e8eb07980-static https://johnvansickle.com/ffmpeg/  Copyright (c) 2000-2018 the FFmpeg developers
@@ -85,5 +86,16 @@ describe('ffmpeg locator: versions and command lines', () => {
     );
     assert.equal(firstFfmpegError(''), undefined);
     assert.equal(firstFfmpegError('Input #0, mov\n  Stream #0:0: Video: h264\n'), undefined);
+  });
+
+  it('no ffmpeg where the settings point: one error, nothing to retry, the fix first and what was tried', () => {
+    assert.throws(
+      () => requireFfmpeg({ FFMPEG_PATH: '/nonexistent/ffmpeg', PATH: '' }),
+      (error: RoboflowError) => {
+        assert.equal(error.code, 'invalid-input');
+        assert.match(error.message, /^ffmpeg not found: install it \(apt install ffmpeg\), or set FFMPEG_PATH \(FFMPEG_PATH: \/nonexistent\/ffmpeg does not exist\)/);
+        return true;
+      },
+    );
   });
 });

@@ -2,10 +2,46 @@ import type { Node, NodeMessage } from 'node-red';
 import { redact, toRoboflowError, type Logger, type RoboflowError } from '../../../lib';
 import { showStatus } from './status';
 
-/** The short form of an error for a status ring: "API key rejected (401)". */
+/** What fits on a status line (showStatus cuts longer text with an ellipsis). */
+const STATUS_WIDTH = 56;
+
+/**
+ * The short form of an error for a status ring. Messages read "what went wrong: what to
+ * do (details)". One that fits is shown whole; a longer one keeps what went wrong and as
+ * much of what to do as fits, cut only where a clause ends (before a parenthesis or a
+ * semicolon, after a closing parenthesis): "ffmpeg not found: install it (apt install
+ * ffmpeg)", "No worker within 30 s: a cold start or a busy service". When no clause of
+ * the advice fits, what went wrong alone: "API key rejected (401)". Only the first
+ * ": " outside parentheses counts, so a URL ("rtsp://…") or a list of what was tried
+ * ("(FFMPEG_PATH: …)") is not taken for the end of the first clause. Redacted: the
+ * advice may quote a camera URL.
+ */
 export function statusText(error: RoboflowError): string {
-  const colon = error.message.indexOf(':');
-  return colon > 10 && colon < 60 ? error.message.slice(0, colon) : error.message;
+  const message = redact(error.message);
+  if (message.length <= STATUS_WIDTH) return message;
+  let colon = -1;
+  let cut = -1;
+  let depth = 0;
+  // Where each clause could end, up to the width (a first clause may run to 60: the status then cuts it).
+  const clauseEnd = (at: number): void => {
+    if (colon >= 0 && at <= STATUS_WIDTH) cut = at;
+  };
+  for (let index = 0; index < Math.min(message.length, 60); index++) {
+    const char = message[index];
+    const next = message[index + 1] as string | undefined;
+    if (char === '(') {
+      if (depth === 0 && message[index - 1] === ' ') clauseEnd(index - 1);
+      depth++;
+    } else if (char === ')') {
+      depth = Math.max(0, depth - 1);
+      if (depth === 0 && (next === undefined || /[\s,;.]/.test(next))) clauseEnd(index + 1);
+    } else if (depth === 0 && next === ' ' && (char === ':' || char === ';')) {
+      if (colon < 0 && char === ':') colon = index;
+      else clauseEnd(index);
+    }
+  }
+  if (colon <= 10) return message;
+  return cut > colon + 2 ? message.slice(0, cut) : message.slice(0, colon);
 }
 
 /**
