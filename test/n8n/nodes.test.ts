@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createServer as createHttpServer, request as httpRequest } from 'node:http';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { NodeOperationError, type ICredentialTestFunctions, type INodeExecutionData } from 'n8n-workflow';
 import { RoboflowApi } from '../../credentials/RoboflowApi.credentials.js';
@@ -17,6 +18,49 @@ import { binaryItem, executeContext, scanExecutions, triggerContext } from '../h
 import { secret } from '../helpers/secrets';
 
 const WRONG_KEY = secret('wrong-key-123');
+
+interface RecordingProxy {
+  url: string;
+  /** Each request's path and JSON body (undefined without one), in order. */
+  bodies: Array<{ path: string; body: unknown }>;
+  close(): Promise<void>;
+}
+
+/** An HTTP forwarder in front of the local server that keeps what each request sent: what the service receives. */
+async function recordingProxy(target: string): Promise<RecordingProxy> {
+  const bodies: RecordingProxy['bodies'] = [];
+  const proxy = createHttpServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const raw = Buffer.concat(chunks);
+      const url = new URL(req.url ?? '/', target);
+      let body: unknown;
+      try {
+        body = raw.length > 0 ? JSON.parse(raw.toString('utf8')) : undefined;
+      } catch {
+        body = raw.toString('utf8');
+      }
+      bodies.push({ path: url.pathname, body });
+      const upstream = httpRequest(url, { method: req.method, headers: { ...req.headers, host: url.host } }, (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      });
+      upstream.on('error', () => res.writeHead(502).end());
+      upstream.end(raw);
+    });
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`,
+    bodies,
+    close: () =>
+      new Promise<void>((resolve) => {
+        proxy.closeAllConnections();
+        proxy.close(() => resolve());
+      }),
+  };
+}
 
 /** A loopback port nothing listens on (taken, then freed). */
 function closedPort(): Promise<number> {
@@ -58,16 +102,71 @@ describe('n8n nodes against the local server', function () {
     /** What n8n does for "Test": the function the nodes name in `testedBy`, with the credential's data. */
     const runCredentialTest = (values: RoboflowApiCredential) => roboflowApiTest.call({} as ICredentialTestFunctions, { id: 'c1', name: 'Roboflow', type: 'roboflowApi', data: { ...values } });
 
-    it('has an API key (password), region, plan, server URL and API URL', () => {
+    it('has an API key (password), region (or a custom one), plan, server URL and API URL', () => {
       assert.equal(credentialType.name, 'roboflowApi');
       const fields = Object.fromEntries(credentialType.properties.map((property) => [property.name, property]));
-      assert.deepEqual(Object.keys(fields), ['apiKey', 'region', 'plan', 'serverUrl', 'apiUrl']);
+      assert.deepEqual(Object.keys(fields), ['apiKey', 'region', 'customRegion', 'plan', 'serverUrl', 'apiUrl']);
       assert.equal(fields.apiKey.typeOptions?.password, true);
       assert.deepEqual(
         (fields.region.options as Array<{ value: string }>).map((option) => option.value),
-        ['us', 'eu', 'ap'],
+        ['us', 'eu', 'ap', 'other'],
       );
+      assert.equal(fields.region.default, 'us', 'a credential saved before keeps its region');
+      // The custom region shows only with "Other…".
+      assert.equal(fields.customRegion.type, 'string');
+      assert.deepEqual(fields.customRegion.displayOptions, { show: { region: ['other'] } });
       assert.equal(fields.serverUrl.default, 'https://serverless.roboflow.com');
+    });
+
+    describe('the region a stream asks for (requested_region, as the server receives it)', () => {
+      let proxy: RecordingProxy;
+      before(async () => {
+        proxy = await recordingProxy(server.url);
+      });
+      after(() => proxy.close());
+
+      /** Starts a stream ("Test step", one frame) with the credential; returns the requested_region the server got. */
+      const requestedRegion = async (values: RoboflowApiCredential): Promise<unknown> => {
+        proxy.bodies.length = 0;
+        const camera = (await server.cameras()).find((c) => c.name === 'two-squares')!;
+        const { context, emitted } = triggerContext({
+          mode: 'manual',
+          credential: { ...values, serverUrl: proxy.url },
+          parameters: {
+            workflowMode: 'saved',
+            workspace: 'demo',
+            workflowId: 'detect-colors',
+            source: 'rtsp',
+            url: camera.rtsp_url,
+            dataOutputs: 'count',
+            emit: 'frames',
+            options: { manualItems: 1 },
+          },
+        });
+        const response = await new RoboflowStreamTrigger().trigger.call(context);
+        await response.manualTriggerFunction!();
+        await response.closeFunction!();
+        assert.equal(emitted.length, 1, 'the stream ran');
+        const starts = proxy.bodies.filter((request) => request.path === '/initialise_webrtc_worker');
+        assert.equal(starts.length, 1, 'one stream started');
+        return (starts[0].body as { requested_region?: unknown }).requested_region;
+      };
+
+      it('Region "Other…" sends the custom region as typed (eu-west)', async () => {
+        assert.equal(await requestedRegion({ ...credential, region: 'other', customRegion: ' eu-west ' }), 'eu-west');
+      });
+
+      it('a credential saved before the option is unchanged: its region is sent (eu), a custom region left over is not', async () => {
+        assert.equal(await requestedRegion({ ...credential, region: 'eu', customRegion: 'eu-west' }), 'eu');
+      });
+
+      it('"Other…" with no custom region: the credential test says what to type', async () => {
+        const empty = await runCredentialTest({ ...credential, region: 'other', customRegion: '' });
+        assert.equal(empty.status, 'Error');
+        assert.equal(empty.message, 'Region is "Other…": type the region name in Custom Region (e.g. eu-west)');
+        const custom = await runCredentialTest({ ...credential, region: 'other', customRegion: 'eu-west' });
+        assert.equal(custom.status, 'OK', custom.message);
+      });
     });
 
     it('every node that uses it names the function test, which n8n runs (the credential has no request test to win over it)', () => {

@@ -9,6 +9,7 @@ import { migrations as visionEventMigrations } from '../../nodes/node-red/robofl
 import { migrations as workflowMigrations } from '../../nodes/node-red/roboflow-workflow/migrations';
 import { API_KEY, eventually, startLocalServer, type RunningServer } from '../helpers/local-server';
 import { sceneImage, sceneVideo } from '../helpers/media';
+import type { RoboflowConfigNode } from '../../nodes/node-red/common/config';
 import { ALL_NODES, collect, configNode, helper, onTab, useUserDir, type FlowNode } from '../helpers/node-red-helper';
 
 const NODES_DIR = join(__dirname, '..', '..', 'nodes', 'node-red');
@@ -150,15 +151,37 @@ describe('Node-RED: flows are user data (migrations)', function () {
       });
     }
 
+    // Each older shape of a Video Job node. All were saved before the API choice (version 3):
+    // they keep the /videoinfer API they used, never Batch Processing (a new node's `auto`).
     for (const [label, props] of [
       ['without a version', { workspace: 'demo', workflow: 'detect-colors', fps: 5 }],
       ['version 1', { version: 1, target: 'workflow', workspace: 'demo', workspaceType: 'str', workflow: 'detect-colors', workflowType: 'str', model: '', fps: 5, pollInterval: '' }],
+      [
+        'version 2',
+        {
+          version: 2,
+          target: 'workflow',
+          workspace: 'demo',
+          workspaceType: 'str',
+          workflow: 'detect-colors',
+          workflowType: 'str',
+          model: '',
+          fps: 5,
+          pollInterval: '',
+          workflowVersion: '',
+          disableSinks: false,
+        },
+      ],
     ] as const) {
-      it(`roboflow-video-job ${label}: a job runs`, async () => {
+      it(`roboflow-video-job ${label}: a job runs, through /videoinfer as before`, async () => {
+        const before = { videoinfer: await server.requestCount('videoinfer_submit'), batch: await server.requestCount('batch_job_start') };
         const out = await load({ id: 'x', type: 'roboflow-video-job', ...props });
         helper.getNode('under-test').receive({ payload: await sceneVideo('two-squares') });
         await eventually(() => out.length === 1, 30_000, 'the job results');
         assert.ok(Array.isArray(out[0].payload) && (out[0].payload as unknown[]).length > 0);
+        assert.equal(out[0].generation, 'workflow', 'a /videoinfer job (Batch Processing says "batch")');
+        assert.equal((await server.requestCount('videoinfer_submit')) - before.videoinfer, 1, 'submitted to /videoinfer');
+        assert.equal((await server.requestCount('batch_job_start')) - before.batch, 0, 'no Batch Processing job');
       });
     }
 
@@ -176,6 +199,30 @@ describe('Node-RED: flows are user data (migrations)', function () {
       helper.getNode('under-test').receive({ payload: { predictions: { image: { width: 320, height: 240 }, predictions: [box] } } });
       await eventually(() => events.some((msg) => msg.topic === 'enter'), 5_000, 'an enter event');
     });
+
+    // Each older shape of the config node: hand-written (URLs only), version 1 (before the
+    // daily budget). Their nodes run as before, with no budget limit and the plan's own rate.
+    for (const [label, config] of [
+      ['without a version', (url: string): FlowNode => ({ id: 'cfg', type: 'roboflow-config', serverUrl: url, apiUrl: url })],
+      ['version 1', (url: string): FlowNode => ({ id: 'cfg', type: 'roboflow-config', name: 'local', serverUrl: url, apiUrl: url, region: 'us', plan: 'webrtc-gpu-small', version: 1 })],
+    ] as const) {
+      it(`roboflow-config ${label}: its nodes run, with no daily budget and the plan's own credit rate`, async () => {
+        await helper.load(
+          ALL_NODES,
+          onTab([config(server.url), { id: 'under-test', type: 'roboflow-workflow', roboflow: 'cfg', workspace: 'demo', workflow: 'detect-colors', wires: [['out']] }, { id: 'out', type: 'helper' }]),
+          { cfg: { apiKey: API_KEY } },
+        );
+        const cfg = helper.getNode('cfg') as RoboflowConfigNode;
+        const out = collect(helper.getNode('out'));
+        helper.getNode('under-test').receive({ payload: await sceneImage('two-squares', 0) });
+        await eventually(() => out.length === 1, 10_000, 'the answer');
+        assert.ok(Array.isArray(out[0].predictions));
+        assert.equal(cfg.budget().limit, null, 'no daily budget');
+        assert.equal(cfg.minutesPerCredit(), undefined, "the plan's own rate");
+        const connection = cfg.connection();
+        assert.deepEqual([connection.serverUrl, connection.apiUrl], [server.url, server.url]);
+      });
+    }
 
     it('roboflow-workflow without a version: an image is analysed', async () => {
       const out = await load({ id: 'x', type: 'roboflow-workflow', workspace: 'demo', workflow: 'detect-colors' });

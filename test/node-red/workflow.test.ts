@@ -307,6 +307,25 @@ describe('Node-RED: roboflow-workflow', function () {
     );
   });
 
+  it('queue 0 (no waiting room): a message with a free slot runs, one that finds every slot busy is dropped with one warning', async () => {
+    await server.faults({ slowFrameMs: 400 });
+    const { node, out, completed, caught, warnings } = await load({ concurrency: 2, queueSize: 0 });
+    const before = await server.requestCount('workflow_inference');
+    for (let i = 0; i < 3; i++) node.receive({ payload: personJpeg, topic: String(i) });
+    await eventually(() => completed.length === 3, 20_000, 'done() for all three');
+    assert.equal(doneCalls.length, 3, 'done() exactly once per message');
+    await eventually(() => out.length === 2, 5_000, 'two results');
+    assert.deepEqual(caught, []);
+    // Messages 0 and 1 took the two slots; message 2 found both busy and no room to wait.
+    assert.deepEqual(
+      out.map((msg) => Number(msg.topic)).sort((a, b) => a - b),
+      [0, 1],
+    );
+    assert.equal((await server.requestCount('workflow_inference')) - before, 2);
+    assert.equal(warnings.length, 1, warnings.join('\n'));
+    assert.match(warnings[0], /^All 2 requests busy and Queue is 0: dropped the image \(1 since the last warning, 1 in all\)/);
+  });
+
   it('a redeploy cancels what is in flight and releases what waits: done() for each, nothing sent, no error', async () => {
     await server.faults({ slowFrameMs: 2_000 });
     const before = await server.requestCount('workflow_inference');

@@ -1,5 +1,6 @@
 import type { ICredentialTestFunctions, ICredentialsDecrypted, INodeCredentialTestResult } from 'n8n-workflow';
 import { checkConnection, resolveConnection, toRoboflowError, type ConnectionCheck } from '../../../lib';
+import { connectionInput } from './connection';
 
 /** What failed, first: n8n shows only this line under the credential. */
 export function describeCheck(check: ConnectionCheck): string {
@@ -17,7 +18,7 @@ export function describeCheck(check: ConnectionCheck): string {
  */
 export async function roboflowApiTest(this: ICredentialTestFunctions, credential: ICredentialsDecrypted): Promise<INodeCredentialTestResult> {
   try {
-    const connection = resolveConnection(credential.data ?? {});
+    const connection = resolveConnection(connectionInput(credential.data ?? {}));
     const check = await checkConnection(connection);
     return { status: check.ok ? 'OK' : 'Error', message: describeCheck(check) };
   } catch (error) {

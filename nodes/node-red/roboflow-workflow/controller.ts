@@ -38,7 +38,7 @@ export interface WorkflowProperties {
   disableSinks: boolean;
   /** Requests at once (default 4). */
   concurrency: number | string;
-  /** Messages waiting beyond those (default 50); the oldest is dropped past it. */
+  /** Messages waiting beyond those (default 50); the oldest is dropped past it. 0: none wait (a message finding every slot busy is dropped). */
   queueSize: number | string;
   /** Send images with a matching detection on output 1, the rest on output 2. */
   filter: boolean;
@@ -122,8 +122,10 @@ export class WorkflowController {
     return new Promise((resolve, reject) => {
       // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the job's error is passed on unchanged
       this.queue.push({ msg, send, done: (error) => (error === undefined ? resolve() : reject(error)) });
-      if (this.queue.length > this.queueSize) this.drop();
+      // Start what a free slot can take first: only a message left waiting counts against
+      // the queue (with Queue 0, one that finds every slot busy is dropped, never one that could run).
       this.pump();
+      if (this.queue.length > this.queueSize) this.drop();
       this.showProgress();
     });
   }
@@ -137,7 +139,7 @@ export class WorkflowController {
     await this.client?.close();
   }
 
-  /** The overflow rule: the oldest waiting message gives way, with a warning (the first at once, then at most every 10 s). */
+  /** The overflow rule: the oldest waiting message gives way (with Queue 0, the one that just came), with a warning (the first at once, then at most every 10 s). */
   private drop(): void {
     const oldest = this.queue.shift();
     if (!oldest) return;
@@ -146,7 +148,8 @@ export class WorkflowController {
     this.dropped.unreported++;
     const now = Date.now();
     if (this.dropped.warnedAt === 0 || now - this.dropped.warnedAt >= WARN_EVERY_MS) {
-      this.node.warn(this.t('warn.dropped', { size: this.queueSize, count: this.dropped.unreported, total: this.dropped.total }));
+      const counts = { count: this.dropped.unreported, total: this.dropped.total };
+      this.node.warn(this.queueSize === 0 ? this.t('warn.droppedNoQueue', { concurrency: this.concurrency, ...counts }) : this.t('warn.dropped', { size: this.queueSize, ...counts }));
       this.dropped.warnedAt = now;
       this.dropped.unreported = 0;
     }
