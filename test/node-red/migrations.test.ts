@@ -2,6 +2,7 @@ import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { migrate, type Migration } from '../../nodes/node-red/common/migrate';
+import { migrations as configMigrations } from '../../nodes/node-red/roboflow-config/migrations';
 import { migrations as objectsMigrations } from '../../nodes/node-red/roboflow-objects/migrations';
 import { migrations as streamMigrations } from '../../nodes/node-red/roboflow-stream/migrations';
 import { migrations as videoJobMigrations } from '../../nodes/node-red/roboflow-video-job/migrations';
@@ -30,6 +31,7 @@ function editorProperties(type: string): string[] {
 }
 
 const NODES: Array<[string, Migration[]]> = [
+  ['roboflow-config', configMigrations],
   ['roboflow-stream', streamMigrations],
   ['roboflow-video-job', videoJobMigrations],
   ['roboflow-vision-event', visionEventMigrations],

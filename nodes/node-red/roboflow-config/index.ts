@@ -5,7 +5,8 @@ import { isRoboflowConfig, type RoboflowConfigNode } from '../common/config';
 import { engineLogger } from '../common/report';
 import { nodeStorageDir } from '../common/storage';
 import { translator } from '../common/i18n';
-import { migrate, type Migration } from '../common/migrate';
+import { migrate } from '../common/migrate';
+import { migrations } from './migrations';
 
 interface ConfigProperties {
   name: string;
@@ -21,12 +22,6 @@ interface ConfigProperties {
   creditMinutes: number | string;
   version: number;
 }
-
-/**
- * Version 1 is the first release: fill in what a hand-written flow may lack.
- * Version 2: the daily budget (none for existing configs: they stream as before).
- */
-const migrations: Migration[] = [(config) => ({ serverUrl: '', apiUrl: '', region: '', plan: '', ...config }), (config) => ({ budgetLimit: '', budgetUnit: 'minutes', creditMinutes: '', ...config })];
 
 /** How often the budget adds up streamed time and saves it. */
 const BUDGET_TICK_MS = 5_000;
