@@ -96,7 +96,7 @@ describe('Node-RED: roboflow-video-job', function () {
     assert.equal(out[1].generation, 'workflow');
     assert.equal((out[1].payload as Frame[]).length, 10);
     assert.ok(
-      logged.some((line) => /no Batch Processing .*runs through \/videoinfer/.test(line)),
+      logged.some((line) => /Batch Processing not used \(.*not enabled.*\): the job runs through \/videoinfer/.test(line)),
       logged.join(' | '),
     );
   });
@@ -108,6 +108,52 @@ describe('Node-RED: roboflow-video-job', function () {
     helper.getNode('job').receive({ payload: await sceneVideo('two-squares') });
     await eventually(() => caught.length === 1, 20_000, 'the error');
     assert.match((caught[0].error as { message: string }).message, /Batch Processing/i);
+  });
+
+  it('a dry run on auto runs through /videoinfer with disable_sinks (Batch Processing would fire the sinks), and says why', async () => {
+    await helper.load(ALL_NODES, flow({ jobApi: 'auto', disableSinks: true, version: 3 }), credentials);
+    const node = helper.getNode('job');
+    const logged = recordLogs(node, 'log');
+    const out = collect(helper.getNode('out'));
+    const staged = await server.requestCount('staging_upload_video');
+    node.receive({ payload: await sceneVideo('two-squares') });
+    await eventually(() => out.length === 1, 30_000, 'the dry run results');
+    assert.equal(out[0].generation, 'workflow');
+    assert.equal((out[0].payload as Frame[]).length, 10);
+    const job = out[0].job as { generation: string; fallback?: { from: string; reason: string } };
+    assert.equal(job.fallback?.from, 'batch');
+    assert.match(String(job.fallback?.reason), /dry run/i);
+    assert.ok(
+      logged.some((line) => /Batch Processing not used \(a dry run.*\): the job runs through \/videoinfer/.test(line)),
+      logged.join(' | '),
+    );
+    // What the server received: the /videoinfer workflow job with disable_sinks: true (its log says so), and nothing staged for Batch Processing.
+    assert.ok(
+      server.output.some((line) => line.includes(`video job ${String(out[0].jobId)} queued (workflow: detect-colors at 5 fps, sinks disabled)`)),
+      server.output.filter((line) => line.includes('video job')).join(' | '),
+    );
+    assert.equal(await server.requestCount('staging_upload_video'), staged, 'no video staged for Batch Processing');
+  });
+
+  it('a dry run on "Batch Processing" only: one clear error, red status, no job submitted', async () => {
+    await helper.load(ALL_NODES, flow({ jobApi: 'batch', disableSinks: true, version: 3 }), credentials);
+    const node = helper.getNode('job');
+    const statuses = recordStatuses(node);
+    const caught = collect(helper.getNode('caught'));
+    const out = collect(helper.getNode('out'));
+    const before = await Promise.all(['staging_upload_video', 'batch_job_start', 'videoinfer_submit', 'video_upload_signed_url'].map((route) => server.requestCount(route)));
+    node.receive({ payload: await sceneVideo('two-squares') });
+    await eventually(() => caught.length === 1, 20_000, 'the error');
+    assert.match((caught[0].error as { message: string }).message, /Batch Processing cannot skip the workflow's sinks: turn Dry Run off/);
+    const last = statuses[statuses.length - 1];
+    assert.deepEqual([last.fill, last.text], ['red', "Batch Processing cannot skip the workflow's sinks"]);
+    assert.deepEqual(
+      await Promise.all(['staging_upload_video', 'batch_job_start', 'videoinfer_submit', 'video_upload_signed_url'].map((route) => server.requestCount(route))),
+      before,
+      'nothing uploaded or submitted',
+    );
+    assert.equal(out.length, 0);
+    assert.equal(caught.length, 1, 'one error');
   });
 
   it('a Buffer or a URL in; a trained model as the target', async () => {
