@@ -1,7 +1,11 @@
 import { strict as assert } from 'node:assert';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { NodeMessage } from 'node-red';
+import { migrate } from '../../nodes/node-red/common/migrate';
+import { migrations } from '../../nodes/node-red/roboflow-video-job/migrations';
 import { API_KEY, eventually, startLocalServer, type RunningServer } from '../helpers/local-server';
 import { sceneVideo } from '../helpers/media';
 import { ALL_NODES, collect, configNode, helper, onTab, recordLogs, recordStatuses, useUserDir, type FlowNode } from '../helpers/node-red-helper';
@@ -154,6 +158,45 @@ describe('Node-RED: roboflow-video-job', function () {
     );
     assert.equal(out.length, 0);
     assert.equal(caught.length, 1, 'one error');
+  });
+
+  it('a notifications URL: Batch Processing POSTs the job notification there; a flow saved before it has none', async () => {
+    assert.equal(migrate<{ notificationsUrl: string }>({ type: 'roboflow-video-job', version: 3, jobApi: 'auto' }, migrations).notificationsUrl, '');
+    const received: Array<Record<string, unknown>> = [];
+    const receiver: Server = createServer((req: IncomingMessage, res) => {
+      let text = '';
+      req.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      req.on('end', () => {
+        received.push(JSON.parse(text) as Record<string, unknown>);
+        res.end();
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks/roboflow`;
+      await helper.load(ALL_NODES, flow({ jobApi: 'batch', notificationsUrl: ` ${url} `, version: 4 }), credentials);
+      const out = collect(helper.getNode('out'));
+      helper.getNode('job').receive({ payload: await sceneVideo('two-squares') });
+      await eventually(() => out.length === 1, 30_000, 'Batch Processing results');
+      assert.equal(out[0].generation, 'batch');
+      await eventually(() => received.length === 1, 10_000, 'the job notification');
+      assert.equal(received[0].type, 'roboflow-batch-job-notification-v1');
+      assert.equal(received[0].job_id, out[0].jobId);
+      assert.equal(received[0].job_state, 'success');
+    } finally {
+      receiver.closeAllConnections();
+      await new Promise<void>((resolve) => receiver.close(() => resolve()));
+    }
+  });
+
+  it('a notifications URL that is not http(s): a clear error, nothing submitted', async () => {
+    await helper.load(ALL_NODES, flow({ jobApi: 'batch', notificationsUrl: 'ftp://hooks.example/x', version: 4 }), credentials);
+    const caught = collect(helper.getNode('caught'));
+    const staged = await server.requestCount('staging_upload_video');
+    helper.getNode('job').receive({ payload: await sceneVideo('two-squares') });
+    await eventually(() => caught.length === 1, 20_000, 'the error');
+    assert.match((caught[0].error as { message: string }).message, /notifications URL must start with http:\/\/ or https:\/\//);
+    assert.equal(await server.requestCount('staging_upload_video'), staged);
   });
 
   it('a Buffer or a URL in; a trained model as the target', async () => {
