@@ -27,6 +27,10 @@ export interface JobSpec {
   /** Model jobs: the model ids (each names a built-in workflow). Workflow jobs: one workflow id. */
   targets: string[];
   workspace?: string;
+  /** Workflow jobs: the request's `disable_sinks` (the built-in workflows have no sinks; logged, so a test can see a dry run arrive). */
+  disableSinks?: boolean;
+  /** Workflow jobs: the request's `workflow_version_id` (logged, as above). */
+  versionId?: string;
 }
 
 export interface Job extends JobSpec {
@@ -58,7 +62,8 @@ export class JobRunner {
     const job: Job = { ...spec, id: randomUUID(), state: 'queued', progress: 0, createdAt: Date.now(), lastPollAt: 0 };
     this.jobs.set(job.id, job);
     this.queue.push(job);
-    this.log(`video job ${job.id} queued (${spec.generation}: ${spec.targets.join(', ')} at ${spec.fps} fps)`);
+    const switches = [spec.versionId ? `version ${spec.versionId}` : '', spec.disableSinks ? 'sinks disabled' : ''].filter(Boolean);
+    this.log(`video job ${job.id} queued (${spec.generation}: ${spec.targets.join(', ')} at ${spec.fps} fps${switches.map((text) => `, ${text}`).join('')})`);
     void this.next();
     return job;
   }

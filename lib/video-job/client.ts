@@ -40,7 +40,7 @@ export interface WorkflowJobFields extends Omit<BatchJobOptions, 'workspace' | '
   workflow: string;
   /** Pin a workflow version (`workflow_version_id`; `/videoinfer` only: Batch Processing runs the current version). */
   versionId?: string;
-  /** Skip the workflow's sink blocks (a dry run; `/videoinfer` only). */
+  /** Skip the workflow's sink blocks (a dry run; `/videoinfer` only: `auto` uses it, `batch` refuses). */
   disableSinks?: boolean;
 }
 
@@ -62,7 +62,7 @@ export interface JobHandle {
   batchId?: string;
   /** The frame rate asked for (places Batch Processing rows that do not say where they are). */
   fps?: number;
-  /** `auto` used `/videoinfer` because the workspace lacks Batch Processing, and why. */
+  /** `auto` used `/videoinfer` (the workspace lacks Batch Processing, or the job needs what it cannot do: a pinned version, a dry run), and why. */
   fallback?: { from: 'batch'; reason: string };
 }
 
@@ -124,6 +124,10 @@ export interface JobTargetInput extends Partial<WorkflowJobFields> {
   /** Model jobs: `object-detection` unless told otherwise. */
   inferenceType?: string;
 }
+
+/** Why `auto` runs a dry run through `/videoinfer`, and why `batch` refuses one (the n8n node's words, which its tests pin). */
+const DRY_RUN_REASON = "a dry run (Batch Processing cannot skip the workflow's sinks)";
+const DRY_RUN_REFUSED = "Batch Processing cannot skip the workflow's sinks: turn Dry Run off, or choose API: Video Inference (/videoinfer)";
 
 const CHOICES: readonly JobGenerationChoice[] = ['auto', 'batch', 'videoinfer', 'model'];
 
@@ -416,7 +420,8 @@ export class VideoJobClient {
    * Uploads (unless a URL is given for `/videoinfer`) and submits; returns the handle
    * to persist. `auto` asks Batch Processing for a staging upload first and uses
    * `/videoinfer` instead when that answer says the workspace lacks it (see
-   * batchUnavailable); the handle says which ran, and why.
+   * batchUnavailable), or at once for a pinned version or a dry run (Batch Processing
+   * runs the current version, sinks and all); the handle says which ran, and why.
    */
   async start(input: VideoInput, target: JobTarget, options: StartOptions): Promise<JobHandle> {
     const { fps, signal } = options;
@@ -426,7 +431,11 @@ export class VideoJobClient {
       if (!target.workspace?.trim() || !target.workflow?.trim()) throw new RoboflowError('invalid-input', 'Set the workspace and the workflow id');
       if (target.versionId && target.generation === 'batch')
         throw new RoboflowError('invalid-input', "Batch Processing runs the workflow's current version: clear the workflow version, or use the /videoinfer generation");
+      // Batch Processing cannot skip sinks: a dry run through it would send the
+      // workflow's emails and webhooks while the user is testing.
+      if (target.disableSinks && target.generation === 'batch') throw new RoboflowError('invalid-input', DRY_RUN_REFUSED);
       if (target.versionId) fallback = { from: 'batch', reason: 'a pinned workflow version (Batch Processing runs the current one)' };
+      else if (target.disableSinks) fallback = { from: 'batch', reason: DRY_RUN_REASON };
       else {
         try {
           options.onGeneration?.('batch');

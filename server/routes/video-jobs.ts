@@ -89,14 +89,22 @@ export function addVideoJobRoutes(router: Router, context: ServerContext): { run
     if (!body || typeof body !== 'object') throw new HttpError(400, { message: 'JSON body required' });
     checkKey(context, requestKey(req, url, body));
     if ('workflow' in body || 'video_url' in body) {
-      const { workspace, workflow, video_url: videoUrl } = body;
+      const { workspace, workflow, video_url: videoUrl, disable_sinks: disableSinks, workflow_version_id: versionId } = body;
       const fps = body.fps ?? 5;
       if (typeof workspace !== 'string' || !workspace) throw new HttpError(400, { message: 'workspace is required' });
       if (typeof workflow !== 'string' || !workflow) throw new HttpError(400, { message: 'workflow is required' });
       if (typeof videoUrl !== 'string' || !videoUrl) throw new HttpError(400, { message: 'video_url is required' });
       checkFps(fps);
       if (context.behaviour.unknownWorkflow || !findBuiltin(workflow)) throw new HttpError(404, { message: `Workflow ${workspace}/${workflow} not found` });
-      const job = runner.submit({ generation: 'workflow', inputUrl: videoUrl, fps: fps as number, targets: [workflow], workspace });
+      const job = runner.submit({
+        generation: 'workflow',
+        inputUrl: videoUrl,
+        fps: fps as number,
+        targets: [workflow],
+        workspace,
+        ...(disableSinks === true ? { disableSinks } : {}),
+        ...(typeof versionId === 'string' && versionId ? { versionId } : {}),
+      });
       sendJson(res, 200, { jobId: job.id });
       return;
     }

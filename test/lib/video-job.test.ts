@@ -1,5 +1,76 @@
 import { strict as assert } from 'node:assert';
-import { normaliseJobResults, normaliseJobStatus } from '../../lib';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { RoboflowError, VideoJobClient, jobTargetFor, normaliseJobResults, normaliseJobStatus, resolveConnection, type JobGeneration } from '../../lib';
+import { secret } from '../helpers/secrets';
+
+const KEY = secret('stub-key-video-job-0123');
+
+/** A stand-in API that records every request and accepts a /videoinfer job. */
+async function stubApi(): Promise<{ url: string; seen: Array<{ method: string; path: string; body: string }>; close(): Promise<void> }> {
+  const seen: Array<{ method: string; path: string; body: string }> = [];
+  const server: Server = createServer((req, res) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => (body += chunk));
+    req.on('end', () => {
+      const path = (req.url ?? '').split('?')[0];
+      seen.push({ method: req.method ?? '', path, body });
+      if (req.method === 'POST' && path === '/videoinfer/') res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ jobId: 'job-1' }));
+      else res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ message: `not expected in this test: ${req.method ?? ''} ${path}` }));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    seen,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+describe('video job: a dry run never goes through Batch Processing (it cannot skip sinks)', () => {
+  let stub: Awaited<ReturnType<typeof stubApi>>;
+  let client: VideoJobClient;
+  beforeEach(async () => {
+    stub = await stubApi();
+    client = new VideoJobClient({ connection: resolveConnection({ apiKey: KEY, serverUrl: stub.url, apiUrl: stub.url }) });
+  });
+  afterEach(async () => {
+    await client.close();
+    await stub.close();
+  });
+  const input = { kind: 'url', url: 'https://videos.example/clip.mp4' } as const;
+
+  it('auto: /videoinfer with disable_sinks, without asking Batch Processing; the handle says why', async () => {
+    const generations: Array<[JobGeneration, string | undefined]> = [];
+    const handle = await client.start(input, jobTargetFor('auto', { workspace: 'ws', workflow: 'wf', disableSinks: true }), {
+      fps: 5,
+      onGeneration: (generation, fallback) => generations.push([generation, fallback?.reason]),
+    });
+    assert.equal(handle.generation, 'workflow');
+    assert.deepEqual(handle.fallback, { from: 'batch', reason: "a dry run (Batch Processing cannot skip the workflow's sinks)" });
+    assert.deepEqual(generations, [['workflow', "a dry run (Batch Processing cannot skip the workflow's sinks)"]]);
+    assert.deepEqual(
+      stub.seen.map((request) => `${request.method} ${request.path}`),
+      ['POST /videoinfer/'],
+    );
+    assert.deepEqual(JSON.parse(stub.seen[0].body), { api_key: KEY, workspace: 'ws', workflow: 'wf', video_url: input.url, fps: 5, disable_sinks: true });
+  });
+
+  it('batch: refused with one clear error before anything is sent', async () => {
+    await assert.rejects(
+      client.start(input, jobTargetFor('batch', { workspace: 'ws', workflow: 'wf', disableSinks: true }), { fps: 5 }),
+      (error: RoboflowError) =>
+        error instanceof RoboflowError &&
+        error.code === 'invalid-input' &&
+        error.message === "Batch Processing cannot skip the workflow's sinks: turn Dry Run off, or choose API: Video Inference (/videoinfer)",
+    );
+    assert.deepEqual(stub.seen, []);
+  });
+});
 
 describe('video job answers', () => {
   it('reads numeric (model job) statuses', () => {

@@ -1,7 +1,11 @@
 import { strict as assert } from 'node:assert';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { NodeMessage } from 'node-red';
+import { migrate } from '../../nodes/node-red/common/migrate';
+import { migrations } from '../../nodes/node-red/roboflow-video-job/migrations';
 import { API_KEY, eventually, startLocalServer, type RunningServer } from '../helpers/local-server';
 import { sceneVideo } from '../helpers/media';
 import { ALL_NODES, collect, configNode, helper, onTab, recordLogs, recordStatuses, useUserDir, type FlowNode } from '../helpers/node-red-helper';
@@ -96,7 +100,7 @@ describe('Node-RED: roboflow-video-job', function () {
     assert.equal(out[1].generation, 'workflow');
     assert.equal((out[1].payload as Frame[]).length, 10);
     assert.ok(
-      logged.some((line) => /no Batch Processing .*runs through \/videoinfer/.test(line)),
+      logged.some((line) => /Batch Processing not used \(.*not enabled.*\): the job runs through \/videoinfer/.test(line)),
       logged.join(' | '),
     );
   });
@@ -108,6 +112,91 @@ describe('Node-RED: roboflow-video-job', function () {
     helper.getNode('job').receive({ payload: await sceneVideo('two-squares') });
     await eventually(() => caught.length === 1, 20_000, 'the error');
     assert.match((caught[0].error as { message: string }).message, /Batch Processing/i);
+  });
+
+  it('a dry run on auto runs through /videoinfer with disable_sinks (Batch Processing would fire the sinks), and says why', async () => {
+    await helper.load(ALL_NODES, flow({ jobApi: 'auto', disableSinks: true, version: 3 }), credentials);
+    const node = helper.getNode('job');
+    const logged = recordLogs(node, 'log');
+    const out = collect(helper.getNode('out'));
+    const staged = await server.requestCount('staging_upload_video');
+    node.receive({ payload: await sceneVideo('two-squares') });
+    await eventually(() => out.length === 1, 30_000, 'the dry run results');
+    assert.equal(out[0].generation, 'workflow');
+    assert.equal((out[0].payload as Frame[]).length, 10);
+    const job = out[0].job as { generation: string; fallback?: { from: string; reason: string } };
+    assert.equal(job.fallback?.from, 'batch');
+    assert.match(String(job.fallback?.reason), /dry run/i);
+    assert.ok(
+      logged.some((line) => /Batch Processing not used \(a dry run.*\): the job runs through \/videoinfer/.test(line)),
+      logged.join(' | '),
+    );
+    // What the server received: the /videoinfer workflow job with disable_sinks: true (its log says so), and nothing staged for Batch Processing.
+    assert.ok(
+      server.output.some((line) => line.includes(`video job ${String(out[0].jobId)} queued (workflow: detect-colors at 5 fps, sinks disabled)`)),
+      server.output.filter((line) => line.includes('video job')).join(' | '),
+    );
+    assert.equal(await server.requestCount('staging_upload_video'), staged, 'no video staged for Batch Processing');
+  });
+
+  it('a dry run on "Batch Processing" only: one clear error, red status, no job submitted', async () => {
+    await helper.load(ALL_NODES, flow({ jobApi: 'batch', disableSinks: true, version: 3 }), credentials);
+    const node = helper.getNode('job');
+    const statuses = recordStatuses(node);
+    const caught = collect(helper.getNode('caught'));
+    const out = collect(helper.getNode('out'));
+    const before = await Promise.all(['staging_upload_video', 'batch_job_start', 'videoinfer_submit', 'video_upload_signed_url'].map((route) => server.requestCount(route)));
+    node.receive({ payload: await sceneVideo('two-squares') });
+    await eventually(() => caught.length === 1, 20_000, 'the error');
+    assert.match((caught[0].error as { message: string }).message, /Batch Processing cannot skip the workflow's sinks: turn Dry Run off/);
+    const last = statuses[statuses.length - 1];
+    assert.deepEqual([last.fill, last.text], ['red', "Batch Processing cannot skip the workflow's sinks"]);
+    assert.deepEqual(
+      await Promise.all(['staging_upload_video', 'batch_job_start', 'videoinfer_submit', 'video_upload_signed_url'].map((route) => server.requestCount(route))),
+      before,
+      'nothing uploaded or submitted',
+    );
+    assert.equal(out.length, 0);
+    assert.equal(caught.length, 1, 'one error');
+  });
+
+  it('a notifications URL: Batch Processing POSTs the job notification there; a flow saved before it has none', async () => {
+    assert.equal(migrate<{ notificationsUrl: string }>({ type: 'roboflow-video-job', version: 3, jobApi: 'auto' }, migrations).notificationsUrl, '');
+    const received: Array<Record<string, unknown>> = [];
+    const receiver: Server = createServer((req: IncomingMessage, res) => {
+      let text = '';
+      req.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      req.on('end', () => {
+        received.push(JSON.parse(text) as Record<string, unknown>);
+        res.end();
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks/roboflow`;
+      await helper.load(ALL_NODES, flow({ jobApi: 'batch', notificationsUrl: ` ${url} `, version: 4 }), credentials);
+      const out = collect(helper.getNode('out'));
+      helper.getNode('job').receive({ payload: await sceneVideo('two-squares') });
+      await eventually(() => out.length === 1, 30_000, 'Batch Processing results');
+      assert.equal(out[0].generation, 'batch');
+      await eventually(() => received.length === 1, 10_000, 'the job notification');
+      assert.equal(received[0].type, 'roboflow-batch-job-notification-v1');
+      assert.equal(received[0].job_id, out[0].jobId);
+      assert.equal(received[0].job_state, 'success');
+    } finally {
+      receiver.closeAllConnections();
+      await new Promise<void>((resolve) => receiver.close(() => resolve()));
+    }
+  });
+
+  it('a notifications URL that is not http(s): a clear error, nothing submitted', async () => {
+    await helper.load(ALL_NODES, flow({ jobApi: 'batch', notificationsUrl: 'ftp://hooks.example/x', version: 4 }), credentials);
+    const caught = collect(helper.getNode('caught'));
+    const staged = await server.requestCount('staging_upload_video');
+    helper.getNode('job').receive({ payload: await sceneVideo('two-squares') });
+    await eventually(() => caught.length === 1, 20_000, 'the error');
+    assert.match((caught[0].error as { message: string }).message, /notifications URL must start with http:\/\/ or https:\/\//);
+    assert.equal(await server.requestCount('staging_upload_video'), staged);
   });
 
   it('a Buffer or a URL in; a trained model as the target', async () => {

@@ -27,6 +27,8 @@ export interface VideoJobProperties {
   disableSinks: boolean | string;
   /** How a workflow job runs: `auto` (Batch Processing, else /videoinfer), `batch`, or `videoinfer`. */
   jobApi: 'auto' | 'batch' | 'videoinfer';
+  /** Batch Processing POSTs a notification here when a job ends (empty: none). */
+  notificationsUrl: string;
   version: number;
 }
 
@@ -172,11 +174,14 @@ export class VideoJobController {
       throw new RoboflowError('invalid-input', this.t('error.noWorkflow'));
     }
     const versionId = String(this.config.workflowVersion ?? '').trim();
+    const notificationsUrl = String(this.config.notificationsUrl ?? '').trim();
+    if (notificationsUrl && !/^https?:\/\/\S+$/i.test(notificationsUrl)) throw new RoboflowError('invalid-input', this.t('error.badNotificationsUrl'));
     return jobTargetFor(api, {
       workspace: workspace.trim(),
       workflow: workflow.trim(),
       ...(versionId ? { versionId } : {}),
       ...(asBoolean(this.config.disableSinks, false) ? { disableSinks: true } : {}),
+      ...(notificationsUrl ? { notificationsUrl } : {}),
     });
   }
 
