@@ -127,7 +127,7 @@ export interface JobTargetInput extends Partial<WorkflowJobFields> {
 
 /** Why `auto` runs a dry run through `/videoinfer`, and why `batch` refuses one (the n8n node's words, which its tests pin). */
 const DRY_RUN_REASON = "a dry run (Batch Processing cannot skip the workflow's sinks)";
-const DRY_RUN_REFUSED = "Batch Processing cannot skip the workflow's sinks: turn Dry Run off, or choose API: Video Inference (/videoinfer)";
+const DRY_RUN_REFUSED = "Batch Processing cannot skip the workflow's sinks: turn the dry run off, or run the job through /videoinfer";
 
 const CHOICES: readonly JobGenerationChoice[] = ['auto', 'batch', 'videoinfer', 'model'];
 

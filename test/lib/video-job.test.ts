@@ -66,7 +66,7 @@ describe('video job: a dry run never goes through Batch Processing (it cannot sk
       (error: RoboflowError) =>
         error instanceof RoboflowError &&
         error.code === 'invalid-input' &&
-        error.message === "Batch Processing cannot skip the workflow's sinks: turn Dry Run off, or choose API: Video Inference (/videoinfer)",
+        error.message === "Batch Processing cannot skip the workflow's sinks: turn the dry run off, or run the job through /videoinfer",
     );
     assert.deepEqual(stub.seen, []);
   });

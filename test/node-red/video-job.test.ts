@@ -148,7 +148,7 @@ describe('Node-RED: roboflow-video-job', function () {
     const before = await Promise.all(['staging_upload_video', 'batch_job_start', 'videoinfer_submit', 'video_upload_signed_url'].map((route) => server.requestCount(route)));
     node.receive({ payload: await sceneVideo('two-squares') });
     await eventually(() => caught.length === 1, 20_000, 'the error');
-    assert.match((caught[0].error as { message: string }).message, /Batch Processing cannot skip the workflow's sinks: turn Dry Run off/);
+    assert.match((caught[0].error as { message: string }).message, /Batch Processing cannot skip the workflow's sinks: turn the dry run off, or run the job through \/videoinfer/);
     const last = statuses[statuses.length - 1];
     assert.deepEqual([last.fill, last.text], ['red', "Batch Processing cannot skip the workflow's sinks"]);
     assert.deepEqual(
