@@ -354,13 +354,29 @@ export function describeEditor(name: string, runtime: () => NodeRedRuntime, opti
       const node = workspaceNode(page, 'Roboflow Video Job');
       await node.waitFor();
       const dialog = await openEditDialog(page, node);
-      assert.deepEqual(await visibleFields(dialog, 'node-input'), ['name', 'roboflow', 'target', 'workspace', 'workflow', 'jobApi', 'workflowVersion', 'disableSinks', 'fps', 'pollInterval']);
+      assert.deepEqual(await visibleFields(dialog, 'node-input'), [
+        'name',
+        'roboflow',
+        'target',
+        'workspace',
+        'workflow',
+        'jobApi',
+        'workflowVersion',
+        'disableSinks',
+        'notificationsUrl',
+        'fps',
+        'pollInterval',
+      ]);
       assertLabelled(await visibleLabelTexts(dialog));
       assert.equal(await page.locator('#node-input-roboflow option:checked').innerText(), 'local server', 'the one config node is preselected');
       assert.ok(await markedInvalid(page, 'node-input-workflow'), 'an empty workflow id is marked invalid');
       await typeInto(page, 'node-input-fps', 'fast');
       assert.ok(await markedInvalid(page, 'node-input-fps'), 'a frame rate that is not a number is marked invalid');
       await typeInto(page, 'node-input-fps', '5');
+      await typeInto(page, 'node-input-notificationsUrl', 'ftp://example.com/hook');
+      assert.ok(await markedInvalid(page, 'node-input-notificationsUrl'), 'a notifications URL that is not http(s) is marked invalid');
+      await typeInto(page, 'node-input-notificationsUrl', '');
+      assert.equal(await markedInvalid(page, 'node-input-notificationsUrl'), false, 'no notifications URL is fine');
       await page.locator('#node-input-target').selectOption('model');
       assert.deepEqual(await visibleFields(dialog, 'node-input'), ['name', 'roboflow', 'target', 'model', 'fps', 'pollInterval']);
       await typeInto(page, 'node-input-model', 'not a model id');
