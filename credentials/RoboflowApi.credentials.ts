@@ -51,6 +51,9 @@ export class RoboflowApi implements ICredentialType {
         { name: 'Medium (Recommended)', value: 'webrtc-gpu-medium' },
         { name: 'Large (SAM3-Class Models)', value: 'webrtc-gpu-large' },
       ],
+      // Small stays the default although Roboflow recommends medium for new setups: n8n
+      // stores no default in a saved credential, so a new default would silently move
+      // every existing credential to a dearer plan. The option names say which to pick.
       default: 'webrtc-gpu-small',
       description: 'The GPU behind each stream',
     },
