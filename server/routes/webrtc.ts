@@ -159,6 +159,8 @@ function parseRequest(body: unknown, context: ServerContext, key: string | undef
       realtime: request.webrtc_realtime_processing !== false,
       declaredFps: typeof request.declared_fps === 'number' ? request.declared_fps : null,
       processingTimeoutSec,
+      workflowVersionId: typeof workflow.workflow_version_id === 'string' && label !== 'inline' ? workflow.workflow_version_id : null,
+      sinksDisabled: workflow.disable_sinks === true,
       selfHosted: context.behaviour.selfHosted,
       ...(remoteSource ? { remoteSource } : {}),
     },

@@ -24,6 +24,10 @@ export interface WorkerConfig {
   declaredFps: number | null;
   /** When the session ends by itself with `timeout_reached`, in seconds from its start. */
   processingTimeoutSec: number;
+  /** The saved workflow's pinned version (`workflow_version_id`), or null for the latest. */
+  workflowVersionId: string | null;
+  /** `disable_sinks`: the workflow's sink blocks are skipped (this server's workflows have none: it is recorded). */
+  sinksDisabled: boolean;
   remoteSource?: { kind: 'rtsp' | 'mjpeg'; url: string };
   /** Self-hosted behaviour: no idle watchdog; output names checked per frame. */
   selfHosted: boolean;
@@ -47,6 +51,9 @@ export interface WorkerSummary {
   realtime: boolean;
   /** Seconds after which the session ends with `timeout_reached`. */
   processingTimeout: number;
+  /** What the start request asked for: a pinned workflow version, a dry run. */
+  workflowVersionId: string | null;
+  sinksDisabled: boolean;
   state: 'negotiating' | 'running' | 'complete' | 'ended';
   framesReceived: number;
   framesProcessed: number;
@@ -146,6 +153,8 @@ export class WorkerSession {
       ...(this.config.remoteSource ? { sourceUrl: redact(this.config.remoteSource.url) } : {}),
       realtime: this.config.realtime,
       processingTimeout: this.config.processingTimeoutSec,
+      workflowVersionId: this.config.workflowVersionId,
+      sinksDisabled: this.config.sinksDisabled,
       state: this.state,
       framesReceived: this.received,
       framesProcessed: this.processed,

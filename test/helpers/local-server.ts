@@ -21,6 +21,9 @@ export interface SessionSummary {
   startedAt: string;
   endedAt?: string;
   endedReason?: string;
+  /** What the start request asked for: a pinned workflow version, a dry run (disable_sinks). */
+  workflowVersionId: string | null;
+  sinksDisabled: boolean;
 }
 
 export interface Sessions {

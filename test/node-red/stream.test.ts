@@ -155,6 +155,18 @@ describe('Node-RED: roboflow-stream', function () {
     await eventually(async () => (await server.sessions()).active.length === 0, 5_000, 'session ended by stop');
   });
 
+  it('a pinned workflow version and a dry run go with the start request; a node saved before them sends neither', async () => {
+    const camera = (await server.cameras()).find((c) => c.name === 'two-squares')!;
+    const before = new Set([...(await server.sessions()).ended].map((session) => session.id));
+    await helper.load(ALL_NODES, flow({ source: 'rtsp', url: camera.rtsp_url, dataOutputs: 'count', workflowVersion: ' 7 ', disableSinks: true, processingTimeout: 3600, version: 2 }), credentials);
+    const session = await eventually(async () => (await server.sessions()).active[0], 10_000, 'a session');
+    assert.deepEqual([session.workflowVersionId, session.sinksDisabled], ['7', true]);
+    await helper.unload();
+    await helper.load(ALL_NODES, flow({ source: 'rtsp', url: camera.rtsp_url, dataOutputs: 'count' }), credentials);
+    const old = await eventually(async () => (await server.sessions()).active.find((s) => !before.has(s.id) && s.id !== session.id), 10_000, 'a session for the old node');
+    assert.deepEqual([old.workflowVersionId, old.sinksDisabled], [null, false]);
+  });
+
   it('file source on message: runs each file in turn', async () => {
     const path = await sceneVideo('two-squares');
     await helper.load(ALL_NODES, flow({ source: 'file', url: '', start: 'message', dataOutputs: 'count' }), credentials);
