@@ -162,6 +162,38 @@ describe('local capture: this machine reads the camera and streams its frames (e
     assert.equal(ours.active.length + ours.ended.length, 1, 'one Roboflow session throughout');
   });
 
+  it('the server ends each session at its processing timeout: the next starts at once, never two at a time, no completion, one camera throughout', async function () {
+    this.timeout(60_000);
+    await server.faults({ sessionTimeoutSec: 2 });
+    try {
+      const before = await server.sessions();
+      const stream = capture({ kind: 'url', url: await rtspUrl('two-squares') });
+      const events = { complete: 0, renewing: 0, errors: [] as RoboflowError[] };
+      const results: number[] = [];
+      stream.on('complete', () => events.complete++);
+      stream.on('renewing', () => events.renewing++);
+      stream.on('error', (error) => events.errors.push(error));
+      stream.on('result', () => results.push(Date.now()));
+      stream.start();
+      await eventually(() => results.length >= 5, 20_000, 'results');
+      const pid = stream.ffmpegPid;
+      await eventually(async () => since(before, await server.sessions()).ended.length >= 3, 30_000, 'three sessions ended at their timeout');
+      const renewedAt = Date.now();
+      await eventually(() => results.filter((at) => at > renewedAt).length >= 5, 15_000, 'results after the renewals');
+      const ours = since(before, await server.sessions());
+      assert.equal(peakConcurrency(ours), 1, 'never two sessions at once');
+      assert.deepEqual(
+        ours.ended.slice(0, 3).map((session) => session.completion),
+        ['timeout_reached', 'timeout_reached', 'timeout_reached'],
+      );
+      assert.ok(events.renewing >= 3, `renewed ${events.renewing} times`);
+      assert.deepEqual([events.complete, events.errors.map((error) => error.message)], [0, []], 'a live camera never completes');
+      assert.equal(stream.ffmpegPid, pid, 'the camera stays open across renewals (one ffmpeg)');
+    } finally {
+      await server.resetFaults();
+    }
+  });
+
   it('the camera away longer than the session is kept: the session is let go, and a new one starts when it is back', async function () {
     this.timeout(90_000);
     const real = new URL(await rtspUrl('door'));

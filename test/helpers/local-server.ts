@@ -21,6 +21,8 @@ export interface SessionSummary {
   startedAt: string;
   endedAt?: string;
   endedReason?: string;
+  /** `termination_reason` of the session's completion, once one was sent (null: a natural end). */
+  completion?: string | null;
   /** What the start request asked for: a pinned workflow version, a dry run (disable_sinks). */
   workflowVersionId: string | null;
   sinksDisabled: boolean;
