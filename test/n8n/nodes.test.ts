@@ -11,7 +11,7 @@ import { RoboflowVideoJob } from '../../nodes/n8n/RoboflowVideoJob/RoboflowVideo
 import { RoboflowVisionEvent } from '../../nodes/n8n/RoboflowVisionEvent/RoboflowVisionEvent.node.js';
 import type { RoboflowApiCredential } from '../../nodes/n8n/shared/connection';
 import { getScene } from '../../server/media/scenes';
-import { API_KEY, ROOT, eventually, startLocalServer, type RunningServer } from '../helpers/local-server';
+import { API_KEY, ROOT, eventually, peakConcurrency, startLocalServer, type RunningServer } from '../helpers/local-server';
 import { MEDIA_DIR, sceneImage, sceneVideo } from '../helpers/media';
 import { runStreamTrigger } from '../../nodes/n8n/RoboflowStreamTrigger/trigger';
 import { binaryItem, executeContext, scanExecutions, triggerContext } from '../helpers/n8n-context';
@@ -425,9 +425,12 @@ describe('n8n nodes against the local server', function () {
       }
     });
 
-    it("a live camera's session renews itself when its processing timeout runs out", async () => {
+    it("a live camera's session renews itself when its processing timeout runs out: items for 20 s, never two sessions, no completion", async function () {
+      this.timeout(60_000);
       const camera = (await server.cameras()).find((c) => c.name === 'two-squares')!;
-      const started = (await server.sessions()).started;
+      const earlier = await server.sessions();
+      const known = new Set([...earlier.active, ...earlier.ended].map((session) => session.id));
+      const started = earlier.started;
       const { context, emitted, errors } = triggerContext({
         mode: 'trigger',
         version: 2,
@@ -437,10 +440,23 @@ describe('n8n nodes against the local server', function () {
       });
       const response = await node.trigger.call(context);
       await eventually(async () => (await server.sessions()).started - started >= 2, 20_000, 'a second session');
-      const before = emitted.length;
-      await eventually(() => emitted.length > before, 15_000, 'items from the new session');
+      // 20 s across renewals: items keep coming, with no gap longer than a renewal takes.
+      const arrivals: number[] = [];
+      const counted = emitted.length;
+      const watch = setInterval(() => {
+        for (let i = arrivals.length; i < emitted.length - counted; i++) arrivals.push(Date.now());
+      }, 100);
+      const from = Date.now();
+      await new Promise((resolve) => setTimeout(resolve, 20_000));
+      clearInterval(watch);
       await response.closeFunction!();
       assert.equal(errors.length, 0);
+      const gaps = [arrivals[0] - from, ...arrivals.slice(1).map((at, i) => at - arrivals[i])];
+      assert.ok(arrivals.length > 40 && Math.max(...gaps) < 5_000, `${arrivals.length} items in 20 s, longest gap ${Math.max(...gaps)} ms`);
+      const now = await server.sessions();
+      const ours = { ...now, active: now.active.filter((s) => !known.has(s.id)), ended: now.ended.filter((s) => !known.has(s.id)) };
+      assert.ok(ours.ended.length >= 5, `sessions: ${ours.ended.length}`);
+      assert.equal(peakConcurrency(ours), 1, 'never two sessions at once');
       assert.ok(
         emitted.every((data) => data[0][0].json.complete === undefined),
         'no completion item for a camera',
