@@ -7,6 +7,7 @@ import {
   isRoboflowHosted,
   captureSettings,
   minutesToCredits,
+  motionMask,
   RoboflowError,
   StreamMetrics,
   splitCameraLogin,
@@ -20,6 +21,7 @@ import {
   type JsonFile,
   type PipelineHandle,
   type PipelineStats,
+  type MotionSettings,
   type StreamOptions,
   type StreamSource,
   type WorkflowRef,
@@ -87,6 +89,8 @@ export interface StreamProperties {
   gateClasses: string;
   /** Share of the picture (percent) that must change to count as motion. */
   motionArea: number | string;
+  /** Where motion does not count (trees, a road): JSON text of polygons in shares of the picture (0..1); empty: nowhere. */
+  motionIgnore: string;
   version: number;
 }
 
@@ -364,7 +368,7 @@ export class StreamController {
   }
 
   /** The gate's settings, checked (seconds and percent from the editor). */
-  private gateOptions(): { quietMs: number; preRollMs: number; holdClasses: string[]; motion: { areaThreshold: number } } {
+  private gateOptions(): { quietMs: number; preRollMs: number; holdClasses: string[]; motion: Pick<MotionSettings, 'areaThreshold' | 'mask'> } {
     const seconds = (value: unknown, fallback: number, name: string): number => {
       if (value === '' || value === undefined || value === null) return fallback;
       const parsed = Number(value);
@@ -375,7 +379,10 @@ export class StreamController {
       quietMs: seconds(this.config.quietTime, 30, this.t('label.quietTime')) * 1000,
       preRollMs: Math.min(10, seconds(this.config.preRoll, 2, this.t('label.preRoll'))) * 1000,
       holdClasses: nameList(this.config.gateClasses),
-      motion: { areaThreshold: Math.min(100, seconds(this.config.motionArea, 1, this.t('label.motionArea'))) / 100 },
+      motion: {
+        areaThreshold: Math.min(100, seconds(this.config.motionArea, 1, this.t('label.motionArea'))) / 100,
+        mask: motionMask(this.config.motionIgnore, this.t('label.motionIgnore')),
+      },
     };
   }
 
