@@ -93,6 +93,7 @@ export { LocalCamera, cameraError, type CameraInfo, type CapturedFrame } from '.
 export { captureArgs, captureSettings, describeCamera, validateCamera, scaleFilter, DEFAULT_CAPTURE, HWACCELS, type CameraSource, type CaptureSettings, type Hwaccel } from './capture/camera-source';
 export { findFfmpeg, requireFfmpeg, describeFfmpeg, firstFfmpegError, parseFfmpegVersion, rtspInputArgs, mjpegInputArgs, type FfmpegBinary } from './media/ffmpeg';
 export { MotionDetector, shrinkLuma, DEFAULT_MOTION, type MotionSettings } from './gate/motion';
+export { motionMask } from './gate/mask';
 export { SessionGate, DEFAULT_GATE, type GateMode, type GateState, type GateSettings, type GateDecision, type GateNote, type GatedLiveStream } from './gate/session-gate';
 export { hasDetections } from './gate/detections';
 export {

@@ -17,7 +17,12 @@ export interface MotionSettings {
    * the last frame.
    */
   backgroundMs: number;
-  /** Polygons in the camera's pixels where changes are ignored (trees, a road). */
+  /**
+   * Polygons where changes are ignored (trees, a road), in shares of the picture: x from
+   * 0 (left) to 1 (right), y from 0 (top) to 1 (bottom). Shares, not pixels, so the mask
+   * a user drew fits whatever size the frames arrive at (the capture's longest side,
+   * images from the flow).
+   */
   mask: Point[][];
 }
 
@@ -100,14 +105,13 @@ export class MotionDetector {
 
   /** 1 for pixels that count, 0 for those under the mask; counts the ones that count. */
   private maskWeights(): Uint8Array {
-    const { width, height, sourceWidth, sourceHeight } = this.size as NonNullable<MotionDetector['size']>;
+    const { width, height } = this.size as NonNullable<MotionDetector['size']>;
     const weights = new Uint8Array(width * height).fill(1);
-    const scaleX = sourceWidth / width;
-    const scaleY = sourceHeight / height;
     if (this.settings.mask.length > 0) {
       for (let y = 0; y < height; y++) {
         for (let x = 0; x < width; x++) {
-          const point: Point = [(x + 0.5) * scaleX, (y + 0.5) * scaleY];
+          // The middle of the block this sample stands for, as a share of the picture.
+          const point: Point = [(x + 0.5) / width, (y + 0.5) / height];
           if (this.settings.mask.some((polygon) => insidePolygon(point, polygon))) weights[y * width + x] = 0;
         }
       }

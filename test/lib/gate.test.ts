@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
-import { MotionDetector, SessionGate, hasDetections, shrinkLuma } from '../../lib';
+import { MotionDetector, SessionGate, hasDetections, motionMask, shrinkLuma } from '../../lib';
+import { PreRoll } from '../../lib/gate/pre-roll';
 
 /** An I420 frame of a flat grey picture with one bright square (the luma plane is what counts). */
 function frame(width: number, height: number, square?: { x: number; y: number; size: number }): { width: number; height: number; data: Uint8Array } {
@@ -47,15 +48,15 @@ describe('motion gate', () => {
     assert.deepEqual(standing.slice(-20), new Array<boolean>(20).fill(false), `stopped for 5 s: ${standing.map((v) => (v ? 1 : 0)).join('')}`);
   });
 
-  it('motion: changes under the mask (a tree, a road) are ignored', () => {
+  it('motion: changes under the mask (a tree, a road; in shares of the picture) are ignored', () => {
     const masked = new MotionDetector({
       settleMs: 0,
       mask: [
         [
           [0, 0],
-          [320, 0],
-          [320, 360],
-          [0, 360],
+          [0.5, 0],
+          [0.5, 1],
+          [0, 1],
         ],
       ],
     });
@@ -63,6 +64,64 @@ describe('motion gate', () => {
     masked.frameI420(frame(640, 360, { x: 20, y: 100, size: 80 }), (t += 100));
     assert.equal(masked.frameI420(frame(640, 360, { x: 120, y: 100, size: 80 }), (t += 100)), false, 'the left half is masked');
     assert.equal(masked.frameI420(frame(640, 360, { x: 420, y: 100, size: 80 }), (t += 100)), true, 'the right half is not');
+  });
+
+  it('the mask as a user types it: JSON text of polygons in shares of the picture; empty is none; anything else one error saying what to fix', () => {
+    assert.deepEqual(motionMask('', 'Ignore motion in'), []);
+    assert.deepEqual(motionMask('  ', 'Ignore motion in'), []);
+    assert.deepEqual(motionMask(undefined, 'Ignore motion in'), []);
+    assert.deepEqual(motionMask('[[[0,0],[0.3,0],[0.3,1],[0,1]]]', 'Ignore motion in'), [
+      [
+        [0, 0],
+        [0.3, 0],
+        [0.3, 1],
+        [0, 1],
+      ],
+    ]);
+    assert.deepEqual(
+      motionMask(
+        [
+          [
+            [0, 0],
+            [1, 0],
+            [1, 0.5],
+          ],
+        ],
+        'Ignore motion in',
+      ),
+      [
+        [
+          [0, 0],
+          [1, 0],
+          [1, 0.5],
+        ],
+      ],
+    );
+    const shape =
+      /^RoboflowError: Ignore motion in is not valid: got object; it must be a list of polygons, each at least 3 \[x, y\] points from 0 to 1 .*e\.g\. \[\[\[0,0\],\[0\.3,0\],\[0\.3,1\],\[0,1\]\]\]/;
+    assert.throws(() => motionMask('[[[0,0],[1,0]', 'Ignore motion in'), /^RoboflowError: Ignore motion in is not valid JSON: .+; it must be a list of polygons/);
+    assert.throws(() => motionMask('{"x": 1}', 'Ignore motion in'), shape);
+    assert.throws(() => motionMask('[[[0,0],[1,0]]]', 'Ignore motion in'), /polygon 1 is not a list of at least 3 points/);
+    assert.throws(() => motionMask('[[[0,0],[1,0],[1,1]], [[0,0],[640,0],[640,360]]]', 'Ignore motion in'), /point 2 of polygon 2 is \[640,0\]/);
+    assert.throws(() => motionMask('[[[0,0],[1,0],["a",1]]]', 'Ignore motion in'), /point 3 of polygon 1 is \["a",1\]/);
+    assert.throws(() => motionMask('[[0,0],[1,0],[1,1]]', 'Ignore motion in'), /polygon 1 is not a list of at least 3 points/, 'one polygon without the outer list');
+  });
+
+  it('the pre-roll holds the last seconds of frames, and never more than its caps on count and bytes (oldest let go first, each one told)', () => {
+    const dropped: number[] = [];
+    const preRoll = new PreRoll<number>((frame) => dropped.push(frame));
+    for (let index = 0; index < 50; index++) preRoll.keep(index, index * 100, 10, { maxAgeMs: 2_000, maxFrames: 300, maxBytes: 1_000_000 });
+    assert.equal(preRoll.size, 21, 'the last 2 s at 10 fps');
+    assert.deepEqual(dropped, [...Array(29).keys()]);
+    assert.deepEqual(preRoll.next(), { frame: 29, at: 2_900 });
+    dropped.length = 0;
+    for (let index = 0; index < 10; index++) preRoll.keep(100 + index, 5_000, 10, { maxAgeMs: 60_000, maxFrames: 5, maxBytes: 1_000_000 });
+    assert.equal(preRoll.size, 5, 'the count cap');
+    preRoll.keep(200, 5_000, 35, { maxAgeMs: 60_000, maxFrames: 300, maxBytes: 50 });
+    assert.deepEqual([preRoll.size, preRoll.peekAt()], [2, 5_000], 'the bytes cap: 10 + 35 <= 50');
+    preRoll.clear();
+    assert.equal(preRoll.size, 0);
+    assert.deepEqual(dropped.slice(-2), [109, 200], 'cleared frames are told too');
   });
 
   it('the gate opens on motion, stays open while there is motion or detections, closes after the quiet time', () => {

@@ -4,6 +4,7 @@ import { DEFAULT_CAPTURE, RoboflowError } from '../../lib';
 import { RoboflowStreamTrigger } from '../../nodes/n8n/RoboflowStreamTrigger/RoboflowStreamTrigger.node.js';
 import { BudgetMemory, newerState } from '../../nodes/n8n/RoboflowStreamTrigger/budget';
 import { FailureMemory } from '../../nodes/n8n/RoboflowStreamTrigger/failure-memory';
+import { capturedGate } from '../../nodes/n8n/RoboflowStreamTrigger/open-stream';
 import { V1_DEFAULTS, V2_DEFAULTS, V3_DEFAULTS } from '../../nodes/n8n/RoboflowStreamTrigger/settings';
 import { runStreamTrigger, type StreamTriggerDependencies } from '../../nodes/n8n/RoboflowStreamTrigger/trigger';
 import { triggerContext, WorkflowStaticData, type TriggerContextOptions } from '../helpers/n8n-context';
@@ -223,10 +224,36 @@ describe('n8n Stream Trigger: cameras read on this host, motion gate, daily budg
         ).closeFunction!();
         return opened.settings[opened.settings.length - 1];
       };
-      assert.deepEqual((await read(gated)).gate, { quietMs: 5_000, preRollMs: 3_000, holdClasses: ['person', 'car'], areaThreshold: 0.02 });
+      assert.deepEqual((await read(gated)).gate, { quietMs: 5_000, preRollMs: 3_000, holdClasses: ['person', 'car'], areaThreshold: 0.02, mask: [] });
       assert.equal((await read({ ...gated, capture: 'server' })).gate, undefined);
       const { run } = setup({ mode: 'trigger', parameters: { ...gated, preRollSeconds: 60 } }, { open: opened });
       await assert.rejects(run(), /Pre-Roll must be a number from 0 to 10 \(got 60\)/);
+    });
+
+    it('"Ignore Motion In": its polygons reach the engine\'s motion detector; a bad one fails the activation with what to fix', async () => {
+      const opened = fakeOpen((stream) => {
+        stream.fire('camera-open', cameraInfo);
+        stream.set('streaming');
+      });
+      const left = [
+        [
+          [0, 0],
+          [0.3, 0],
+          [0.3, 1],
+          [0, 1],
+        ],
+      ];
+      for (const motionIgnore of [JSON.stringify(left), left]) {
+        const { run } = setup({ mode: 'trigger', parameters: { ...gated, motionIgnore } }, { open: opened });
+        await (
+          await run()
+        ).closeFunction!();
+        const gate = opened.settings[opened.settings.length - 1].gate!;
+        assert.deepEqual(gate.mask, left);
+        assert.deepEqual(capturedGate(gate), { mode: 'motion', quietMs: 5_000, preRollMs: 3_000, holdClasses: ['person', 'car'], motion: { areaThreshold: 0.02, mask: left } });
+      }
+      const { run } = setup({ mode: 'trigger', parameters: { ...gated, motionIgnore: '[[[0,0],[1,0]]]' } }, { open: opened });
+      await assert.rejects(run(), /Ignore Motion In is not valid: polygon 1 is not a list of at least 3 points; it must be a list of polygons/);
     });
 
     it('an open camera watching for motion is a good start (no session yet); sessions opening and closing are logged', async () => {

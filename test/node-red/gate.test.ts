@@ -127,6 +127,50 @@ describe('Node-RED: roboflow-stream gated (pay only for what you watch)', functi
     assert.equal(since(before, await server.sessions()).ended.length + since(before, await server.sessions()).active.length, 1, 'one session for one visit');
   });
 
+  it('motion only inside "Ignore motion in" opens no session (the same visit without the mask opens one, above)', async () => {
+    const video = join(MEDIA_DIR, 'quiet-doorway-node.mp4');
+    await generateSceneVideo(QUIET_DOORWAY, video);
+    const before = await server.sessions();
+    // The person walks through the lower two thirds of the picture (y 80-156 of 180): all of it ignored.
+    const ignored = JSON.stringify([
+      [
+        [0, 0.35],
+        [1, 0.35],
+        [1, 1],
+        [0, 1],
+      ],
+    ]);
+    await helper.load(ALL_NODES, flow({ source: 'replay', url: video, loop: false, gate: 'motion', quietTime: 3, motionIgnore: ignored, version: 5 }), { cfg: { apiKey: API_KEY } });
+    const statuses = recordStatuses(helper.getNode('stream'));
+    const results = collect(helper.getNode('results'));
+    await eventually(() => statuses.some((s) => s.text === 'watching (no motion)'), 15_000, 'watching');
+    await eventually(() => statuses.some((s) => (s.text ?? '').startsWith('video ended')), 40_000, 'the whole visit played');
+    assert.equal(results.length, 0, 'no results');
+    const ours = since(before, await server.sessions());
+    assert.equal(ours.active.length + ours.ended.length, 0, `no session: ${statuses.map((s) => s.text).join(' | ')}`);
+    assert.ok(!statuses.some((s) => (s.text ?? '').includes('(motion)')));
+  });
+
+  it('"Ignore motion in" that is not a list of polygons in shares of the picture: one clear error, nothing starts', async () => {
+    const before = await server.sessions();
+    const video = join(MEDIA_DIR, 'quiet-doorway-node.mp4');
+    await helper.load(ALL_NODES, flow({ source: 'replay', url: video, start: 'message', gate: 'motion', motionIgnore: '[[[0,0],[320,0],[320,180]]]' }), { cfg: { apiKey: API_KEY } });
+    const node = helper.getNode('stream');
+    const statuses = recordStatuses(node);
+    const caught = collect(helper.getNode('caught'));
+    node.receive({ topic: 'start' });
+    await eventually(() => caught.length === 1, 5_000, 'one error for Catch nodes');
+    assert.match(
+      (caught[0].error as { message: string }).message,
+      /^RoboflowError: Ignore motion in is not valid: point 2 of polygon 1 is \[320,0\]; it must be a list of polygons, each at least 3 \[x, y\] points from 0 to 1 /,
+    );
+    assert.ok(
+      statuses.some((s) => s.fill === 'red' && s.text === 'Ignore motion in is not valid'),
+      statuses.map((s) => s.text).join(' | '),
+    );
+    assert.equal(since(before, await server.sessions()).active.length, 0);
+  });
+
   it('a motion gate needs the camera read on this machine: one clear error', async () => {
     const url = (await server.cameras()).find((camera) => camera.name === 'two-squares')!.rtsp_url!;
     await helper.load(ALL_NODES, flow({ source: 'rtsp', url, gate: 'motion' }), { cfg: { apiKey: API_KEY } });

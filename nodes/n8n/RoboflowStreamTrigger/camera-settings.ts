@@ -1,5 +1,5 @@
 import type { IDataObject, ITriggerFunctions } from 'n8n-workflow';
-import { RoboflowError, captureSettings, type CaptureSettings } from '../../../lib';
+import { RoboflowError, captureSettings, motionMask, type CaptureSettings, type MotionSettings } from '../../../lib';
 import { nameList } from '../shared/parse';
 
 /**
@@ -23,6 +23,8 @@ export interface MotionGate {
   holdClasses: string[];
   /** Share of the picture (0..1) that must change to count as motion. */
   areaThreshold: number;
+  /** Polygons (shares of the picture, 0..1) where motion does not count: trees, a road. */
+  mask: MotionSettings['mask'];
 }
 
 /** Longest pre-roll: the frames are held in memory while no session runs. */
@@ -55,5 +57,6 @@ export function readMotionGate(context: ITriggerFunctions): MotionGate | undefin
     preRollMs: seconds(context.getNodeParameter('preRollSeconds', 2), 2, 'Pre-Roll', MAX_PRE_ROLL_S) * 1000,
     holdClasses: nameList(context.getNodeParameter('gateClasses', '')),
     areaThreshold: seconds(context.getNodeParameter('motionArea', 1), 1, 'Motion Area', 100) / 100,
+    mask: motionMask(context.getNodeParameter('motionIgnore', ''), 'Ignore Motion In'),
   };
 }

@@ -10,6 +10,7 @@ import {
   withCameraLogin,
   type CameraSource,
   type CapturedStreamEvents,
+  type CapturedStreamOptions,
   type Logger,
   type ResilientState,
   type ResilientStreamEvents,
@@ -22,7 +23,13 @@ import {
 } from '../../../lib';
 import { checkVideoPath } from '../shared/files';
 import { openPipeline } from './open-pipeline';
+import type { MotionGate } from './camera-settings';
 import type { TriggerSettings } from './settings';
+
+/** The node's motion gate as the engine's gate options (what a CapturedStream is built with). */
+export function capturedGate(gate: MotionGate): NonNullable<CapturedStreamOptions['gate']> {
+  return { mode: 'motion', quietMs: gate.quietMs, preRollMs: gate.preRollMs, holdClasses: gate.holdClasses, motion: { areaThreshold: gate.areaThreshold, mask: gate.mask } };
+}
 
 /** What the trigger uses of a ResilientStream or a CapturedStream (a fake in the fast tests). */
 export type TriggerStream = Pick<TypedEmitter<ResilientStreamEvents>, 'on' | 'off' | 'once'> & {
@@ -151,7 +158,7 @@ export const openStream: OpenStream = async (settings, connection, logger, resum
       ...options,
       camera: source as CameraSource,
       capture: settings.local.capture,
-      ...(gate ? { gate: { mode: 'motion', quietMs: gate.quietMs, preRollMs: gate.preRollMs, holdClasses: gate.holdClasses, motion: { areaThreshold: gate.areaThreshold } } } : {}),
+      ...(gate ? { gate: capturedGate(gate) } : {}),
     });
   } else {
     stream = new ResilientStream({ ...options, source: source as StreamSource });

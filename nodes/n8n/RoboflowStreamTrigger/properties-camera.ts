@@ -180,6 +180,16 @@ export const gateFields: INodeProperties[] = [
     displayOptions: { show: { gate: ['motion'] } },
   },
   {
+    displayName: 'Ignore Motion In',
+    name: 'motionIgnore',
+    type: 'json',
+    default: '',
+    placeholder: '[[[0,0],[0.3,0],[0.3,1],[0,1]]]',
+    description:
+      'Areas where motion does not count (swaying trees, a busy road): a list of polygons of [x, y] points in shares of the picture, 0 to 1 from the top left. Empty: none. Detections there still keep a session open.',
+    displayOptions: { show: { gate: ['motion'] } },
+  },
+  {
     displayName: 'Keep Open For (Classes)',
     name: 'gateClasses',
     type: 'string',

@@ -7,6 +7,7 @@ import {
   isRoboflowHosted,
   captureSettings,
   minutesToCredits,
+  motionMask,
   RoboflowError,
   StreamMetrics,
   splitCameraLogin,
@@ -20,6 +21,7 @@ import {
   type JsonFile,
   type PipelineHandle,
   type PipelineStats,
+  type MotionSettings,
   type StreamOptions,
   type StreamSource,
   type WorkflowRef,
@@ -87,6 +89,8 @@ export interface StreamProperties {
   gateClasses: string;
   /** Share of the picture (percent) that must change to count as motion. */
   motionArea: number | string;
+  /** Where motion does not count (trees, a road): JSON text of polygons in shares of the picture (0..1); empty: nowhere. */
+  motionIgnore: string;
   version: number;
 }
 
@@ -330,13 +334,6 @@ export class StreamController {
       throw new RoboflowError('invalid-input', this.t('error.notAnImage', { type: image === null ? 'null' : Array.isArray(image) ? 'array' : typeof image }));
     }
     this.lastFrameAt = Date.now();
-    if (this.stream instanceof GatedStream) {
-      // Only while the gate holds a session: the frames in between are not billed.
-      if (this.stream.stream.state !== 'streaming') return;
-      const outcome = await this.stream.stream.pushFrame(image);
-      this.metrics.frameSent(outcome.sent);
-      return;
-    }
     if (!this.stream?.active) {
       // The first frame starts the stream (once: later frames find it started).
       await this.serial(async () => {
@@ -344,6 +341,14 @@ export class StreamController {
       });
     }
     const stream = this.stream;
+    if (stream instanceof GatedStream) {
+      // The gate looks at it (motion) and sends it while a session runs, else holds it
+      // for the next session's pre-roll: the frames in between are not billed.
+      const outcome = await stream.pushFrame(image);
+      // A frame let go from the pre-roll while no session ran is not a drop the status should count.
+      if (outcome.sent || stream.state === 'streaming') this.metrics.frameSent(outcome.sent);
+      return;
+    }
     if (!(stream instanceof ResilientStream)) return;
     if (stream.state === 'reconnecting') return; // Dropped: the status says why.
     const outcome = await stream.pushFrame(image);
@@ -364,7 +369,7 @@ export class StreamController {
   }
 
   /** The gate's settings, checked (seconds and percent from the editor). */
-  private gateOptions(): { quietMs: number; preRollMs: number; holdClasses: string[]; motion: { areaThreshold: number } } {
+  private gateOptions(): { quietMs: number; preRollMs: number; holdClasses: string[]; motion: Pick<MotionSettings, 'areaThreshold' | 'mask'> } {
     const seconds = (value: unknown, fallback: number, name: string): number => {
       if (value === '' || value === undefined || value === null) return fallback;
       const parsed = Number(value);
@@ -375,7 +380,10 @@ export class StreamController {
       quietMs: seconds(this.config.quietTime, 30, this.t('label.quietTime')) * 1000,
       preRollMs: Math.min(10, seconds(this.config.preRoll, 2, this.t('label.preRoll'))) * 1000,
       holdClasses: nameList(this.config.gateClasses),
-      motion: { areaThreshold: Math.min(100, seconds(this.config.motionArea, 1, this.t('label.motionArea'))) / 100 },
+      motion: {
+        areaThreshold: Math.min(100, seconds(this.config.motionArea, 1, this.t('label.motionArea'))) / 100,
+        mask: motionMask(this.config.motionIgnore, this.t('label.motionIgnore')),
+      },
     };
   }
 
@@ -528,8 +536,9 @@ export class StreamController {
     await this.stop();
     if (this.closing) return;
     const gate = this.config.gate === 'motion' || this.config.gate === 'message' ? this.config.gate : undefined;
-    if (gate === 'motion' && !camera) throw new RoboflowError('invalid-input', this.t('error.motionNeedsLocal'));
     if (gate && source?.kind === 'file') throw new RoboflowError('invalid-input', this.t('error.gateFile'));
+    // Motion is measured where the pictures are seen: a camera read here, or frames from the flow.
+    if (gate === 'motion' && !camera && source?.kind !== 'frames') throw new RoboflowError('invalid-input', this.t('error.motionNeedsLocal'));
     let stream: LiveStream;
     if (camera) {
       const captured = new CapturedStream({
@@ -544,7 +553,9 @@ export class StreamController {
     } else {
       const streamSource = source as StreamSource;
       const shouldReconnect = (): boolean => streamSource.kind !== 'frames' || Date.now() - this.lastFrameAt < FRAMES_IDLE_MS;
-      stream = gate ? new GatedStream({ ...options, source: streamSource, shouldReconnect, gate: this.gateOptions() }) : new ResilientStream({ ...options, source: streamSource, shouldReconnect });
+      stream = gate
+        ? new GatedStream({ ...options, source: streamSource, shouldReconnect, gate: { mode: gate, ...this.gateOptions() } })
+        : new ResilientStream({ ...options, source: streamSource, shouldReconnect });
       this.camera = undefined;
     }
     this.gating = gate;

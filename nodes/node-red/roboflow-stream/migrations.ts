@@ -9,6 +9,7 @@ import type { Migration } from '../common/migrate';
  * (`none` for old flows: the session runs all the time, as before).
  * Version 4: a trained model instead of a workflow (empty: a workflow, as before); the
  * capture choice gains `pipeline` (a self-hosted InferencePipeline), which no old flow uses.
+ * Version 5: areas of the picture where the motion gate ignores motion (empty: none, as before).
  */
 export const migrations: Migration[] = [
   (config) => ({
@@ -41,4 +42,5 @@ export const migrations: Migration[] = [
     ...config,
   }),
   (config) => ({ model: '', modelConfidence: '', modelClasses: '', ...config }),
+  (config) => ({ motionIgnore: '', ...config }),
 ];
