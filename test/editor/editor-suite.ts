@@ -90,7 +90,7 @@ const STREAM_FIELDS: Record<string, string[]> = {
   'video file': [...STREAM_HEAD, 'url', 'gate', ...STREAM_TAIL],
   'video file, played as a live camera': [...STREAM_HEAD, 'url', 'loop', ...LOCAL_CAPTURE, 'gate', ...STREAM_TAIL],
   'frames from the flow': [...STREAM_HEAD, 'gate', ...STREAM_TAIL],
-  'motion gate': [...STREAM_HEAD, 'capture', 'url', ...CAMERA_LOGIN, 'rtspTransport', ...LOCAL_CAPTURE, 'gate', 'quietTime', 'preRoll', 'motionArea', 'gateClasses', ...STREAM_TAIL],
+  'motion gate': [...STREAM_HEAD, 'capture', 'url', ...CAMERA_LOGIN, 'rtspTransport', ...LOCAL_CAPTURE, 'gate', 'quietTime', 'preRoll', 'motionArea', 'motionIgnore', 'gateClasses', ...STREAM_TAIL],
   'gate by message': [...STREAM_HEAD, 'capture', 'url', ...CAMERA_LOGIN, 'rtspTransport', ...LOCAL_CAPTURE, 'gate', 'quietTime', 'gateClasses', ...STREAM_TAIL],
 };
 
@@ -315,6 +315,8 @@ export function describeEditor(name: string, runtime: () => NodeRedRuntime, opti
         ['quietTime', 'soon', '30'],
         ['preRoll', '11', '2'],
         ['motionArea', '0', '1'],
+        ['motionIgnore', '[[[0,0],[320,0],[320,180]]]', '[[[0,0],[0.3,0],[0.3,1],[0,1]]]'],
+        ['motionIgnore', '[[0,0]]', ''],
       ]) {
         await typeInto(page, `node-input-${field}`, bad);
         assert.ok(await markedInvalid(page, `node-input-${field}`), `${field} "${bad}" is marked invalid`);
