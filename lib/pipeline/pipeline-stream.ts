@@ -148,6 +148,8 @@ export class PipelineStream extends TypedEmitter<PipelineStreamEvents> implement
   private lastFrameId = 0;
   /** The source error the server reported last for the current pipeline (why a camera pipeline ended). */
   private lastSourceError: string | undefined;
+  /** Whether the current pipeline's source ever ran (read at least one status past INITIALISING). */
+  private sourceRan = false;
   private totalReconnects = 0;
   private resumeHandle: PipelineHandle | undefined;
   private startedAt = new Date().toISOString();
@@ -395,7 +397,9 @@ export class PipelineStream extends TypedEmitter<PipelineStreamEvents> implement
           this.setState('complete');
           return;
         }
-        const cause = this.lastSourceError;
+        // The server forgets a pipeline within a second of its source failing: when no status
+        // showed the error in time, a source that never ran is still the likely cause.
+        const cause = this.lastSourceError ?? (this.sourceRan ? undefined : 'no frame was read before the pipeline ended');
         this.emit('pipeline-ended', { pipelineId: gone, reason: cause ? `the server could not read the video source: ${cause}` : 'ended on the server' });
         failure = new RoboflowError('source-ended', cause ? `The server could not read the video source (${cause}); pipeline ${gone} ended` : `Pipeline ${gone} ended on the server`, {
           retryable: true,
@@ -447,12 +451,13 @@ export class PipelineStream extends TypedEmitter<PipelineStreamEvents> implement
     let lastEndCheck = 0;
     /** Until the source runs, the status is read every second: a camera the server cannot open ends the pipeline within one. */
     let sourceRunning = false;
+    this.sourceRan = false;
     this.lastSourceError = undefined;
     const read = async (): Promise<PipelineReport> => {
       const report = await this.client.status(id, signal);
       const stats = pipelineStats(id, report);
       if (stats.sourceErrors.length > 0) this.lastSourceError = stats.sourceErrors[stats.sourceErrors.length - 1];
-      if (stats.sourceState && stats.sourceState !== 'NOT_STARTED' && stats.sourceState !== 'INITIALISING') sourceRunning = true;
+      if (stats.sourceState && stats.sourceState !== 'NOT_STARTED' && stats.sourceState !== 'INITIALISING' && stats.sourceState !== 'ERROR') sourceRunning = this.sourceRan = true;
       return report;
     };
     while (!signal.aborted) {
@@ -463,6 +468,7 @@ export class PipelineStream extends TypedEmitter<PipelineStreamEvents> implement
           const consumed = await this.client.consume(id, { excludedFields: this.excludedFields(), signal });
           onHealthy();
           if (consumed.length === 0) break;
+          this.sourceRan = true;
           for (const { output, frame } of consumed) this.deliver(output, frame);
         }
         const now = Date.now();

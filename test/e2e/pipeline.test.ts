@@ -1,4 +1,6 @@
 import { strict as assert } from 'node:assert';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { PipelineClient, PipelineStream, RoboflowError, type PipelineHandle, type PipelineStats, type PipelineStreamOptions, type StreamResult } from '../../lib';
 import { expectedBoxes, getScene } from '../../server/media/scenes';
 import { API_KEY, eventually, startLocalServer, type RunningServer } from '../helpers/local-server';
@@ -296,6 +298,38 @@ describe('self-hosted InferencePipeline over HTTP (local server with the stream 
     const [{ error }] = await reconnecting;
     assert.equal(error.code, 'source-ended');
     assert.match(error.message, /^The server could not read the video source \(.+\); pipeline [0-9a-f-]{36} ended$/);
+  });
+
+  it('a pipeline the server forgot before any status showed why (its source never ran): still named a source failure', async () => {
+    // A server that loses the pipeline at once, as Roboflow's manager does within a second
+    // of a source error: no status ever carries the error.
+    const gone = createServer((request, response) => {
+      const reply = (status: number, body: unknown): void => {
+        response.writeHead(status, { 'content-type': 'application/json' });
+        response.end(JSON.stringify(body));
+      };
+      if (request.method === 'POST' && request.url === '/inference_pipelines/initialise')
+        reply(200, { status: 'success', context: { request_id: null, pipeline_id: '0b5c3c36-2a4e-4b7e-9a51-3f0c6a2d9e11' } });
+      else reply(404, { status: 'failure', message: 'Pipeline not found' });
+    });
+    await new Promise<void>((resolve) => gone.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (gone.address() as AddressInfo).port;
+      const piped = new PipelineStream({
+        connection: server.connection({ serverUrl: `http://127.0.0.1:${port}` }),
+        workflow: { model: 'colors/1' },
+        source: { kind: 'url', url: 'rtsp://127.0.0.1:9/nothing-here' },
+        reconnect: { initialMs: 5_000, maxMs: 5_000 },
+      });
+      const reconnecting = piped.next('reconnecting', 10_000);
+      piped.start();
+      const [{ error }] = await reconnecting;
+      await piped.stop();
+      assert.equal(error.code, 'source-ended');
+      assert.equal(error.message, 'The server could not read the video source (no frame was read before the pipeline ended); pipeline 0b5c3c36-2a4e-4b7e-9a51-3f0c6a2d9e11 ended');
+    } finally {
+      gone.close();
+    }
   });
 
   it('re-attaching to a paused pipeline knows it is paused; resume unmutes it', async () => {
