@@ -13,20 +13,21 @@ const CORE_NODES = [require('@node-red/nodes/core/common/90-comment.js') as Node
  * The examples as shipped (only the local server's ports rewritten), with the debug nodes
  * a user watches replaced by test probes of the same id: what the Debug sidebar would show.
  */
-function exampleWithProbes(server: RunningServer, file: string, probes: string[]): { flow: FlowNode[]; credentials: Record<string, Record<string, string>> } {
+async function exampleWithProbes(server: RunningServer, file: string, probes: string[]): Promise<{ flow: FlowNode[]; credentials: Record<string, Record<string, string>> }> {
   const credentials: Record<string, Record<string, string>> = {};
-  const flow = examplesFor({ url: server.url, rtspPort: Number(new URL(/rtsp:\/\/127\.0\.0\.1:\d+/.exec(server.output.join(''))?.[0] ?? 'rtsp://127.0.0.1:0').port), apiKey: API_KEY }, [file]).map(
-    (node) => {
-      if (node.type === 'roboflow-config') {
-        credentials[String(node.id)] = node.credentials as Record<string, string>;
-        const { credentials: _omitted, ...rest } = node;
-        return rest as FlowNode;
-      }
-      // Every debug node becomes a probe: what the Debug sidebar would show.
-      if (probes.includes(String(node.id)) || node.type === 'debug') return { id: String(node.id), z: node.z, type: 'helper' };
-      return node as FlowNode;
-    },
-  );
+  // The server's RTSP port, from the server itself (its log line may come after "listening" on a busy machine).
+  const door = (await server.cameras()).find((camera) => camera.name === 'door')?.rtsp_url;
+  assert.ok(door, 'the local server serves the door camera over RTSP');
+  const flow = examplesFor({ url: server.url, rtspPort: Number(new URL(door).port), apiKey: API_KEY }, [file]).map((node) => {
+    if (node.type === 'roboflow-config') {
+      credentials[String(node.id)] = node.credentials as Record<string, string>;
+      const { credentials: _omitted, ...rest } = node;
+      return rest as FlowNode;
+    }
+    // Every debug node becomes a probe: what the Debug sidebar would show.
+    if (probes.includes(String(node.id)) || node.type === 'debug') return { id: String(node.id), z: node.z, type: 'helper' };
+    return node as FlowNode;
+  });
   return { flow, credentials };
 }
 
@@ -48,7 +49,7 @@ describe('Node-RED: the examples do what the README promises', function () {
 
   it('01 Person at the door: one alert each time the person arrives (three visits, three alerts)', async function () {
     this.timeout(120_000);
-    const { flow, credentials } = exampleWithProbes(server, '01 - Person at the door alert.json', ['ex1notify', 'ex1debug']);
+    const { flow, credentials } = await exampleWithProbes(server, '01 - Person at the door alert.json', ['ex1notify', 'ex1debug']);
     await helper.load([...ALL_NODES, ...CORE_NODES], flow, credentials);
     const alerts = collect(helper.getNode('ex1notify'));
     const detections = collect(helper.getNode('ex1debug'));
@@ -63,7 +64,7 @@ describe('Node-RED: the examples do what the README promises', function () {
 
   it('05 Door alerts with snapshots: every alert carries its picture, and every Vision Event gets it', async function () {
     this.timeout(120_000);
-    const { flow, credentials } = exampleWithProbes(server, '05 - Door alerts with snapshots.json', ['ex5alert', 'ex5logged']);
+    const { flow, credentials } = await exampleWithProbes(server, '05 - Door alerts with snapshots.json', ['ex5alert', 'ex5logged']);
     const eventsBefore = (await server.json<{ events: unknown[] }>('/local/vision-events')).events?.length ?? 0;
     await helper.load([...ALL_NODES, ...CORE_NODES], flow, credentials);
     const alerts = collect(helper.getNode('ex5alert'));
