@@ -2,25 +2,12 @@ import { strict as assert } from 'node:assert';
 import { join } from 'node:path';
 import { CapturedStream, type StreamResult } from '../../lib';
 import { generateSceneVideo } from '../../server/media/generate';
-import { expectedBoxes, type Scene } from '../../server/media/scenes';
+import { expectedBoxes } from '../../server/media/scenes';
 import { eventually, startLocalServer, type RunningServer, type Sessions } from '../helpers/local-server';
-import { MEDIA_DIR } from '../helpers/media';
+import { MEDIA_DIR, DOORWAY_ENTRY, quietDoorway } from '../helpers/media';
 
-/** An empty doorway for 3 s, a person crossing it for 3 s, then empty again for 10 s: what a gate is for. */
-const QUIET_DOORWAY: Scene = {
-  name: 'quiet-doorway',
-  description: 'empty 3 s, a red person crossing 3 s, empty 10 s; 320x180 at 10 fps',
-  width: 320,
-  height: 180,
-  fps: 10,
-  frames: 160,
-  background: [40, 40, 40],
-  objects: [
-    { name: 'door-frame', color: 'green', shape: 'rect', width: 12, height: 100, at: () => ({ x: 280, y: 60 }) },
-    { name: 'person', color: 'red', shape: 'rect', width: 30, height: 76, at: (index) => (index >= 30 && index < 60 ? { x: 20 + (index - 30) * 6, y: 80 } : null) },
-  ],
-};
-const ENTRY = 30;
+const QUIET_DOORWAY = quietDoorway('quiet-doorway', { doorFrame: true });
+const ENTRY = DOORWAY_ENTRY;
 
 function since(before: Sessions, now: Sessions): Sessions['ended'] {
   const old = new Set([...before.active, ...before.ended].map((session) => session.id));

@@ -16,6 +16,8 @@ export interface SessionSummary {
   id: string;
   state: string;
   source: string;
+  /** Frames that reached the server (a realtime session may drop some before processing). */
+  framesReceived: number;
   framesProcessed: number;
   framesAcknowledged: number;
   startedAt: string;

@@ -3,13 +3,44 @@ import { join } from 'node:path';
 import { crc32, createDeflate } from 'node:zlib';
 import sharp from 'sharp';
 import { generateSceneVideo } from '../../server/media/generate';
-import { getScene, renderScene } from '../../server/media/scenes';
+import { getScene, renderScene, type Scene } from '../../server/media/scenes';
 import { ROOT } from './local-server';
 
 export const MEDIA_DIR = join(ROOT, '.tmp', 'test-media');
 mkdirSync(MEDIA_DIR, { recursive: true });
 
 const made = new Map<string, Promise<string>>();
+
+/** The frame at which the person of quietDoorway() steps in. */
+export const DOORWAY_ENTRY = 30;
+
+/**
+ * What a gate is for: an empty doorway for 3 s, a red "person" crossing it for 3 s, then
+ * empty again for 10 s; 320x180 at 10 fps. `name` keeps each suite's video file apart;
+ * `doorFrame` adds a still green door frame (something always seen, never moving).
+ */
+export function quietDoorway(name: string, options: { doorFrame?: boolean } = {}): Scene {
+  return {
+    name,
+    description: 'empty 3 s, a red person crossing 3 s, empty 10 s; 320x180 at 10 fps',
+    width: 320,
+    height: 180,
+    fps: 10,
+    frames: 160,
+    background: [40, 40, 40],
+    objects: [
+      ...(options.doorFrame ? [{ name: 'door-frame', color: 'green' as const, shape: 'rect' as const, width: 12, height: 100, at: () => ({ x: 280, y: 60 }) }] : []),
+      {
+        name: 'person',
+        color: 'red',
+        shape: 'rect',
+        width: 30,
+        height: 76,
+        at: (index) => (index >= DOORWAY_ENTRY && index < DOORWAY_ENTRY + 30 ? { x: 20 + (index - DOORWAY_ENTRY) * 6, y: 80 } : null),
+      },
+    ],
+  };
+}
 
 /** A generated video of a scene (made once per test run). */
 export function sceneVideo(name: string, options: { loops?: number; codec?: 'h264' | 'mjpeg' } = {}): Promise<string> {

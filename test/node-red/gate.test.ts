@@ -1,22 +1,11 @@
 import { strict as assert } from 'node:assert';
 import { join } from 'node:path';
 import { generateSceneVideo } from '../../server/media/generate';
-import type { Scene } from '../../server/media/scenes';
 import { API_KEY, eventually, peakConcurrency, startLocalServer, type RunningServer, type Sessions } from '../helpers/local-server';
-import { MEDIA_DIR } from '../helpers/media';
+import { MEDIA_DIR, quietDoorway } from '../helpers/media';
 import { ALL_NODES, collect, configNode, helper, onTab, recordStatuses, useUserDir, type FlowNode } from '../helpers/node-red-helper';
 
-/** Empty for 3 s, a person crossing for 3 s, empty for 10 s. */
-const QUIET_DOORWAY: Scene = {
-  name: 'quiet-doorway-node',
-  description: 'empty 3 s, a red person crossing 3 s, empty 10 s; 320x180 at 10 fps',
-  width: 320,
-  height: 180,
-  fps: 10,
-  frames: 160,
-  background: [40, 40, 40],
-  objects: [{ name: 'person', color: 'red', shape: 'rect', width: 30, height: 76, at: (index) => (index >= 30 && index < 60 ? { x: 20 + (index - 30) * 6, y: 80 } : null) }],
-};
+const QUIET_DOORWAY = quietDoorway('quiet-doorway-node');
 
 function since(before: Sessions, now: Sessions): Sessions {
   const old = new Set([...before.active, ...before.ended].map((session) => session.id));
