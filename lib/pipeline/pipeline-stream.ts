@@ -450,14 +450,13 @@ export class PipelineStream extends TypedEmitter<PipelineStreamEvents> implement
     let nextStats = 0;
     let lastEndCheck = 0;
     /** Until the source runs, the status is read every second: a camera the server cannot open ends the pipeline within one. */
-    let sourceRunning = false;
     this.sourceRan = false;
     this.lastSourceError = undefined;
     const read = async (): Promise<PipelineReport> => {
       const report = await this.client.status(id, signal);
       const stats = pipelineStats(id, report);
       if (stats.sourceErrors.length > 0) this.lastSourceError = stats.sourceErrors[stats.sourceErrors.length - 1];
-      if (stats.sourceState && stats.sourceState !== 'NOT_STARTED' && stats.sourceState !== 'INITIALISING' && stats.sourceState !== 'ERROR') sourceRunning = this.sourceRan = true;
+      if (stats.sourceState && stats.sourceState !== 'NOT_STARTED' && stats.sourceState !== 'INITIALISING' && stats.sourceState !== 'ERROR') this.sourceRan = true;
       return report;
     };
     while (!signal.aborted) {
@@ -475,7 +474,7 @@ export class PipelineStream extends TypedEmitter<PipelineStreamEvents> implement
         if (statsMs > 0 && now >= nextStats) {
           nextStats = now + statsMs;
           this.emit('stats', pipelineStats(id, await read()));
-        } else if (!sourceRunning && taken === 0 && now - lastEndCheck >= END_CHECK_MS) {
+        } else if (!this.sourceRan && taken === 0 && now - lastEndCheck >= END_CHECK_MS) {
           lastEndCheck = now;
           await read();
         } else if (file && taken === 0 && now - lastEndCheck >= END_CHECK_MS) {

@@ -74,14 +74,13 @@ export async function runVideoJobs(context: IExecuteFunctions): Promise<INodeExe
           if (!Number.isFinite(fps) || fps < 1 || fps > 120) throw new RoboflowError('invalid-input', `Frames per second must be between 1 and 120 (got ${fps})`);
           const plan = readJobPlan(context, index);
           const video = await input(context, index);
-          const started = await client.start(video, plan.target, {
+          const handle = await client.start(video, plan.target, {
             fps,
             onGeneration: (generation, fallback) =>
               context.logger.debug(
                 `Roboflow video job: ${generation === 'batch' ? 'Batch Processing' : generation === 'model' ? 'model job (/videoinfer)' : '/videoinfer'}${fallback ? ` (${fallback.reason})` : ''}`,
               ),
           });
-          const handle: JobHandle = plan.fallback ? { ...started, fallback: plan.fallback } : started;
           if (operation === 'submit') {
             out.push({ json: toItemJson(handle), pairedItem: { item: index } });
             continue;

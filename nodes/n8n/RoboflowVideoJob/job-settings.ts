@@ -13,34 +13,25 @@ export const V2_DEFAULTS = { api: 'auto', jobSource: 'item' } as const;
 /** The node's job settings for one item, checked: what to run, and how (the API a workflow job goes through). */
 export interface JobPlan {
   target: JobTarget;
-  /** Set when the node itself chose /videoinfer for Auto (a dry run: Batch Processing cannot skip sinks). */
-  fallback?: NonNullable<JobHandle['fallback']>;
 }
 
 function defaultsFor(context: IExecuteFunctions): typeof V1_DEFAULTS | typeof V2_DEFAULTS {
   return Number(context.getNode().typeVersion ?? 1) >= 2 ? V2_DEFAULTS : V1_DEFAULTS;
 }
 
-const DRY_RUN_REASON = "a dry run (Batch Processing cannot skip the workflow's sinks)";
-
 export function readJobPlan(context: IExecuteFunctions, index: number): JobPlan {
   if (context.getNodeParameter('target', index) === 'model') {
     return { target: jobTargetFor('model', { model: String(context.getNodeParameter('model', index, '')) }) };
   }
-  let api = String(context.getNodeParameter('api', index, defaultsFor(context).api)) as JobGenerationChoice;
+  const api = String(context.getNodeParameter('api', index, defaultsFor(context).api)) as JobGenerationChoice;
   if (api !== 'auto' && api !== 'batch' && api !== 'videoinfer') throw new RoboflowError('invalid-input', `API must be Auto, Batch Processing or Video Inference (got ${api})`);
   const options = (context.getNodeParameter('workflowOptions', index, {}) ?? {}) as IDataObject;
   const versionId = String(options.workflowVersionId ?? '').trim();
   const disableSinks = options.disableSinks === true;
   const notificationsUrl = String(options.notificationsUrl ?? '').trim();
   if (notificationsUrl && !/^https?:\/\/\S+$/i.test(notificationsUrl)) throw new RoboflowError('invalid-input', 'The Notifications URL must start with http:// or https://');
-  let fallback: JobPlan['fallback'];
+  // Said in this node's own field names (the engine refuses it too, and runs Auto's dry run through /videoinfer).
   if (disableSinks && api === 'batch') throw new RoboflowError('invalid-input', "Batch Processing cannot skip the workflow's sinks: turn Dry Run off, or choose API: Video Inference (/videoinfer)");
-  if (disableSinks && api === 'auto') {
-    // The engine would run it through Batch Processing, sinks and all.
-    api = 'videoinfer';
-    fallback = { from: 'batch', reason: DRY_RUN_REASON };
-  }
   const target = jobTargetFor(api, {
     workspace: String(context.getNodeParameter('workspace', index, '')),
     workflow: String(context.getNodeParameter('workflowId', index, '')),
@@ -49,7 +40,7 @@ export function readJobPlan(context: IExecuteFunctions, index: number): JobPlan 
     ...(notificationsUrl ? { notificationsUrl } : {}),
     ...(options.machineType === 'cpu' || options.machineType === 'gpu' ? { machineType: options.machineType } : {}),
   });
-  return { target, ...(fallback ? { fallback } : {}) };
+  return { target };
 }
 
 /**

@@ -1,9 +1,9 @@
 import type { Node, NodeMessage } from 'node-red';
 import { redact, toRoboflowError, type Logger, type RoboflowError } from '../../../lib';
-import { showStatus } from './status';
+import { MAX_STATUS_TEXT, showStatus } from './status';
 
 /** What fits on a status line (showStatus cuts longer text with an ellipsis). */
-const STATUS_WIDTH = 56;
+const STATUS_WIDTH = MAX_STATUS_TEXT;
 
 /**
  * The short form of an error for a status ring. Messages read "what went wrong: what to

@@ -18,9 +18,9 @@ const STYLE: Record<StatusKind, { fill: 'red' | 'green' | 'yellow' | 'blue' | 'g
 };
 
 /** Status text is kept short: the editor shows one line under the node (long enough for "workspace stream limit reached (10), retrying (100)"). */
-const MAX_TEXT = 56;
+export const MAX_STATUS_TEXT = 56;
 
 export function showStatus(node: Node, kind: StatusKind, text: string): void {
-  const short = text.length > MAX_TEXT ? `${text.slice(0, MAX_TEXT - 1)}…` : text;
+  const short = text.length > MAX_STATUS_TEXT ? `${text.slice(0, MAX_STATUS_TEXT - 1)}…` : text;
   node.status({ ...STYLE[kind], text: short });
 }
