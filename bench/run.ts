@@ -81,6 +81,13 @@ function pinProcess(pid: number | undefined, core: number): void {
   if (PIN && pid) spawnSync('taskset', ['-a', '-p', '-c', String(core), String(pid)], { stdio: 'ignore' });
 }
 
+/** Pins the local server and its streaming worker process (started with it) to one core. */
+async function pinServer(server: RunningServer, core: number): Promise<void> {
+  pinProcess(server.process.pid, core);
+  const health = await server.json<{ worker: { pid: number | null } }>('/local/health');
+  pinProcess(health.worker.pid ?? undefined, core);
+}
+
 /**
  * Waits until the server runs no session: a client that just exited leaves its session
  * to the server's disconnect detection, and the next run must not share the server with it.
@@ -630,7 +637,7 @@ interface PipelineResult {
  */
 async function selfHostedPipeline(): Promise<void> {
   const server = await startLocalServer(['--stream-api', '--cameras', 'door', '--rtsp-port', '0']);
-  pinProcess(server.process.pid, 1);
+  await pinServer(server, 1);
   try {
     const seconds = SMOKE ? 3 : 30;
     const run = (mode: string): Promise<PipelineResult> => worker<PipelineResult>('pipeline', [mode, server.url, API_KEY, seconds, WARMUP_MS]);
@@ -653,7 +660,7 @@ async function main(): Promise<void> {
   // server sends by default (as the hosted service does) for data outputs; both clients are
   // measured on the same plain results.
   const server = await startLocalServer(['--cameras', '', '--no-gzip']);
-  pinProcess(server.process.pid, 1);
+  await pinServer(server, 1);
   try {
     if (wanted(1) || wanted(2)) await latencyAndCpu(server);
     if (wanted(2)) await concurrency(server);

@@ -33,6 +33,21 @@ export function registerSecret(secret: string | undefined | null, holder: string
   holders.add(holder);
 }
 
+/**
+ * A URL's password, as written and decoded, is masked wherever it is printed later:
+ * ffmpeg and servers quote camera URLs in their errors, sometimes decoded.
+ */
+export function registerUrlPassword(url: string): void {
+  try {
+    const password = new URL(url).password;
+    if (!password) return;
+    registerSecret(password);
+    registerSecret(decodeURIComponent(password));
+  } catch {
+    // Not parseable, or an escape that does not decode: the redaction patterns still apply.
+  }
+}
+
 /** `holder` no longer holds `secret` (its credential was deleted); un-masked once nobody does. */
 export function forgetSecret(secret: string | undefined | null, holder: string = ANONYMOUS): void {
   if (typeof secret !== 'string') return;

@@ -22,6 +22,7 @@ import { addVisionEventRoutes } from './routes/vision-events';
 import { addWebrtcRoutes } from './routes/webrtc';
 import { VisionEventStore } from './vision-events';
 import { SessionRegistry } from './webrtc/registry';
+import { WorkerHost } from './webrtc/worker-host';
 import { redact, registerSecret } from '../lib/redact';
 
 export interface LocalServerOptions {
@@ -115,18 +116,21 @@ export async function createLocalServer(options: LocalServerOptions = {}): Promi
     await rtsp.start();
   }
 
-  const sessions = new SessionRegistry();
+  // Streaming sessions run in a worker process of their own (see worker-host.ts).
+  const workerHost = new WorkerHost(behaviour, log);
+  workerHost.warmUp();
+  const sessions = new SessionRegistry(workerHost);
   const visionEvents = new VisionEventStore(options.useCases ?? ['demo']);
   const router = new Router();
   // Requests per route name since start (or the last reset): how tests and benchmarks
   // see how often a client asked, e.g. retries after a 429 or requests per 100 events.
   const requestCounts = new Map<string, number>();
   const { manager: pipelines } = addPipelineRoutes(router, context, () => [...cameraFiles.values()]);
-  addWebrtcRoutes(router, context, sessions, pipelines);
+  addWebrtcRoutes(router, context, sessions, workerHost, pipelines);
   const { runner } = addVideoJobRoutes(router, context);
   const { service: batchProcessing } = addBatchProcessingRoutes(router, context);
   addVisionEventRoutes(router, context, visionEvents);
-  addLocalRoutes(router, context, { sessions, cameraFiles, rtsp: () => rtsp, behaviour, initialBehaviour, requestCounts, version: VERSION });
+  addLocalRoutes(router, context, { sessions, workerHost, cameraFiles, rtsp: () => rtsp, behaviour, initialBehaviour, requestCounts, version: VERSION });
   addModelRoutes(router, context);
   addInferenceRoutes(router, context);
 
@@ -196,6 +200,7 @@ export async function createLocalServer(options: LocalServerOptions = {}): Promi
         pipelines.closeAll();
         runner.close();
         batchProcessing.close();
+        await workerHost.close();
         await rtsp?.stop();
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -205,6 +210,7 @@ export async function createLocalServer(options: LocalServerOptions = {}): Promi
       return closing;
     },
     closeNow() {
+      workerHost.closeNow();
       killAllChildren();
       if (ownsDataDir) {
         try {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { mjpegInputArgs, requireFfmpeg, rtspInputArgs } from '../../lib/media/ffmpeg';
-import { redact, registerSecret } from '../../lib/redact';
+import { redact, registerUrlPassword } from '../../lib/redact';
 import type { CompiledWorkflow } from '../workflows/engine';
 import { LocalPipeline, type PipelineInput } from './pipeline';
 
@@ -34,11 +34,11 @@ export class PipelineManager {
     }
     const shown = redact(reference);
     if (/^rtsps?:\/\//i.test(reference)) {
-      rememberPassword(reference);
+      registerUrlPassword(reference);
       return { reference: shown, input: reference, inputArgs: [...rtspInputArgs(requireFfmpeg()), '-probesize', '65536', '-analyzeduration', '500000'], isFile: false };
     }
     if (/^https?:\/\//i.test(reference)) {
-      rememberPassword(reference);
+      registerUrlPassword(reference);
       const mjpeg = /\.(mjpe?g)(\?|$)/i.test(reference);
       return { reference: shown, input: reference, inputArgs: mjpeg ? mjpegInputArgs() : [], isFile: false };
     }
@@ -84,18 +84,5 @@ export class PipelineManager {
       if (pipeline.depleted) pipeline.terminate(`all sources ${pipeline.sourceState}`);
       else if (pipeline.consumptionExpired) pipeline.terminate(`nothing consumed for ${pipeline.config.consumptionTimeoutSec} s (consumption timeout)`);
     }
-  }
-}
-
-/** A camera URL's password is masked wherever the server prints it. */
-function rememberPassword(url: string): void {
-  try {
-    const password = new URL(url).password;
-    if (password) {
-      registerSecret(password);
-      registerSecret(decodeURIComponent(password));
-    }
-  } catch {
-    // Not parseable: the redaction patterns still apply.
   }
 }

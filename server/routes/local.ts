@@ -8,10 +8,12 @@ import { spawnChild } from '../media/children';
 import { SCENES, renderScene } from '../media/scenes';
 import type { RtspCameraServer } from '../media/rtsp-camera';
 import type { SessionRegistry } from '../webrtc/registry';
+import type { WorkerHost } from '../webrtc/worker-host';
 import { describeBuiltins } from '../workflows/builtins';
 
 export interface LocalRoutesDeps {
   sessions: SessionRegistry;
+  workerHost: WorkerHost;
   /** Camera name -> video file. */
   cameraFiles: Map<string, string>;
   rtsp: () => RtspCameraServer | undefined;
@@ -40,13 +42,20 @@ export function armCrash(ms: number, log: (line: string) => void): void {
 export function addLocalRoutes(router: Router, context: ServerContext, deps: LocalRoutesDeps): void {
   router.add('GET', '/local/health', 'health', (_req, res) => {
     const ffmpeg = findFfmpeg();
-    sendJson(res, 200, { ok: true, server: 'roboflow-local-server', version: deps.version, ffmpeg: ffmpeg ? { path: ffmpeg.path, version: ffmpeg.version, major: ffmpeg.major } : null });
+    sendJson(res, 200, {
+      ok: true,
+      server: 'roboflow-local-server',
+      version: deps.version,
+      ffmpeg: ffmpeg ? { path: ffmpeg.path, version: ffmpeg.version, major: ffmpeg.major } : null,
+      // The streaming worker process: its id (tests end it), and how often it died unasked.
+      worker: { pid: deps.workerHost.pid ?? null, crashes: deps.workerHost.crashes },
+    });
   });
 
   router.add('GET', '/local/workflows', 'workflows', (_req, res) => sendJson(res, 200, describeBuiltins()));
 
   // Camera URLs and ffmpeg's words in ended reasons may hold passwords: never answer them.
-  router.add('GET', '/local/sessions', 'sessions', (_req, res) => sendJson(res, 200, redactValue(deps.sessions.describe())));
+  router.add('GET', '/local/sessions', 'sessions', async (_req, res) => sendJson(res, 200, redactValue(await deps.sessions.describe())));
 
   router.add('DELETE', '/local/sessions', 'sessions_drop', (_req, res) => {
     const count = deps.sessions.activeCount;
@@ -72,6 +81,7 @@ export function addLocalRoutes(router: Router, context: ServerContext, deps: Loc
       throw new HttpError(400, { message: (error as Error).message });
     }
     Object.assign(deps.behaviour, update);
+    deps.workerHost.behaviourChanged();
     context.log(`behaviour changed: ${JSON.stringify(update)}`);
     if (update.crashAfterMs) armCrash(update.crashAfterMs, context.log);
     sendJson(res, 200, deps.behaviour);
@@ -79,6 +89,7 @@ export function addLocalRoutes(router: Router, context: ServerContext, deps: Loc
 
   router.add('DELETE', '/local/faults', 'faults_reset', (_req, res) => {
     Object.assign(deps.behaviour, copyBehaviour(deps.initialBehaviour));
+    deps.workerHost.behaviourChanged();
     sendJson(res, 200, deps.behaviour);
   });
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { redact, registerSecret } from '../../lib/redact';
+import { redact, registerUrlPassword } from '../../lib/redact';
 import { checkKey, injectFault, requestKey, type ServerContext } from '../context';
 import { HttpError, readJson, sendJson, type Router } from '../http';
 import { BUILTIN_WORKFLOWS, findBuiltin } from '../workflows/builtins';
@@ -8,7 +8,8 @@ import { ModelNotFoundError } from '../workflows/models';
 import type { PipelineManager } from '../pipelines/manager';
 import { terminatePipelineRoute, unknownPipelineOnTerminate } from './pipelines';
 import type { SessionRegistry } from '../webrtc/registry';
-import { WorkerSession, type WorkerConfig } from '../webrtc/worker';
+import type { WorkerConfig } from '../webrtc/worker';
+import type { WorkerHost } from '../webrtc/worker-host';
 
 const PLANS = ['webrtc-gpu-small', 'webrtc-gpu-medium', 'webrtc-gpu-large'];
 /** processing_timeout when the request has none (the hosted default), and for an explicit null (the service maximum). */
@@ -137,7 +138,7 @@ function parseRequest(body: unknown, context: ServerContext, key: string | undef
     remoteSource = { kind: 'mjpeg', url: mjpegUrl };
   }
   if (remoteSource) {
-    rememberPassword(remoteSource.url);
+    registerUrlPassword(remoteSource.url);
     if (context.behaviour.noPull) {
       // What a hosted worker says about a camera on a private network it cannot reach.
       throw new HttpError(400, {
@@ -152,7 +153,7 @@ function parseRequest(body: unknown, context: ServerContext, key: string | undef
     offer: { sdp: offer.sdp, type: 'offer' },
     config: {
       workflowLabel: label,
-      compiled,
+      workflow: { specification: spec, imageInput },
       parameters,
       dataOutput,
       streamOutput,
@@ -189,20 +190,8 @@ function processingTimeout(request: Record<string, unknown>, context: ServerCont
   return cap > 0 ? Math.min(seconds, cap) : seconds;
 }
 
-/** A camera URL's password is masked wherever the server prints it, whatever characters it holds. */
-function rememberPassword(url: string): void {
-  try {
-    const password = new URL(url).password;
-    if (!password) return;
-    registerSecret(password);
-    registerSecret(decodeURIComponent(password));
-  } catch {
-    // Not parseable: the redaction patterns still apply.
-  }
-}
-
 /** The streaming endpoints: start a worker, terminate a pipeline, TURN config. */
-export function addWebrtcRoutes(router: Router, context: ServerContext, sessions: SessionRegistry, pipelines?: PipelineManager): void {
+export function addWebrtcRoutes(router: Router, context: ServerContext, sessions: SessionRegistry, host: WorkerHost, pipelines?: PipelineManager): void {
   router.add('POST', '/initialise_webrtc_worker', 'initialise_webrtc_worker', async (req, res, _params, url) => {
     injectFault(context, 'initialise_webrtc_worker');
     const body = await readJson(req);
@@ -211,12 +200,7 @@ export function addWebrtcRoutes(router: Router, context: ServerContext, sessions
       throw new HttpError(429, { message: `You have reached the maximum of ${context.behaviour.streamLimit} concurrent streams.`, error_type: 'WorkspaceStreamQuotaError' });
     }
     const id = randomUUID();
-    const session = new WorkerSession(
-      { ...config, id, dataDir: context.dataDir },
-      () => context.behaviour,
-      context.log,
-      (ended) => sessions.release(ended),
-    );
+    const session = host.create({ ...config, id, dataDir: context.dataDir }, (ended, summary) => sessions.release(ended, summary));
     sessions.add(session);
     // A client that gives up before the answer never connects: end its worker at once.
     res.on('close', () => {

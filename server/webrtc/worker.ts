@@ -1,9 +1,9 @@
 import sharp from 'sharp';
 import { mjpegInputArgs, requireFfmpeg, rtspInputArgs } from '../../lib/media/ffmpeg';
 import { redact } from '../../lib/redact';
-import type { Behaviour } from '../behaviour';
+import type { Behaviour, CorruptionKind } from '../behaviour';
 import { FrameReader, type RgbaFrame } from '../media/frame-reader';
-import { isImageValue, type CompiledWorkflow, type WorkflowRun } from '../workflows/engine';
+import { compileWorkflow, isImageValue, type WorkflowRun } from '../workflows/engine';
 import { ResultSender } from './result-sender';
 import { UploadReceiver } from './upload-receiver';
 import { wrtc, type I420 } from './wrtc';
@@ -14,7 +14,11 @@ export interface WorkerConfig {
   id: string;
   /** For listings and logs: "workspace/workflow" or "inline". */
   workflowLabel: string;
-  compiled: CompiledWorkflow;
+  /**
+   * The workflow as the request gave it (checked by the route before the session starts):
+   * plain data, so the session can run in the worker process (server/webrtc/host.ts).
+   */
+  workflow: { specification: unknown; imageInput: string };
   parameters: Record<string, unknown>;
   /** null or [] = none, ['*'] = every non-image output, else names. */
   dataOutput: string[] | null;
@@ -67,6 +71,36 @@ export interface WorkerSummary {
   completion?: string | null;
 }
 
+/** What a session needs from the process it runs in. */
+export interface WorkerDeps {
+  /** Current behaviour, read on every use (faults change at run time). */
+  behaviour: () => Behaviour;
+  log: (line: string) => void;
+  onEnded: (session: WorkerSession) => void;
+  /** The next result to send broken (the corruptResults fault, counted down), or undefined. */
+  takeCorruption: () => CorruptionKind | undefined;
+}
+
+/** A session's listing before it has done anything: what the start request asked for. */
+export function initialSummary(config: WorkerConfig, startedAt: Date): WorkerSummary {
+  return {
+    id: config.id,
+    workflow: config.workflowLabel,
+    source: 'pending',
+    ...(config.remoteSource ? { sourceUrl: redact(config.remoteSource.url) } : {}),
+    realtime: config.realtime,
+    processingTimeout: config.processingTimeoutSec,
+    workflowVersionId: config.workflowVersionId,
+    sinksDisabled: config.sinksDisabled,
+    state: 'negotiating',
+    framesReceived: 0,
+    framesProcessed: 0,
+    framesAcknowledged: 0,
+    framesDropped: 0,
+    startedAt: startedAt.toISOString(),
+  };
+}
+
 /** Local time without a zone, microseconds, as the hosted server prints `received_at`. */
 function localIsoTime(date: Date): string {
   return new Date(date.getTime() - date.getTimezoneOffset() * 60_000).toISOString().slice(0, -1) + '000';
@@ -97,6 +131,7 @@ export class WorkerSession {
   private readonly behaviour: () => Behaviour;
   private readonly log: (line: string) => void;
   private readonly onEnded: (session: WorkerSession) => void;
+  private readonly takeCorruption: () => CorruptionKind | undefined;
   private readonly run: WorkflowRun;
   private pc: RTCPeerConnection | undefined;
   private sender: ResultSender | undefined;
@@ -134,33 +169,28 @@ export class WorkerSession {
   private waiting = 0;
   private completionReason: string | null | undefined;
 
-  constructor(config: WorkerConfig, behaviour: () => Behaviour, log: (line: string) => void, onEnded: (session: WorkerSession) => void) {
+  constructor(config: WorkerConfig, deps: WorkerDeps) {
     this.config = config;
-    this.behaviour = behaviour;
-    this.log = log;
-    this.onEnded = onEnded;
-    this.run = config.compiled.createRun(config.parameters);
+    this.behaviour = deps.behaviour;
+    this.log = deps.log;
+    this.onEnded = deps.onEnded;
+    this.takeCorruption = deps.takeCorruption;
+    const compiled = compileWorkflow(config.workflow.specification, config.workflow.imageInput);
+    this.run = compiled.createRun(config.parameters);
     this.declaredFps = config.declaredFps;
     this.dataOutput = config.dataOutput;
-    this.streamOutput = config.streamOutput === 'auto' ? (config.compiled.outputs.find((output) => output.kind === 'image')?.name ?? '') : config.streamOutput;
+    this.streamOutput = config.streamOutput === 'auto' ? (compiled.outputs.find((output) => output.kind === 'image')?.name ?? '') : config.streamOutput;
   }
 
   get summary(): WorkerSummary {
     return {
-      id: this.config.id,
-      workflow: this.config.workflowLabel,
+      ...initialSummary(this.config, this.startedAt),
       source: this.source,
-      ...(this.config.remoteSource ? { sourceUrl: redact(this.config.remoteSource.url) } : {}),
-      realtime: this.config.realtime,
-      processingTimeout: this.config.processingTimeoutSec,
-      workflowVersionId: this.config.workflowVersionId,
-      sinksDisabled: this.config.sinksDisabled,
       state: this.state,
       framesReceived: this.received,
       framesProcessed: this.processed,
       framesAcknowledged: this.lastAck,
       framesDropped: this.dropped,
-      startedAt: this.startedAt.toISOString(),
       ...(this.endedAt ? { endedAt: this.endedAt.toISOString() } : {}),
       ...(this.endedReason ? { endedReason: redact(this.endedReason) } : {}),
       ...(this.completionReason !== undefined ? { completion: this.completionReason } : {}),
@@ -594,12 +624,11 @@ export class WorkerSession {
     }
     const data = await this.serialise(outputs, workflowMetadata, errors);
     if (this.state === 'ended' || this.completionSent) return;
-    const corrupt = this.behaviour().corruptResults;
+    const corruption = this.takeCorruption();
     const dataMode = this.dataOutput !== null && this.dataOutput.length > 0;
-    if (corrupt.count > 0) {
-      corrupt.count--;
-      this.log(`session ${this.config.id}: fault: frame ${item.id} sent as ${corrupt.kind}`);
-      this.sender?.sendCorrupt(item.id, corrupt.kind);
+    if (corruption) {
+      this.log(`session ${this.config.id}: fault: frame ${item.id} sent as ${corruption}`);
+      this.sender?.sendCorrupt(item.id, corruption);
     } else {
       // Gzip exactly where the hosted worker gzips: results of a session that asks for data outputs.
       const gzip = dataMode && this.behaviour().gzip;

@@ -34,6 +34,12 @@ function rawExchange(port: number, request: string | Buffer, timeoutMs = 5_000):
   });
 }
 
+/** Every process below `pid`: children, and theirs (the worker process's camera readers). */
+function descendantsOf(pid: number): number[] {
+  const children = childrenOf(pid);
+  return [...children, ...children.flatMap((child) => descendantsOf(child))];
+}
+
 /** Process ids whose parent is `pid` (from /proc). */
 function childrenOf(pid: number): number[] {
   const children: number[] = [];
@@ -121,6 +127,47 @@ describe('local server hardening', function () {
     });
   });
 
+  describe('a worker process that dies', () => {
+    it('ends its sessions with the reason, the server keeps serving, and the next session runs in a new worker process', async function () {
+      this.timeout(60_000);
+      const server = await startLocalServer(['--cameras', 'two-squares']);
+      const open: RawSession[] = [];
+      try {
+        const camera = (await server.cameras())[0];
+        const first = await openRaw(server, { body: { mjpeg_url: camera.mjpeg_url, data_output: ['count'] } });
+        open.push(first);
+        await eventually(() => first.frames().length > 0, 15_000, 'results from the first session');
+        const before = await server.json<{ worker: { pid: number; crashes: number } }>('/local/health');
+        // What a native crash in the WebRTC module does to the process it runs in.
+        process.kill(before.worker.pid, 'SIGSEGV');
+        await eventually(async () => (await server.sessions()).active.length === 0, 10_000, 'the session to end with its worker process');
+        // Its client hears nothing more (no process is left to close the connection politely:
+        // it notices as from any vanished peer, by its own timeouts).
+        const heard = first.results.length;
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+        assert.equal(first.results.length, heard, 'no result after the crash');
+        const sessions = await server.sessions();
+        assert.deepEqual(sessions.active, [], 'no session is left open');
+        assert.deepEqual(
+          sessions.ended.map((session) => [session.state, session.endedReason]),
+          [['ended', 'the worker process crashed (SIGSEGV)']],
+        );
+        assert.equal(server.process.exitCode, null, 'the server is still running');
+        assert.equal(server.process.signalCode, null);
+
+        const second = await openRaw(server, { body: { mjpeg_url: camera.mjpeg_url, data_output: ['count'] } });
+        open.push(second);
+        await eventually(() => second.frames().length > 0, 15_000, 'results from a session started after the crash');
+        const after = await server.json<{ worker: { pid: number; crashes: number } }>('/local/health');
+        assert.equal(after.worker.crashes, 1);
+        assert.notEqual(after.worker.pid, before.worker.pid, 'a new worker process');
+      } finally {
+        for (const session of open) session.close();
+        await server.stop();
+      }
+    });
+  });
+
   describe('camera passwords', () => {
     let server: RunningServer;
     const open: RawSession[] = [];
@@ -189,11 +236,11 @@ describe('local server hardening', function () {
           await reader.read();
           const children = await eventually(
             () => {
-              const found = childrenOf(server.process.pid!);
-              return found.length >= 3 && found;
+              const found = descendantsOf(server.process.pid!);
+              return found.length >= 4 && found;
             },
             10_000,
-            'three ffmpeg children (camera, RTSP reader, MJPEG stream)',
+            'four processes: the ffmpeg of the camera and of the MJPEG stream, the worker process and its RTSP reader',
           );
           const exited = new Promise<number | null>((resolve) => server.process.once('exit', (code) => resolve(code)));
           await end(server);
