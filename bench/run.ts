@@ -2,6 +2,9 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, openSync, closeSync, rmSync, statSync, writeSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import sharp from 'sharp';
+import { greyCopy } from '../lib/gate/grey';
+import { MotionDetector } from '../lib/gate/motion';
 import { prepareUserDir, REPO_ROOT, startNodeRed } from '../scripts/lib/node-red-process';
 import { generateSceneVideo } from '../server/media/generate';
 import { RtspCameraServer } from '../server/media/rtsp-camera';
@@ -573,7 +576,8 @@ async function motionGate(server: RunningServer): Promise<void> {
   };
   const ungated = await streamed('ungated');
   const gated = await streamed('gated');
-  raw.motionGate = { seconds, quietMs, ungated, gated };
+  const flowFrames = await flowFrameMotion();
+  raw.motionGate = { seconds, quietMs, ungated, gated, flowFrames };
   log(
     `motion gate: streamed ${round2(gated.sessionSeconds)} s gated vs ${round2(ungated.sessionSeconds)} s ungated; zone entries ${gated.result.zoneEntries} vs ${ungated.result.zoneEntries}; motion ${gated.result.motionMsPer1000Frames} ms vs decoding ${gated.result.decodeMsPer1000Frames} ms per 1,000 frames`,
   );
@@ -608,6 +612,60 @@ async function motionGate(server: RunningServer): Promise<void> {
     '<= 0.05x',
     gated.result.motionMsPer1000Frames <= 0.05 * gated.result.decodeMsPer1000Frames,
   );
+  row(
+    section,
+    'motion on 1280x720 JPEGs from the flow, CPU ms / 1,000 frames',
+    flowFrames.oursMs,
+    flowFrames.decodeMs,
+    'sharp decoding the same JPEGs in full',
+    flowFrames.oursMs / flowFrames.decodeMs,
+    '<= 0.50x',
+    flowFrames.oursMs <= 0.5 * flowFrames.decodeMs,
+  );
+}
+
+/**
+ * Motion on frames from the flow (issue 19): each JPEG is shrunk while it loads to a grey
+ * copy 160 pixels wide and compared with the running background, as the Stream node's gate
+ * does. The reference is what any gate that looks at the picture pays first: decoding the
+ * same JPEG in full with sharp. CPU of this process (libvips' threads included) per 1,000
+ * frames, measured in ABBA order on the same 1280x720 frames.
+ */
+async function flowFrameMotion(): Promise<{ oursMs: number; decodeMs: number }> {
+  const width = 1280;
+  const height = 720;
+  const count = SMOKE ? 20 : 300;
+  const jpegs: Buffer[] = [];
+  for (let index = 0; index < 20; index++) {
+    // A dark scene with a red block walking across it: the frames differ as a visit's do.
+    const rgb = Buffer.alloc(width * height * 3, 30);
+    for (let y = 200; y < 400; y++) {
+      for (let x = 100 + index * 40; x < 260 + index * 40; x++) rgb.set([220, 40, 40], (y * width + x) * 3);
+    }
+    jpegs.push(
+      await sharp(rgb, { raw: { width, height, channels: 3 } })
+        .jpeg({ quality: 80 })
+        .toBuffer(),
+    );
+  }
+  const detector = new MotionDetector();
+  const ours = async (jpeg: Buffer, index: number): Promise<void> => {
+    detector.grey(await greyCopy(jpeg, 160), width, height, index * 100);
+  };
+  const decode = async (jpeg: Buffer): Promise<void> => {
+    await sharp(jpeg).raw().toBuffer();
+  };
+  const cpuPer1000 = async (look: (jpeg: Buffer, index: number) => Promise<void>): Promise<number> => {
+    const from = process.cpuUsage();
+    for (let index = 0; index < count; index++) await look(jpegs[index % jpegs.length], index);
+    const used = process.cpuUsage(from);
+    return ((used.user + used.system) / 1000 / count) * 1000;
+  };
+  const a1 = await cpuPer1000(ours);
+  const b1 = await cpuPer1000(decode);
+  const b2 = await cpuPer1000(decode);
+  const a2 = await cpuPer1000(ours);
+  return { oursMs: Math.round((a1 + a2) / 2), decodeMs: Math.round((b1 + b2) / 2) };
 }
 
 const round2 = (value: number): number => Math.round(value * 100) / 100;

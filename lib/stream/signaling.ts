@@ -143,7 +143,8 @@ export async function initialiseWorker(http: HttpClient, connection: RoboflowCon
     });
   } catch (error) {
     if (error instanceof RoboflowError && error.code === 'timeout') {
-      throw new RoboflowError('timeout', `No worker within ${Math.round(timeoutMs / 1000)} s: a cold start or a busy service (Roboflow starts a worker per stream); retrying`, {
+      // The same as the service's own 504 for a worker that is not ready: the nodes say "cold start".
+      throw new RoboflowError('gateway-timeout', `No worker within ${Math.round(timeoutMs / 1000)} s: a cold start or a busy service (Roboflow starts a worker per stream); retrying`, {
         retryable: true,
         cause: error,
       });

@@ -87,7 +87,7 @@ describe('requests the engine sends (stub server)', () => {
         () => assert.fail('expected a timeout'),
         (caught: unknown) => caught as RoboflowError,
       );
-      assert.equal(error.code, 'timeout');
+      assert.equal(error.code, 'gateway-timeout', 'reported as the service reports a worker not ready (504): a cold start');
       assert.match(error.message, /No worker within 1 s: a cold start or a busy service/);
       assert.equal(error.retryable, true, 'the stream reconnects later');
       assert.equal(stub.seen.length, 1, 'a long wait is not repeated by the HTTP retry');

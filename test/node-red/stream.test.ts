@@ -243,6 +243,25 @@ describe('Node-RED: roboflow-stream', function () {
       await eventually(() => warnings.some((w) => w.includes('Workspace stream limit reached (0)')), 5_000, 'the limit named in the log');
     });
 
+    it('a worker that is not ready yet (504; a start with no answer in time has the same code): "no worker yet (cold start)" on the status, then it streams', async () => {
+      await server.faults({ failNext: { initialise_webrtc_worker: { status: 504, count: 1 } } });
+      await helper.load(ALL_NODES, flow({ source: 'frames', dataOutputs: 'count' }), credentials);
+      const node = helper.getNode('stream');
+      const statuses = recordStatuses(node);
+      const results = collect(helper.getNode('results'));
+      const frame = await sceneImage('two-squares', 1);
+      node.receive({ payload: frame });
+      await eventually(() => statuses.some((s) => /^no worker yet \(cold start\).*retrying \(1\)$/.test(s.text ?? '') && s.fill === 'yellow'), 10_000, 'the cold start on the status');
+      await eventually(
+        () => {
+          node.receive({ payload: frame });
+          return results.length >= 1;
+        },
+        20_000,
+        'a result once the worker is ready',
+      );
+    });
+
     it('a malformed message to a frames source: error for that message, the next frame still works', async () => {
       await helper.load(ALL_NODES, flow({ source: 'frames', dataOutputs: 'count' }), credentials);
       const node = helper.getNode('stream');
