@@ -18,6 +18,7 @@ const SHUTDOWN_WAIT_MS = 3_000;
 export class WorkerHandle {
   readonly config: WorkerConfig;
   private latest: WorkerSummary;
+  /** Ended as far as the server is concerned: it no longer counts against the stream limit. */
   private isEnded = false;
   private isSettled = false;
   private negotiation: { resolve: (answer: RTCSessionDescriptionInit) => void; reject: (error: Error) => void } | undefined;
@@ -29,11 +30,6 @@ export class WorkerHandle {
   ) {
     this.config = config;
     this.latest = initialSummary(config, new Date());
-  }
-
-  /** Ended, as far as the server is concerned (it no longer counts against the stream limit). */
-  get ended(): boolean {
-    return this.isEnded;
   }
 
   /** The worker process has said its last word on the session (or is gone). */
@@ -59,7 +55,7 @@ export class WorkerHandle {
     if (this.isEnded) return;
     this.host.send({ type: 'end', id: this.config.id, reason });
     this.isEnded = true;
-    this.latest = { ...this.latest, state: 'ended', endedAt: new Date().toISOString(), endedReason: reason };
+    this.latest = this.endedNow(reason);
     this.onEnded(this, this.latest);
   }
 
@@ -83,7 +79,12 @@ export class WorkerHandle {
 
   /** The worker process is gone: the session ends with it (a session already ended keeps its reason). */
   lost(reason: string): void {
-    this.settle(this.isEnded ? this.latest : { ...this.latest, state: 'ended', endedAt: new Date().toISOString(), endedReason: reason });
+    this.settle(this.isEnded ? this.latest : this.endedNow(reason));
+  }
+
+  /** The last known listing, ended now for `reason`. */
+  private endedNow(reason: string): WorkerSummary {
+    return { ...this.latest, state: 'ended', endedAt: new Date().toISOString(), endedReason: reason };
   }
 
   private settle(summary: WorkerSummary): void {

@@ -9,9 +9,9 @@ import { FailureMemory } from '../../nodes/n8n/RoboflowStreamTrigger/failure-mem
 import { runStreamTrigger } from '../../nodes/n8n/RoboflowStreamTrigger/trigger';
 import type { RoboflowApiCredential } from '../../nodes/n8n/shared/connection';
 import { generateSceneVideo } from '../../server/media/generate';
-import { expectedBoxes, type Scene } from '../../server/media/scenes';
+import { expectedBoxes } from '../../server/media/scenes';
 import { API_KEY, ROOT, eventually, peakConcurrency, startLocalServer, type RunningServer, type Sessions } from '../helpers/local-server';
-import { MEDIA_DIR, sceneVideo } from '../helpers/media';
+import { DOORWAY_ENTRY, MEDIA_DIR, quietDoorway, sceneVideo } from '../helpers/media';
 import { triggerContext, WorkflowStaticData } from '../helpers/n8n-context';
 import { secret } from '../helpers/secrets';
 
@@ -48,20 +48,8 @@ function since(before: Sessions, now: Sessions): Sessions['ended'] {
 
 const items = (emitted: INodeExecutionData[][][]): INodeExecutionData[] => emitted.map((data) => data[0][0]);
 
-/** An empty doorway for 3 s, a person crossing it for 3 s, then empty again for 10 s (as test/e2e/gate.test.ts). */
-const QUIET_DOORWAY: Scene = {
-  name: 'quiet-doorway',
-  description: 'empty 3 s, a red person crossing 3 s, empty 10 s; 320x180 at 10 fps',
-  width: 320,
-  height: 180,
-  fps: 10,
-  frames: 160,
-  background: [40, 40, 40],
-  objects: [
-    { name: 'door-frame', color: 'green', shape: 'rect', width: 12, height: 100, at: () => ({ x: 280, y: 60 }) },
-    { name: 'person', color: 'red', shape: 'rect', width: 30, height: 76, at: (index) => (index >= 30 && index < 60 ? { x: 20 + (index - 30) * 6, y: 80 } : null) },
-  ],
-};
+/** The gate suites' quiet doorway, with its still door frame. */
+const QUIET_DOORWAY = quietDoorway('quiet-doorway', { doorFrame: true });
 
 describe('n8n Stream Trigger reading cameras on the n8n host (local server with --no-pull)', function () {
   this.timeout(90_000);
@@ -221,7 +209,7 @@ describe('n8n Stream Trigger reading cameras on the n8n host (local server with 
     assert.equal(ours.length, 1, 'one session for the one visit');
     const openedAfter = (Date.parse(ours[0].startedAt) - started) / 1000;
     assert.ok(openedAfter >= 2.5, `opened ${openedAfter.toFixed(1)} s in, when the person appeared (3 s)`);
-    const entry = expectedBoxes(QUIET_DOORWAY, 30).find((box) => box.color === 'red')!;
+    const entry = expectedBoxes(QUIET_DOORWAY, DOORWAY_ENTRY).find((box) => box.color === 'red')!;
     const red = items(emitted).flatMap((item) =>
       ((item.json.predictions as { predictions: Array<{ class: string; x: number; y: number; width: number; height: number }> }).predictions ?? [])
         .filter((p) => p.class === 'red')
